@@ -1,0 +1,35 @@
+package config
+
+import "time"
+
+// Intake is the HTTP server that takes incident webhooks and answer clicks.
+type Intake struct {
+	Listen string `yaml:"listen" doc:"Address the intake listens on." default:"127.0.0.1:8480"`
+	// PublicURL is how engineers' browsers reach the intake (answer links in emails).
+	PublicURL    string        `yaml:"publicURL" doc:"URL at which browsers reach the intake; used in email answer links." default:"http://localhost:8480"`
+	RulesFile    string        `yaml:"rulesFile" doc:"Automation rules file (YAML); empty uses the built-in default rules."`
+	MaxBodyBytes int64         `yaml:"maxBodyBytes" doc:"Largest request body accepted (413 above)." default:"1048576"`
+	ReplayWindow time.Duration `yaml:"replayWindow" doc:"How old an HMAC-signed request's timestamp may be." default:"5m"`
+	// AllowUnauthenticated lets /v1 routes through without a token; only interlock dev sets it.
+	AllowUnauthenticated bool   `yaml:"allowUnauthenticated" doc:"Accept /v1 requests without auth (dev only; refused unless listen is loopback)." default:"false"`
+	Tokens               Secret `yaml:"tokens"`
+	HMACSecret           Secret `yaml:"hmacSecret"`
+	AnswerSecret         Secret `yaml:"answerSecret"`
+	AnswerTTL            time.Duration `yaml:"answerTTL" doc:"How long an emailed answer link stays valid." default:"72h"`
+}
+
+func (in *Intake) validate(errs *Errors) {
+	if in.Listen == "" {
+		errs.add("intake.listen", "must not be empty")
+	}
+	checkURL(errs, "intake.publicURL", in.PublicURL, false)
+	if in.MaxBodyBytes < 1024 {
+		errs.add("intake.maxBodyBytes", "must be at least 1024")
+	}
+	if in.ReplayWindow <= 0 {
+		errs.add("intake.replayWindow", "must be positive")
+	}
+	if in.AnswerTTL <= 0 {
+		errs.add("intake.answerTTL", "must be positive")
+	}
+}

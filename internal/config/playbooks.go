@@ -1,0 +1,12 @@
+package config
+
+// Playbooks holds each playbook's settings. Each playbook's section lives in its own file.
+type Playbooks struct {
+	NewEngineeringStation NewEngineeringStation `yaml:"newEngineeringStation"`
+	PLCReprogramming      PLCReprogramming      `yaml:"plcReprogramming"`
+}
+
+func (p *Playbooks) validate(errs *Errors) {
+	p.NewEngineeringStation.validate(errs)
+	p.PLCReprogramming.validate(errs)
+}

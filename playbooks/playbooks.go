@@ -1,0 +1,53 @@
+// Package playbooks holds Interlock's playbooks: one Go file each, with the workflow, its input and
+// result types and its metadata. A Registry value lists them; there are no init-time globals.
+package playbooks
+
+import (
+	"strings"
+)
+
+// Playbook describes one playbook.
+type Playbook struct {
+	// Name is the registered workflow type: the stable name the Temporal UI, the rules and the
+	// run endpoint use. Never rename it: running executions and saved links depend on it.
+	Name string
+	// Summary says in a line what it does.
+	Summary string
+	// PerEvent playbooks run once per trigger event (incident updates included); the others once per
+	// incident, however often it is delivered.
+	PerEvent bool
+	// Workflow is the workflow function or method value registered under Name.
+	Workflow any
+}
+
+// Registry is the list of playbooks a worker runs and the intake may start.
+type Registry struct {
+	list []Playbook
+}
+
+// NewRegistry makes a registry of the given playbooks.
+func NewRegistry(pbs ...Playbook) *Registry { return &Registry{list: pbs} }
+
+// All returns every playbook, in registration order.
+func (r *Registry) All() []Playbook { return append([]Playbook(nil), r.list...) }
+
+// Lookup finds a playbook by name (exact) .
+func (r *Registry) Lookup(name string) (Playbook, bool) {
+	for _, p := range r.list {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Playbook{}, false
+}
+
+// WorkflowID is the deterministic workflow ID of a playbook run for an incident (and, for PerEvent
+// playbooks, the event). The same delivery always maps to the same ID, which is how a redelivered
+// webhook or a second click is recognised.
+func WorkflowID(p Playbook, incidentID, eventID string) string {
+	id := p.Name + "/" + incidentID
+	if p.PerEvent && eventID != "" {
+		id += "/" + eventID
+	}
+	return strings.ToValidUTF8(id, "?")
+}
