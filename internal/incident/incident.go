@@ -40,6 +40,10 @@ type Event struct {
 	Type EventType `json:"type"`
 	// Incident is the incident as it is after the change that fired the event.
 	Incident Incident `json:"incident"`
+	// Previous is the incident before an update, when the sender supplied it (Interlock's extension to
+	// the trigger body: a top-level "previous" object shaped like object.properties). Rules' changed()
+	// helper compares against it.
+	Previous *Incident `json:"previous,omitempty"`
 }
 
 // Incident is Interlock's incident form.
