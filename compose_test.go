@@ -1,0 +1,152 @@
+package interlock_test
+
+import (
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/interlock-soar/interlock/internal/config"
+)
+
+// No container engine runs where the tests run, so the compose stack's wiring is checked here.
+
+type composeFile struct {
+	Services map[string]composeService `yaml:"services"`
+	Volumes  map[string]any            `yaml:"volumes"`
+}
+
+type composeService struct {
+	Image       string                    `yaml:"image"`
+	Build       any                       `yaml:"build"`
+	Command     []string                  `yaml:"command"`
+	DependsOn   map[string]map[string]any `yaml:"depends_on"`
+	Environment map[string]string         `yaml:"environment"`
+	Ports       []string                  `yaml:"ports"`
+	Volumes     []string                  `yaml:"volumes"`
+	Healthcheck map[string]any            `yaml:"healthcheck"`
+}
+
+func loadCompose(t *testing.T) composeFile {
+	t.Helper()
+	data, err := os.ReadFile("docker-compose.yml")
+	require.NoError(t, err)
+	var cf composeFile
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(false)
+	require.NoError(t, dec.Decode(&cf))
+	return cf
+}
+
+func TestComposeImagesArePinned(t *testing.T) {
+	t.Parallel()
+	cf := loadCompose(t)
+	pinned := regexp.MustCompile(`^[a-z0-9./-]+:[0-9v][A-Za-z0-9._-]*$`)
+	for name, s := range cf.Services {
+		if s.Build != nil {
+			continue
+		}
+		require.Regexp(t, pinned, s.Image, "service %s: image must carry a pinned version tag", name)
+	}
+	require.Equal(t, "temporalio/ui:2.42.1", cf.Services["temporal-ui"].Image, "UI ≥ 2.31.3 has Start Workflow on by default")
+}
+
+func TestComposeDependencies(t *testing.T) {
+	t.Parallel()
+	cf := loadCompose(t)
+	for name, s := range cf.Services {
+		for dep := range s.DependsOn {
+			_, ok := cf.Services[dep]
+			require.True(t, ok, "service %s depends on unknown service %s", name, dep)
+		}
+	}
+	want := map[string][]string{
+		"temporal":    {"postgresql"},
+		"temporal-ui": {"temporal"},
+		"worker":      {"temporal", "mailpit", "servicenow"},
+		"intake":      {"temporal"},
+	}
+	for svc, deps := range want {
+		for _, d := range deps {
+			require.Contains(t, cf.Services[svc].DependsOn, d, "%s must wait for %s", svc, d)
+		}
+	}
+	require.Equal(t, "service_healthy", cf.Services["temporal"].DependsOn["postgresql"]["condition"])
+	require.Equal(t, "service_healthy", cf.Services["worker"].DependsOn["temporal"]["condition"])
+	for _, name := range []string{"postgresql", "temporal"} {
+		require.NotEmpty(t, cf.Services[name].Healthcheck, "%s needs a healthcheck others can wait on", name)
+	}
+}
+
+// containerPort reports whether a service publishes (or is reachable on) the container port.
+func containerPort(s composeService, port string) bool {
+	for _, p := range s.Ports {
+		parts := strings.Split(p, ":")
+		if parts[len(parts)-1] == port {
+			return true
+		}
+	}
+	return false
+}
+
+func TestComposeInterlockWiring(t *testing.T) {
+	t.Parallel()
+	cf := loadCompose(t)
+	known := map[string]bool{}
+	for _, d := range config.Docs() {
+		for e := range strings.SplitSeq(d.Env, ", ") {
+			known[e] = true
+		}
+	}
+	for _, name := range []string{"worker", "intake"} {
+		s := cf.Services[name]
+		require.NotNil(t, s.Build, "%s is built from this repository", name)
+		host, port, err := net.SplitHostPort(s.Environment["INTERLOCK_TEMPORAL_ADDRESS"])
+		require.NoError(t, err, name)
+		require.Equal(t, "temporal", host, "%s must talk to the temporal service", name)
+		require.True(t, containerPort(cf.Services["temporal"], port), "temporal must serve port %s", port)
+		for k := range s.Environment {
+			if strings.HasPrefix(k, "INTERLOCK_") {
+				require.True(t, known[k], "%s sets %s, which is no documented config key", name, k)
+			}
+		}
+	}
+	w := cf.Services["worker"]
+	require.Equal(t, "mailpit", w.Environment["INTERLOCK_SMTP_HOST"])
+	require.True(t, containerPort(cf.Services["mailpit"], w.Environment["INTERLOCK_SMTP_PORT"]))
+	require.Equal(t, "none", w.Environment["INTERLOCK_SMTP_TLS_POLICY"], "Mailpit speaks plain SMTP")
+	u, err := url.Parse(w.Environment["INTERLOCK_SERVICENOW_INSTANCE_URL"])
+	require.NoError(t, err)
+	require.Equal(t, "servicenow", u.Hostname())
+	require.True(t, containerPort(cf.Services["servicenow"], u.Port()))
+	require.Contains(t, w.Command, "worker")
+	require.Contains(t, cf.Services["intake"].Command, "serve")
+	_, port, err := net.SplitHostPort(cf.Services["intake"].Environment["INTERLOCK_INTAKE_LISTEN"])
+	require.NoError(t, err)
+	require.True(t, containerPort(cf.Services["intake"], port), "the intake's listen port is published")
+	require.True(t, slices.Contains(cf.Services["postgresql"].Volumes, "postgresql-data:/var/lib/postgresql/data"))
+}
+
+func TestDockerfileIsMultiStageNonRootStatic(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("Dockerfile")
+	require.NoError(t, err)
+	df := string(data)
+	require.Equal(t, 2, strings.Count(df, "\nFROM ")+boolInt(strings.HasPrefix(df, "FROM ")), "two stages")
+	require.Contains(t, df, "CGO_ENABLED=0", "static binary")
+	require.Regexp(t, `(?m)^USER nonroot`, df)
+	require.NotContains(t, df, ":latest")
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,286 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// stopGrace is how long Stop waits after SIGTERM before SIGKILL. The dev server drains in about a
+// second; Mailpit at once.
+const stopGrace = 10 * time.Second
+
+// Process is one child server (the Temporal dev server or Mailpit). It runs in its own process group,
+// so Stop and Kill reach everything it started, and a terminal's Ctrl-C reaches only the parent, which
+// then stops its children in order. On Linux the child is also killed if the parent dies without
+// stopping it (a crashed `interlock dev`, a test binary killed by -timeout).
+type Process struct {
+	name         string
+	bin          string
+	args         []string
+	addr         string
+	uiURL        string
+	logFile      string
+	ready        func(ctx context.Context) error
+	startTimeout time.Duration
+	log          *slog.Logger
+	tail         *tailBuffer
+
+	mu  sync.Mutex
+	run *run // the current (or last) run; replaced by Restart
+}
+
+// run is one execution of the process.
+type run struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once the process has exited and been reaped
+	err  error         // cmd.Wait's result, valid once done is closed
+}
+
+// permanentError stops the readiness polling: waiting longer cannot fix it.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+// Addr is the main listening address: the dev server's gRPC frontend, or Mailpit's SMTP server.
+func (p *Process) Addr() string { return p.addr }
+
+// UIURL is the web UI's base URL (Mailpit's API lives under it), or "" for a headless dev server.
+func (p *Process) UIURL() string { return p.uiURL }
+
+// LogFile is where the process output goes, appended across restarts ("" if kept only in memory).
+func (p *Process) LogFile() string { return p.logFile }
+
+// PID is the process id of the current run, which is also its process group id.
+func (p *Process) PID() int {
+	return p.current().cmd.Process.Pid
+}
+
+// Done is closed when the current run exits, for noticing a crash. After Restart, ask again.
+func (p *Process) Done() <-chan struct{} { return p.current().done }
+
+// Wait blocks until the current run exits and returns its exit error (nil on a clean exit, which a
+// stop by SIGTERM usually is).
+func (p *Process) Wait() error {
+	r := p.current()
+	<-r.done
+	return r.err
+}
+
+// Stop ends the process group: SIGTERM, then SIGKILL after a grace period or when ctx ends. It returns
+// once the process has been reaped; stopping an exited process is a no-op.
+func (p *Process) Stop(ctx context.Context) error {
+	r := p.current()
+	pid := r.cmd.Process.Pid
+	select {
+	case <-r.done:
+		killGroup(pid) // anything left in the group by a leader that died on its own
+		return nil
+	default:
+	}
+	if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("stop %s (pid %d): %w", p.name, pid, err)
+	}
+	timer := time.NewTimer(stopGrace)
+	defer timer.Stop()
+	select {
+	case <-r.done:
+	case <-timer.C:
+		p.log.Warn("process ignored SIGTERM, killing it", "name", p.name, "pid", pid, "grace", stopGrace)
+	case <-ctx.Done():
+		p.log.Warn("stop cancelled, killing process", "name", p.name, "pid", pid)
+	}
+	// Also after a clean exit of the leader: a straggler in its group must not outlive Stop.
+	killGroup(pid)
+	<-r.done
+	return nil
+}
+
+// Kill ends the process group with SIGKILL at once, like a crash, and waits until it is reaped. Fault
+// tests use it; the data file is left as a crash leaves it.
+func (p *Process) Kill() error {
+	r := p.current()
+	killGroup(r.cmd.Process.Pid)
+	<-r.done
+	return nil
+}
+
+// Restart stops the process if it still runs and starts it again with the same command line, so the
+// dev server comes back on the same ports and the same SQLite file, then waits until it is ready.
+func (p *Process) Restart(ctx context.Context) error {
+	if err := p.Stop(ctx); err != nil {
+		return err
+	}
+	return p.start(ctx)
+}
+
+func (p *Process) current() *run {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.run
+}
+
+func killGroup(pid int) {
+	// ESRCH (nothing left) is the expected outcome after a clean exit.
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+}
+
+// start launches a run and waits until ready answers or the run exits. A run that never gets ready is
+// killed, and the error carries the end of its output, which is where the reason is.
+func (p *Process) start(ctx context.Context) error {
+	began := time.Now()
+	r, err := p.launch()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.run = r
+	p.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, p.startTimeout)
+	defer cancel()
+	if err := waitReady(ctx, r, p.ready); err != nil {
+		killGroup(r.cmd.Process.Pid)
+		<-r.done
+		return fmt.Errorf("start %s: %w; last output:\n%s", p.name, err, lastLines(p.tail.String(), 30))
+	}
+	p.log.Info("process ready", "name", p.name, "pid", r.cmd.Process.Pid, "addr", p.addr,
+		"took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+func (p *Process) launch() (*run, error) {
+	out := io.Writer(p.tail)
+	var logFile *os.File
+	if p.logFile != "" {
+		f, err := os.OpenFile(p.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("open %s log: %w", p.name, err)
+		}
+		fmt.Fprintf(f, "=== %s %s %s\n", time.Now().Format(time.RFC3339), p.bin, strings.Join(p.args, " "))
+		logFile = f
+		out = io.MultiWriter(f, p.tail)
+	}
+	cmd := exec.Command(p.bin, p.args...)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = sysProcAttr()
+	r := &run{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		// Linux delivers the parent-death signal when the thread that forked the child exits, not the
+		// process, and the Go runtime may retire threads. Pinning this goroutine to its thread until
+		// the child is reaped keeps that thread alive exactly as long as it matters; the runtime ends
+		// the thread when the goroutine returns still locked, after the child is gone.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		r.err = cmd.Wait()
+		if logFile != nil {
+			_ = logFile.Close()
+		}
+		close(r.done)
+	}()
+	if err := <-started; err != nil {
+		if logFile != nil {
+			_ = logFile.Close()
+		}
+		return nil, fmt.Errorf("start %s: %w", p.name, err)
+	}
+	return r, nil
+}
+
+// waitReady polls ready every 100 ms until it succeeds, fails permanently, ctx ends or the run exits.
+func waitReady(ctx context.Context, r *run, ready func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	exited := errors.New("exited before it was ready")
+	go func() {
+		select {
+		case <-r.done:
+			cancel(exited)
+		case <-ctx.Done():
+		}
+	}()
+	var last error
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
+		err := ready(attempt)
+		cancelAttempt()
+		if err == nil {
+			return nil
+		}
+		if _, ok := errors.AsType[permanentError](err); ok {
+			return err
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			if cause := context.Cause(ctx); errors.Is(cause, exited) {
+				<-r.done
+				return fmt.Errorf("%w (%v)", exited, r.err)
+			}
+			return fmt.Errorf("not ready: %w (last check: %v)", context.Cause(ctx), last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// dialable is the cheapest readiness probe: something accepts TCP connections on addr.
+func dialable(ctx context.Context, addr string) error {
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// tailBuffer keeps the last bytes of a process's output in memory for error messages, whether or not
+// the output also goes to a log file.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (t *tailBuffer) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. Another process can take it
+// before the caller binds it; on a developer machine or CI runner that race is rare enough.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,55 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/playbooks"
+	"github.com/interlock-soar/interlock/workflows"
+)
+
+// Register registers every playbook under its stable name and every activity struct's exported
+// methods. The worker process and the tests (a testsuite environment satisfies Registry too) call it,
+// so what runs in production is what the tests exercise.
+func Register(r sdkworker.Registry, pbs *playbooks.Registry, activities ...any) {
+	for _, p := range pbs.All() {
+		r.RegisterWorkflowWithOptions(p.Workflow, workflow.RegisterOptions{Name: p.Name})
+	}
+	for _, a := range activities {
+		r.RegisterActivity(a)
+	}
+}
+
+// Options returns the SDK worker options from the configuration.
+func Options(cfg config.Temporal) sdkworker.Options {
+	return sdkworker.Options{
+		// Stopping lets in-flight activity attempts finish for this long; an attempt cut short is
+		// retried by Temporal on another worker, and every side effect is idempotent on its key.
+		WorkerStopTimeout: cfg.ShutdownTimeout,
+		// Names are set explicitly; aliasing would also register the Go function names.
+		DisableRegistrationAliasing:             true,
+		MaxConcurrentActivityExecutionSize:      cfg.MaxConcurrentActivities,
+		MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflows,
+	}
+}
+
+// Run polls the task queue until ctx is done, then stops gracefully.
+func Run(ctx context.Context, c client.Client, cfg config.Temporal, pbs *playbooks.Registry, activities ...any) error {
+	w := sdkworker.New(c, workflows.TaskQueue, Options(cfg))
+	Register(w, pbs, activities...)
+	stop := make(chan any)
+	go func() {
+		<-ctx.Done()
+		close(stop)
+	}()
+	if err := w.Run(stop); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	return nil
+}
