@@ -42,8 +42,8 @@ func SearchAttributesFor(playbook string, inc incident.Incident) []temporal.Sear
 }
 
 // Begin is the first call of every playbook: it makes the run findable by incident, site and device.
-// A server without the attributes registered makes the upsert fail the workflow task, so Begin is
-// skipped there (see the README's note on registering them).
+// The attributes must be registered on the server (interlock dev and `interlock worker
+// --register-search-attributes` do it); an unregistered one fails the workflow task until it is.
 func Begin(ctx workflow.Context, playbook string, inc incident.Incident) error {
 	return workflow.UpsertTypedSearchAttributes(ctx, SearchAttributesFor(playbook, inc)...)
 }

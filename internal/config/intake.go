@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"net"
+	"strings"
+	"time"
+)
 
 // Intake is the HTTP server that takes incident webhooks and answer clicks.
 type Intake struct {
@@ -11,11 +15,24 @@ type Intake struct {
 	MaxBodyBytes int64         `yaml:"maxBodyBytes" doc:"Largest request body accepted (413 above)." default:"1048576"`
 	ReplayWindow time.Duration `yaml:"replayWindow" doc:"How old an HMAC-signed request's timestamp may be." default:"5m"`
 	// AllowUnauthenticated lets /v1 routes through without a token; only interlock dev sets it.
-	AllowUnauthenticated bool   `yaml:"allowUnauthenticated" doc:"Accept /v1 requests without auth (dev only; refused unless listen is loopback)." default:"false"`
-	Tokens               Secret `yaml:"tokens"`
-	HMACSecret           Secret `yaml:"hmacSecret"`
-	AnswerSecret         Secret `yaml:"answerSecret"`
-	AnswerTTL            time.Duration `yaml:"answerTTL" doc:"How long an emailed answer link stays valid." default:"72h"`
+	AllowUnauthenticated bool `yaml:"allowUnauthenticated" doc:"Accept /v1 requests without auth (dev only; refused unless listen is loopback)." default:"false"`
+	// Tokens is one secret holding a comma-separated list, so a token can be rotated by listing the old
+	// and the new one until every sender has the new one.
+	Tokens       Secret        `yaml:"tokens"`
+	HMACSecret   Secret        `yaml:"hmacSecret"`
+	AnswerSecret Secret        `yaml:"answerSecret"`
+	AnswerTTL    time.Duration `yaml:"answerTTL" doc:"How long an emailed answer link stays valid." default:"72h"`
+}
+
+// TokenList splits Tokens into the bearer tokens the intake accepts, trimmed, without empty entries.
+func (in *Intake) TokenList() []string {
+	var list []string
+	for t := range strings.SplitSeq(in.Tokens.Value(), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			list = append(list, t)
+		}
+	}
+	return list
 }
 
 func (in *Intake) validate(errs *Errors) {
@@ -32,4 +49,26 @@ func (in *Intake) validate(errs *Errors) {
 	if in.AnswerTTL <= 0 {
 		errs.add("intake.answerTTL", "must be positive")
 	}
+	// Unauthenticated intake is for a laptop: anyone who can reach it could start playbooks that open
+	// tickets and mail control engineers, so it must not listen beyond loopback.
+	if in.AllowUnauthenticated && in.Listen != "" && !isLoopbackListen(in.Listen) {
+		errs.add("intake.allowUnauthenticated", "only allowed when intake.listen is a loopback address, not %q", in.Listen)
+	}
+	if in.Tokens.IsSet() && len(in.TokenList()) == 0 {
+		errs.add("intake.tokens", "holds no token: give one or more tokens separated by commas")
+	}
+}
+
+// isLoopbackListen says whether a listen address binds only to loopback. An empty host (":8480")
+// binds every interface, so it is not loopback.
+func isLoopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
