@@ -45,5 +45,9 @@ func SearchAttributesFor(playbook string, inc incident.Incident) []temporal.Sear
 // The attributes must be registered on the server (interlock dev and `interlock worker
 // --register-search-attributes` do it); an unregistered one fails the workflow task until it is.
 func Begin(ctx workflow.Context, playbook string, inc incident.Incident) error {
+	// The intake sets them at start; upserting again would only add a history event.
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrPlaybook); ok {
+		return nil
+	}
 	return workflow.UpsertTypedSearchAttributes(ctx, SearchAttributesFor(playbook, inc)...)
 }
