@@ -16,11 +16,11 @@ func TestDefaultIsValid(t *testing.T) {
 func TestEnvName(t *testing.T) {
 	t.Parallel()
 	for key, want := range map[string]string{
-		"servicenow.instanceURL":  "INTERLOCK_SERVICENOW_INSTANCE_URL",
-		"temporal.address":        "INTERLOCK_TEMPORAL_ADDRESS",
-		"intake.maxBodyBytes":     "INTERLOCK_INTAKE_MAX_BODY_BYTES",
-		"temporal.tlsCAFile":      "INTERLOCK_TEMPORAL_TLS_CA_FILE",
-		"smtp.tlsPolicy":          "INTERLOCK_SMTP_TLS_POLICY",
+		"servicenow.instanceURL": "INTERLOCK_SERVICENOW_INSTANCE_URL",
+		"temporal.address":       "INTERLOCK_TEMPORAL_ADDRESS",
+		"intake.maxBodyBytes":    "INTERLOCK_INTAKE_MAX_BODY_BYTES",
+		"temporal.tlsCAFile":     "INTERLOCK_TEMPORAL_TLS_CA_FILE",
+		"smtp.tlsPolicy":         "INTERLOCK_SMTP_TLS_POLICY",
 	} {
 		require.Equal(t, want, envName(key), key)
 	}

@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// errLocked reports a non-blocking lock attempt on a lock someone else holds.
+var errLocked = errors.New("locked")
+
 // Lock makes sure one `interlock dev` at a time uses stateDir: two would fight over the dev server's
 // SQLite file and the ports. It takes a non-blocking flock on stateDir/dev.lock and records the
 // holder's pid there for the message the next one gets. The kernel drops the lock when the process

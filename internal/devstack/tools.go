@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"debug/buildinfo"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -173,6 +172,3 @@ func isInterlockModule(goMod string) bool {
 	}
 	return false
 }
-
-// errLocked reports a non-blocking lock attempt on a lock someone else holds.
-var errLocked = errors.New("locked")

@@ -105,7 +105,7 @@ func TestEnsureWaitsForInstallLock(t *testing.T) {
 	require.NoError(t, ensure)
 	require.Equal(t, filepath.Join(dir, "temporal"), got)
 	require.Contains(t, progress.String(), "waiting for another process installing temporal")
-	require.NotContains(t, progress.String(), "installing temporal v1.5.1")
+	require.NotContains(t, progress.String(), "installing temporal v1.5.1 into", "the waiter must not install again")
 }
 
 // signallingWriter closes wrote on the first write, so a test can wait for a progress message.
@@ -118,6 +118,15 @@ type signallingWriter struct {
 func (w *signallingWriter) Write(b []byte) (int, error) {
 	defer w.once.Do(func() { close(w.wrote) })
 	return w.Buffer.Write(b)
+}
+
+// A failed install reports go's own output. GOPROXY=off makes it fail offline and at once.
+func TestEnsureInstallFailureShowsGoOutput(t *testing.T) {
+	t.Setenv("GOPROXY", "off")
+	tool := Tool{Name: "mailpit", Module: "github.com/axllent/mailpit", Version: "v0.0.0-no-such-version"}
+	_, err := Ensure(t.Context(), t.TempDir(), tool, nil)
+	require.ErrorContains(t, err, "go install github.com/axllent/mailpit@v0.0.0-no-such-version")
+	require.ErrorContains(t, err, "GOPROXY=off", "the tail of go's output explains the failure")
 }
 
 func TestEnsureCancelledWhileWaiting(t *testing.T) {
@@ -165,8 +174,9 @@ func TestToolsDir(t *testing.T) {
 	}
 }
 
+// Not parallel: a child forked by a parallel test holds a copy of every open file until it execs,
+// flock included, so the re-lock below could see the lock still held for a moment.
 func TestLock(t *testing.T) {
-	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "state")
 	unlock, err := Lock(dir)
 	require.NoError(t, err)

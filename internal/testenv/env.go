@@ -1,0 +1,124 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Env shares one dev server and one Mailpit among the tests of a test binary. Each starts on the first
+// test that asks for it, so a run filtered to unit tests starts nothing; Main stops them after the
+// last test. Keep the Env in a package-level variable of the test package, next to TestMain.
+type Env struct {
+	mu       sync.Mutex
+	inMain   bool
+	temporal started[*Server]
+	mailpit  started[*MailpitServer]
+}
+
+// started remembers a start attempt, the failure included, so that after a failed start the remaining
+// tests fail at once instead of each waiting out its own timeout. Each server has its own lock, so a
+// first-run install of one does not hold up tests of the other.
+type started[T any] struct {
+	mu    sync.Mutex
+	tried bool
+	srv   T
+	err   error
+}
+
+func (s *started[T]) get(start func(context.Context) (T, error)) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.tried {
+		s.tried = true
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		defer cancel()
+		s.srv, s.err = start(ctx)
+	}
+	return s.srv, s.err
+}
+
+// take returns the server to stop, if one was started.
+func (s *started[T]) take() (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv, s.tried && s.err == nil
+}
+
+// New returns an Env with nothing started.
+func New() *Env { return &Env{} }
+
+// Main runs the tests, stops whatever they started and exits; call it from TestMain. When a test failed
+// it prints the end of the server logs, which are deleted with the servers.
+//
+// If the test binary dies instead (a panic, -timeout), the kernel kills the servers on Linux; only
+// their temporary folders stay behind.
+func (e *Env) Main(m *testing.M) {
+	os.Exit(e.run(m))
+}
+
+func (e *Env) run(m *testing.M) int {
+	e.mu.Lock()
+	e.inMain = true
+	e.mu.Unlock()
+
+	code := m.Run()
+
+	e.mu.Lock()
+	e.inMain = false
+	e.mu.Unlock()
+	if s, ok := e.temporal.take(); ok {
+		if code != 0 {
+			fmt.Fprintf(os.Stderr, "temporal dev server log (end):\n%s\n", logTail(s.LogFile))
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: stop temporal dev server: %v\n", err)
+			code = 1
+		}
+	}
+	if s, ok := e.mailpit.take(); ok {
+		if err := s.Stop(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: stop mailpit: %v\n", err)
+			code = 1
+		}
+	}
+	return code
+}
+
+// Temporal returns the shared dev server, starting it on first use. Tests must not Kill or Restart it
+// or close its Client; use NewTemporal for that.
+func (e *Env) Temporal(t testing.TB) *Server {
+	t.Helper()
+	skipIfDisabled(t)
+	e.requireMain(t)
+	s, err := e.temporal.get(StartTemporal)
+	require.NoError(t, err, "start shared temporal dev server")
+	return s
+}
+
+// Mailpit returns the shared Mailpit, starting it on first use. Tests share its mailbox: tell messages
+// apart by recipient or subject rather than deleting them all.
+func (e *Env) Mailpit(t testing.TB) *MailpitServer {
+	t.Helper()
+	skipIfDisabled(t)
+	e.requireMain(t)
+	s, err := e.mailpit.get(StartMailpit)
+	require.NoError(t, err, "start shared mailpit")
+	return s
+}
+
+// requireMain refuses to start a shared server nothing would stop.
+func (e *Env) requireMain(t testing.TB) {
+	t.Helper()
+	e.mu.Lock()
+	inMain := e.inMain
+	e.mu.Unlock()
+	if !inMain {
+		t.Fatal("testenv: shared servers need `func TestMain(m *testing.M) { env.Main(m) }` to stop them; " +
+			"or use NewTemporal/NewMailpit")
+	}
+}
