@@ -83,7 +83,9 @@ type reader struct {
 
 // parseJSON parses a whole document; anything but white space after the value is an error.
 func parseJSON(src string) (node, error) {
-	r := reader{src: src, stack: make([]member, 0, 32)}
+	// Scratch for about one member per 32 bytes of input, capped: enough for the open containers of a
+	// trigger body without growing, small for the JSON strings nested inside one.
+	r := reader{src: src, stack: make([]member, 0, min(64, 4+len(src)/32))}
 	v := r.value()
 	if r.err == nil {
 		r.skipSpace()
@@ -211,34 +213,43 @@ func (r *reader) digits() bool {
 func (r *reader) str() string {
 	r.pos++ // opening quote
 	start := r.pos
-	escaped, nonASCII := false, false
 	src := r.src
+	// Fast path: find the closing quote with IndexByte (vectorised) and accept the run if it holds no
+	// backslash and no control character, which is nearly every string in a real payload.
+	if n := strings.IndexByte(src[start:], '"'); n >= 0 {
+		s := src[start : start+n]
+		if strings.IndexByte(s, '\\') < 0 {
+			for i := 0; i < len(s); i++ {
+				if s[i] < 0x20 {
+					r.pos = start + i
+					r.fail("invalid control character in string")
+					return ""
+				}
+			}
+			r.pos = start + n + 1
+			if !utf8.ValidString(s) {
+				s = strings.ToValidUTF8(s, "\uFFFD")
+			}
+			return s
+		}
+	}
 	for r.pos < len(src) {
 		c := src[r.pos]
 		switch {
 		case c == '"':
-			s := src[start:r.pos]
-			r.pos++
-			if escaped {
-				var ok bool
-				if s, ok = unescape(s); !ok {
-					r.pos = start
-					r.fail("invalid escape in string")
-					return ""
-				}
-			} else if nonASCII && !utf8.ValidString(s) {
-				s = strings.ToValidUTF8(s, "\uFFFD")
+			s, ok := unescape(src[start:r.pos])
+			if !ok {
+				r.pos = start
+				r.fail("invalid escape in string")
+				return ""
 			}
+			r.pos++
 			return s
 		case c == '\\':
-			escaped = true
 			r.pos += 2
 		case c < 0x20:
 			r.fail("invalid control character in string")
 			return ""
-		case c >= utf8.RuneSelf:
-			nonASCII = true
-			r.pos++
 		default:
 			r.pos++
 		}
@@ -349,7 +360,6 @@ func (r *reader) collect(base int) []member {
 	}
 	kids := make([]member, n)
 	copy(kids, r.stack[base:])
-	clear(r.stack[base:]) // drop references so the scratch space does not pin subtrees
 	r.stack = r.stack[:base]
 	return kids
 }
@@ -477,9 +487,12 @@ func (v *node) get(key string) *member {
 // has reports whether v is an object with the key, whatever its value.
 func (v *node) has(key string) bool { return v.get(key) != nil }
 
-// asciiEqualFold compares two strings of equal length ignoring ASCII case. Schema keys are ASCII; Unicode
+// asciiEqualFold compares two strings ignoring ASCII case. Schema keys are ASCII; Unicode
 // folding (e.g. the Kelvin sign to "k") would only help a hostile sender alias a key.
 func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
 	for i := 0; i < len(a); i++ {
 		ca, cb := a[i], b[i]
 		if ca == cb {
