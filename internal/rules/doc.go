@@ -1,0 +1,130 @@
+// Package rules is Interlock's automation-rules engine: ordered rules with expr conditions, modelled on
+// Microsoft Sentinel automation rules but kept in a YAML file under version control.
+//
+// # Rules file
+//
+//	rules:
+//	  - name: PLC reprogramming → engineers   # unique, non-empty
+//	    order: 20                             # 1–1000, ascending
+//	    enabled: true                         # optional, default true
+//	    expires: 2027-01-31T00:00:00Z         # optional; a date alone means midnight UTC
+//	    trigger: created                      # created | updated | [created, updated]
+//	    condition: anyAlertTitle(plcChangeTitles) && severityAtLeast("Medium")   # optional: always
+//	    actions:                              # 1–20, run in order
+//	      - setSeverity: High                 # High | Medium | Low | Informational
+//	      - setStatus: Closed                 # New | Active | Closed; Closed needs a classification
+//	        classification: BenignPositive    # Undetermined | TruePositive | BenignPositive | FalsePositive
+//	        classificationReason: SuspiciousButExpected   # optional, must fit the classification
+//	        classificationComment: planned maintenance    # optional
+//	      - setOwner: alice@example.com       # email or UPN
+//	      - addTags: [ot, plc]
+//	      - runPlaybook: PLCReprogrammingNotice   # or runPlaybooks: [A, B]; names must be registered
+//
+// Parse refuses a file with any problem and lists them all (*FileError): a half-loaded rules file would
+// silently skip playbooks. default_rules.yaml is the built-in default and the documented example.
+//
+// # Semantics
+//
+// As Sentinel: rules run one after another in ascending order; only rules whose trigger matches the
+// event (Create → created, Update → updated); disabled rules and rules whose expiry is at or before the
+// evaluation time never fire; each condition sees the incident as changed by the earlier rules' actions
+// (a rule that lowers the severity can stop a later severityAtLeast("High") rule); actions run in the
+// order listed; playbooks are collected in order without repeats. Unlike Sentinel, rules with the same
+// order run in name order (byte-wise), never in random order, so a dry run (Explain) and the intake always
+// agree. A condition that fails at run time (nil dereference, bad helper argument) does not match and is
+// reported in Result.Errors; evaluation never panics and has no side effects.
+//
+// # Conditions
+//
+// Conditions are expr (github.com/expr-lang/expr) expressions returning bool, type-checked against a
+// typed environment when the file is loaded. now(), keys(), values() and toPairs() are disabled so that
+// the same event always gives the same answer; expiry uses the explicit time passed to Evaluate.
+//
+// Variables:
+//
+//	incident         the incident as the rules see it: id, number, title, description, severity, status,
+//	                 url, provider, workspace, owner {objectId, email, assignedTo, userPrincipalName},
+//	                 labels, tactics, techniques, analyticRuleIds, created, lastModified, firstActivity,
+//	                 lastActivity
+//	previous         the incident before the update (same fields), nil on create
+//	alerts           id, title, bareTitle, description, severity, status, engine, alertType, category,
+//	                 sensorId, sourceAddress, destinationAddress, destinationDevice, protocol,
+//	                 vendorOriginalId, providerName, productName, tactics, techniques, isNew, startTime,
+//	                 endTime
+//	devices          id, name, displayName, type, subType, vendor, model, os, firmware, serial, mac, ip,
+//	                 protocols, site, zone, sensor, purdueLayer, importance, owners, isProgramming,
+//	                 isAuthorized, isScanner, firstSeen
+//	entities         kind ("IoTDevice" or "Ip"), name, address
+//	ips              the incident's IP addresses
+//	event            id, type ("Create" or "Update")
+//	trigger          "created" or "updated"
+//	plcChangeTitles  the Defender for IoT alert titles of controller changes (PLCChangeTitles)
+//
+// Helpers: anyAlertTitle(list), anyAlertCategory(list), hasDevice(typeOrSubtype), sensorIn(list),
+// siteIn(list), severityAtLeast(severity), hasLabel(tag), changed(property), changedTo(property, value),
+// changedFrom(property, value). EnvironmentDoc describes each; `interlock rules check` prints it.
+//
+// # Reload
+//
+// Set holds the running Engine and swaps it atomically; Set.Watch reloads on SIGHUP and when the file
+// changes, and keeps the running rules when the new file is invalid.
+package rules
+
+// EnvironmentDoc describes what a condition can use, for `interlock rules check` and the README.
+func EnvironmentDoc() string { return environmentDoc }
+
+const environmentDoc = `Conditions are expr expressions (https://expr-lang.org/docs/language-definition) that return
+true or false. They are type-checked when the rules file is loaded. now(), keys(), values() and toPairs()
+are disabled: a rule gives the same answer for the same event, in a dry run as in the intake.
+
+Variables
+  incident         the incident as the rules see it, earlier rules' changes included:
+                     id, number, title, description, severity, status, url, provider, workspace,
+                     owner {objectId, email, assignedTo, userPrincipalName},
+                     labels, tactics, techniques, analyticRuleIds (lists of strings),
+                     created, lastModified, firstActivity, lastActivity (times)
+  previous         the incident before the update, same fields; nil on create and when the sender
+                     sent no previous state (write previous != nil && previous.status == "Active")
+  alerts           list of alerts: id, title (as sent, e.g. "(MDIoT) New Asset Detected"),
+                     bareTitle (without the "(MDIoT) " prefix), description, severity, status, engine,
+                     alertType, category, sensorId, sourceAddress, destinationAddress,
+                     destinationDevice, protocol, vendorOriginalId, providerName, productName,
+                     tactics, techniques, isNew, startTime, endTime
+  devices          list of IoT devices: id, name, displayName, type, subType, vendor, model, os,
+                     firmware, serial, mac, ip, protocols, site, zone, sensor, purdueLayer,
+                     importance, owners, isProgramming, isAuthorized, isScanner, firstSeen
+  entities         list of entities: kind ("IoTDevice" or "Ip"), name, address
+  ips              list of the incident's IP addresses
+  event            the delivery: id (Sentinel's eventUniqueId), type ("Create" or "Update")
+  trigger          "created" or "updated"
+  plcChangeTitles  the alert titles of controller changes: "Unauthorized PLC Programming",
+                     "Unauthorized PLC Program Upload", "Unauthorized PLC Configuration Write",
+                     "PLC Operating Mode Changed", "Firmware Change Detected",
+                     "Firmware Version Changed", "S7 Plus PLC Firmware Changed",
+                     "Beckhoff Software Changed"
+
+Helpers (text compares case-insensitively; a list is a list of strings, or one string)
+  anyAlertTitle(list)        an alert's title is in list, "(MDIoT) " prefixes ignored on both sides;
+                             an incident without alerts is judged by its own title
+  anyAlertCategory(list)     an alert's category is in list ("Programming", "Discovery", ...)
+  hasDevice(typeOrSubtype)   a device has this type or subtype ("Engineering Station", "PLC",
+                             "Safety PLC"); for other fields use any(devices, {...})
+  sensorIn(list)             an alert or a device comes from one of these sensors
+  siteIn(list)               a device is at one of these sites
+  severityAtLeast(severity)  incident severity is at least this (Informational < Low < Medium < High)
+  hasLabel(tag)              the incident has this tag
+  changed(property)          property differs from previous: status, severity, owner, labels, alerts,
+                             tactics, title or description (lists compare as sets); false without
+                             previous. Earlier rules' changes count.
+  changedTo(property, value)    property changed and is now value (status, severity or owner)
+  changedFrom(property, value)  property changed and was value (status, severity or owner)
+
+Limits: a condition is at most 8 KiB and 2000 syntax nodes, and may build or loop over at most
+100 000 elements in all (a condition that goes over fails and does not match).
+
+Examples
+  anyAlertTitle(plcChangeTitles) && siteIn(["Rotterdam Plant"])
+  any(devices, .type == "PLC" && .importance == "High")
+  trigger == "updated" && changedTo("status", "Closed")
+  !hasLabel("maintenance") && severityAtLeast("Medium")
+`

@@ -1,0 +1,543 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/interlock-soar/interlock/internal/incident"
+)
+
+// outcome is what happened to one rule during an evaluation; Explain reports it.
+type outcome int
+
+const (
+	outcomeMatched outcome = iota + 1
+	outcomeNotMatched
+	outcomeError
+	outcomeDisabled
+	outcomeExpired
+	outcomeOtherTrigger
+)
+
+// tracer sees every rule in evaluation order. Evaluate passes none; Explain records.
+type tracer func(r *rule, o outcome, err string)
+
+// Evaluate runs the rules against one incident event, as Sentinel runs automation rules: in order (ties
+// broken by name), only rules whose trigger matches the event, skipping disabled rules and rules whose
+// expiry is at or before now; each condition sees the incident as changed by the actions of the rules
+// before it. It has no side effects: the Result says what to change and which playbooks to start. A
+// condition that fails at run time counts as not matching and is listed in Result.Errors.
+func (e *Engine) Evaluate(ev incident.Event, now time.Time) Result {
+	return e.evaluate(&ev, now, nil)
+}
+
+func (e *Engine) evaluate(ev *incident.Event, now time.Time, trace tracer) (res Result) {
+	res.Incident = ev.Incident
+	trig, ok := triggerOf(ev.Type)
+	if !ok {
+		res.Errors = []string{fmt.Sprintf("event type %q is neither %s nor %s; no rule ran", ev.Type, incident.EventCreate, incident.EventUpdate)}
+		return res
+	}
+	st, _ := e.pool.Get().(*evaluator)
+	if st == nil {
+		st = newEvaluator()
+	}
+	// Conditions cannot panic out of the expr VM (it recovers), but an action or a helper bug must not
+	// take the intake down either: report it and drop the evaluator rather than pool a broken one.
+	defer func() {
+		if r := recover(); r != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("internal error evaluating rules: %v", r))
+			return
+		}
+		st.release()
+		e.pool.Put(st)
+	}()
+	st.reset(ev, trig)
+	for _, r := range e.rules {
+		switch {
+		case !r.triggersOn(trig):
+			trace.note(r, outcomeOtherTrigger, "")
+			continue
+		case !r.enabled:
+			trace.note(r, outcomeDisabled, "")
+			continue
+		case !r.expires.IsZero() && !now.Before(r.expires):
+			trace.note(r, outcomeExpired, "")
+			continue
+		}
+		if r.program != nil {
+			out, err := st.vm.Run(r.program, st.boxed)
+			if err != nil {
+				msg := oneLine(err)
+				res.Errors = append(res.Errors, fmt.Sprintf("rule %q: %s", r.name, msg))
+				trace.note(r, outcomeError, msg)
+				continue
+			}
+			if matched, _ := out.(bool); !matched {
+				trace.note(r, outcomeNotMatched, "")
+				continue
+			}
+		}
+		trace.note(r, outcomeMatched, "")
+		st.apply(r, &res)
+	}
+	res.Incident = st.inc
+	return res
+}
+
+func (t tracer) note(r *rule, o outcome, err string) {
+	if t != nil {
+		t(r, o, err)
+	}
+}
+
+func triggerOf(t incident.EventType) (Trigger, bool) {
+	switch {
+	case strings.EqualFold(string(t), string(incident.EventCreate)):
+		return TriggerCreated, true
+	case strings.EqualFold(string(t), string(incident.EventUpdate)):
+		return TriggerUpdated, true
+	}
+	return "", false
+}
+
+// oneLine renders an expr error as "message (line:column)" without the snippet lines, for logs.
+func oneLine(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		if fe.Snippet == "" {
+			return fe.Message
+		}
+		return fmt.Sprintf("%s (%d:%d)", fe.Message, fe.Line, fe.Column+1)
+	}
+	return err.Error()
+}
+
+// evaluator is the per-evaluation state: the incident as the rules have changed it so far, the views
+// conditions read, and a VM. Engines pool them so a steady stream of events allocates almost nothing.
+type evaluator struct {
+	vm  vm.VM
+	env env
+	// boxed is env as an interface value, made once per incident version. Passing the struct by value
+	// (not a pointer) matters: expr fetches fields through reflection, and a field of an addressable
+	// struct is copied to the heap when turned into an interface.
+	boxed any
+
+	inc         incident.Incident // current: the event's incident plus earlier rules' changes
+	labelsOwned bool              // inc.Labels is our copy and may be appended to
+	prev        *incident.Incident
+	prevView    incidentView
+	bareTitles  []string
+	// The list views hold pointers into the value slices: expr hands a slice element to a predicate
+	// (any(devices, ...)) through reflect's Interface(), which copies a struct element to the heap but
+	// not a pointer one.
+	alertVals  []alertView
+	deviceVals []deviceView
+	entityVals []entityView
+	alerts     []*alertView
+	devices    []*deviceView
+	entities   []*entityView
+}
+
+// memoryBudget bounds what one condition may build or loop over (expr counts range, array and map
+// elements and predicate iterations against it). Real conditions walk a handful of alerts and devices;
+// the default (a million) would let a mistaken nested loop stall the intake for seconds.
+const memoryBudget = 100_000
+
+func newEvaluator() *evaluator {
+	st := &evaluator{}
+	st.vm.MemoryBudget = memoryBudget
+	st.env.PLCChangeTitles = plcChangeTitles
+	st.env.AnyAlertTitle = st.anyAlertTitle
+	st.env.AnyAlertCategory = st.anyAlertCategory
+	st.env.HasDevice = st.hasDevice
+	st.env.SeverityAtLeast = st.severityAtLeast
+	st.env.HasLabel = st.hasLabel
+	st.env.SensorIn = st.sensorIn
+	st.env.SiteIn = st.siteIn
+	st.env.Changed = st.changed
+	st.env.ChangedTo = st.changedTo
+	st.env.ChangedFrom = st.changedFrom
+	return st
+}
+
+func (st *evaluator) reset(ev *incident.Event, trig Trigger) {
+	st.inc = ev.Incident
+	st.labelsOwned = false
+	st.prev = ev.Previous
+
+	// Precomputed once per evaluation so the helpers only compare: titles without the "(MDIoT) " prefix.
+	for i := range st.inc.Alerts {
+		st.bareTitles = append(st.bareTitles, st.inc.Alerts[i].BareTitle())
+	}
+	if len(st.inc.Alerts) == 0 && st.inc.Title != "" {
+		// A sender that leaves the alerts out still names the alert in the incident title (Defender for
+		// IoT analytics rules make one incident per alert, titled after it).
+		st.bareTitles = append(st.bareTitles, incident.BareTitle(st.inc.Title))
+	}
+	for i := range st.inc.Alerts {
+		st.alertVals = append(st.alertVals, makeAlertView(&st.inc.Alerts[i]))
+	}
+	for i := range st.inc.Devices {
+		d := &st.inc.Devices[i]
+		st.deviceVals = append(st.deviceVals, makeDeviceView(d))
+		st.entityVals = append(st.entityVals, entityView{Kind: "IoTDevice", Name: d.DisplayName(), Address: d.IP})
+	}
+	for _, ip := range st.inc.IPs {
+		st.entityVals = append(st.entityVals, entityView{Kind: "Ip", Name: ip, Address: ip})
+	}
+	// Pointers are taken only once the value slices have stopped growing.
+	for i := range st.alertVals {
+		st.alerts = append(st.alerts, &st.alertVals[i])
+	}
+	for i := range st.deviceVals {
+		st.devices = append(st.devices, &st.deviceVals[i])
+	}
+	for i := range st.entityVals {
+		st.entities = append(st.entities, &st.entityVals[i])
+	}
+
+	st.env.Alerts = st.alerts
+	st.env.Devices = st.devices
+	st.env.Entities = st.entities
+	st.env.IPs = st.inc.IPs
+	st.env.Event = eventView{ID: ev.ID, Type: string(ev.Type)}
+	st.env.Trigger = string(trig)
+	if st.prev != nil {
+		fillIncidentView(&st.prevView, st.prev)
+		st.env.Previous = &st.prevView
+	} else {
+		st.env.Previous = nil
+	}
+	st.rebox()
+}
+
+// rebox refreshes what conditions see after an action changed the incident.
+func (st *evaluator) rebox() {
+	fillIncidentView(&st.env.Incident, &st.inc)
+	st.boxed = st.env
+}
+
+// release drops every reference to the event so a pooled evaluator does not keep incidents alive.
+func (st *evaluator) release() {
+	clear(st.bareTitles)
+	clear(st.alertVals)
+	clear(st.deviceVals)
+	clear(st.entityVals)
+	st.bareTitles, st.alertVals, st.deviceVals, st.entityVals = st.bareTitles[:0], st.alertVals[:0], st.deviceVals[:0], st.entityVals[:0]
+	st.alerts, st.devices, st.entities = st.alerts[:0], st.devices[:0], st.entities[:0]
+	st.inc, st.prev, st.prevView, st.boxed = incident.Incident{}, nil, incidentView{}, nil
+	st.env.Incident, st.env.Previous, st.env.Alerts, st.env.Devices, st.env.Entities, st.env.IPs = incidentView{}, nil, nil, nil, nil, nil
+	st.env.Event = eventView{}
+}
+
+// apply runs a matched rule's actions in order.
+func (st *evaluator) apply(r *rule, res *Result) {
+	changed := false
+	change := func(field, from, to string) {
+		res.Changes = append(res.Changes, Change{Rule: r.name, Field: field, From: from, To: to})
+		changed = true
+	}
+	for i := range r.actions {
+		a := &r.actions[i]
+		switch a.kind {
+		case actRunPlaybooks:
+			for _, pb := range a.playbooks {
+				if !contains(res.Playbooks, pb) {
+					res.Playbooks = append(res.Playbooks, pb)
+				}
+			}
+		case actSetSeverity:
+			// Payload spellings vary in case; "high" → High is not a change worth writing back.
+			if !strings.EqualFold(st.inc.Severity, a.value) {
+				change("severity", st.inc.Severity, a.value)
+				st.inc.Severity = a.value
+			}
+		case actSetStatus:
+			if !strings.EqualFold(st.inc.Status, a.value) {
+				change("status", st.inc.Status, a.value)
+				st.inc.Status = a.value
+			}
+			old := ""
+			if res.Classification != nil {
+				old = classificationString(res.Classification)
+			}
+			if a.value == incident.StatusClosed {
+				c := a.classification
+				if s := classificationString(&c); s != old {
+					change("classification", old, s)
+				}
+				res.Classification = &c
+			} else if res.Classification != nil {
+				// Reopening clears the classification, as Sentinel does.
+				change("classification", old, "")
+				res.Classification = nil
+			}
+		case actSetOwner:
+			if !ownerIs(&st.inc.Owner, a.value) {
+				change("owner", ownerString(&st.inc.Owner), a.value)
+				// The rule names the owner by email or UPN; the write-back resolves the object ID.
+				st.inc.Owner = incident.Owner{Email: a.value, UserPrincipalName: a.value, AssignedTo: a.value}
+			}
+		case actAddTags:
+			for _, t := range a.tags {
+				if containsFold(st.inc.Labels, t) {
+					continue
+				}
+				if !st.labelsOwned {
+					// The caller's slice is never appended to: it may share its backing array.
+					st.inc.Labels = append(make([]string, 0, len(st.inc.Labels)+len(a.tags)), st.inc.Labels...)
+					st.labelsOwned = true
+				}
+				st.inc.Labels = append(st.inc.Labels, t)
+				change("labels", "", t)
+			}
+		}
+	}
+	res.Matches = append(res.Matches, Match{Rule: r.name, Order: r.order, Actions: append([]string(nil), r.descs...)})
+	if changed {
+		st.rebox()
+	}
+}
+
+func ownerString(o *incident.Owner) string {
+	for _, s := range []string{o.UserPrincipalName, o.Email, o.AssignedTo, o.ObjectID} {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// ownerIs reports whether the owner is the person named by v (email, UPN, display name or object ID).
+func ownerIs(o *incident.Owner, v string) bool {
+	return v != "" && (strings.EqualFold(o.Email, v) || strings.EqualFold(o.UserPrincipalName, v) ||
+		strings.EqualFold(o.AssignedTo, v) || strings.EqualFold(o.ObjectID, v))
+}
+
+func sameOwner(a, b *incident.Owner) bool {
+	if a.ObjectID != "" && b.ObjectID != "" {
+		return strings.EqualFold(a.ObjectID, b.ObjectID)
+	}
+	return strings.EqualFold(ownerString(a), ownerString(b))
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameSetFold compares two short lists as case-insensitive sets without allocating.
+func sameSetFold(a, b []string) bool {
+	for _, x := range a {
+		if !containsFold(b, x) {
+			return false
+		}
+	}
+	for _, x := range b {
+		if !containsFold(a, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- helpers (bound into env by newEvaluator) ----
+
+// anyString calls match for each string in a condition's list argument and reports whether one matched.
+// A wrong argument type panics with an error; the expr VM turns that into the rule's run-time error.
+func anyString(fn string, list any, match func(string) bool) bool {
+	switch l := list.(type) {
+	case []string:
+		for _, s := range l {
+			if match(s) {
+				return true
+			}
+		}
+	case []any:
+		for _, it := range l {
+			s, ok := it.(string)
+			if !ok {
+				panic(fmt.Errorf("%s: list items must be strings, got %T", fn, it))
+			}
+			if match(s) {
+				return true
+			}
+		}
+	case string:
+		return match(l)
+	case nil:
+	default:
+		panic(fmt.Errorf("%s wants a list of strings, got %T", fn, list))
+	}
+	return false
+}
+
+func (st *evaluator) anyAlertTitle(list any) bool {
+	return anyString("anyAlertTitle", list, func(want string) bool {
+		want = incident.BareTitle(want)
+		for _, t := range st.bareTitles {
+			if strings.EqualFold(t, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (st *evaluator) anyAlertCategory(list any) bool {
+	return anyString("anyAlertCategory", list, func(want string) bool {
+		want = strings.TrimSpace(want)
+		for i := range st.inc.Alerts {
+			if strings.EqualFold(st.inc.Alerts[i].Category, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (st *evaluator) sensorIn(list any) bool {
+	return anyString("sensorIn", list, func(want string) bool {
+		for i := range st.inc.Alerts {
+			if strings.EqualFold(st.inc.Alerts[i].SensorID, want) {
+				return true
+			}
+		}
+		for i := range st.inc.Devices {
+			if strings.EqualFold(st.inc.Devices[i].Sensor, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (st *evaluator) siteIn(list any) bool {
+	return anyString("siteIn", list, func(want string) bool {
+		for i := range st.inc.Devices {
+			if strings.EqualFold(st.inc.Devices[i].Site, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (st *evaluator) hasDevice(kind string) bool {
+	kind = strings.TrimSpace(kind)
+	for i := range st.inc.Devices {
+		d := &st.inc.Devices[i]
+		if strings.EqualFold(d.Type, kind) || strings.EqualFold(d.SubType, kind) {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *evaluator) severityAtLeast(sev string) bool {
+	want := severityRank(sev)
+	if want == 0 {
+		panic(fmt.Errorf("severityAtLeast: unknown severity %q (want %s)", sev, strings.Join(severities, ", ")))
+	}
+	return severityRank(st.inc.Severity) >= want
+}
+
+func (st *evaluator) hasLabel(label string) bool {
+	return containsFold(st.inc.Labels, strings.TrimSpace(label))
+}
+
+// changed compares the incident as the rules see it now (the update plus earlier rules' changes) with
+// the event's previous state. Without a previous state nothing is known to have changed.
+func (st *evaluator) changed(field string) bool {
+	if st.prev == nil {
+		if !isChangeField(field) {
+			panic(fmt.Errorf("changed: unknown property %q (want %s)", field, strings.Join(changeFields, ", ")))
+		}
+		return false
+	}
+	cur, prev := &st.inc, st.prev
+	switch field {
+	case "status":
+		return !strings.EqualFold(cur.Status, prev.Status)
+	case "severity":
+		return !strings.EqualFold(cur.Severity, prev.Severity)
+	case "owner":
+		return !sameOwner(&cur.Owner, &prev.Owner)
+	case "labels":
+		return !sameSetFold(cur.Labels, prev.Labels)
+	case "tactics":
+		return !sameSetFold(cur.Tactics, prev.Tactics)
+	case "title":
+		return cur.Title != prev.Title
+	case "description":
+		return cur.Description != prev.Description
+	case "alerts":
+		return !sameAlerts(cur.Alerts, prev.Alerts)
+	}
+	panic(fmt.Errorf("changed: unknown property %q (want %s)", field, strings.Join(changeFields, ", ")))
+}
+
+func sameAlerts(a, b []incident.Alert) bool {
+	has := func(list []incident.Alert, x *incident.Alert) bool {
+		for i := range list {
+			if alertKey(&list[i]) == alertKey(x) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range a {
+		if !has(b, &a[i]) {
+			return false
+		}
+	}
+	for i := range b {
+		if !has(a, &b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func alertKey(a *incident.Alert) string {
+	if a.ID != "" {
+		return a.ID
+	}
+	return a.Title
+}
+
+func (st *evaluator) changedTo(field, value string) bool {
+	return st.changedValue("changedTo", field, value, &st.inc)
+}
+
+func (st *evaluator) changedFrom(field, value string) bool {
+	return st.changedValue("changedFrom", field, value, st.prev)
+}
+
+func (st *evaluator) changedValue(fn, field, value string, side *incident.Incident) bool {
+	if !isValueChangeField(field) {
+		panic(fmt.Errorf("%s: unknown property %q (want %s)", fn, field, strings.Join(valueChangeFields, ", ")))
+	}
+	if st.prev == nil || !st.changed(field) {
+		return false
+	}
+	value = strings.TrimSpace(value)
+	switch field {
+	case "status":
+		return strings.EqualFold(side.Status, value)
+	case "severity":
+		return strings.EqualFold(side.Severity, value)
+	default: // owner
+		return ownerIs(&side.Owner, value)
+	}
+}

@@ -1,0 +1,672 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits, from Sentinel's automation rule resource where it has one (order 1–1000, ≤ 20 actions,
+// displayName ≤ 500).
+const (
+	maxRules      = 1000
+	maxActions    = 20
+	minOrder      = 1
+	maxOrder      = 1000
+	maxNameLen    = 500
+	maxTagLen     = 256
+	maxOwnerLen   = 256
+	maxCommentLen = 4000
+)
+
+// Enumerations, spelled as Sentinel spells them.
+var (
+	severities      = []string{"High", "Medium", "Low", "Informational"}
+	statuses        = []string{"New", "Active", "Closed"}
+	classifications = []string{"Undetermined", "TruePositive", "BenignPositive", "FalsePositive"}
+	// reasonsFor pairs each classification with the reasons Sentinel offers for it (the portal's "Benign
+	// Positive - Suspicious but expected" and so on). Undetermined takes none.
+	reasonsFor = map[string][]string{
+		"Undetermined":   nil,
+		"TruePositive":   {"SuspiciousActivity"},
+		"BenignPositive": {"SuspiciousButExpected"},
+		"FalsePositive":  {"IncorrectAlertLogic", "InaccurateData"},
+	}
+	triggers    = []string{string(TriggerCreated), string(TriggerUpdated)}
+	ruleKeys    = []string{"name", "order", "enabled", "expires", "trigger", "condition", "actions"}
+	actionVerbs = []string{"runPlaybook", "runPlaybooks", "setSeverity", "setStatus", "setOwner", "addTags"}
+	closureKeys = []string{"classification", "classificationReason", "classificationComment"}
+)
+
+// FileError is a rules file that was refused, with every problem found in it.
+type FileError struct {
+	File     string
+	Problems []Problem
+}
+
+// Problem is one thing wrong with a rules file.
+type Problem struct {
+	// Rule is the rule's name; empty for problems with the file as a whole or a rule without a name.
+	Rule string
+	// Index is the rule's 1-based position in the file; 0 for problems with the file as a whole.
+	Index int
+	// Line is the line in the file the problem is on, when known.
+	Line int
+	Msg  string
+}
+
+func (e *FileError) Error() string {
+	var b strings.Builder
+	if len(e.Problems) == 1 {
+		fmt.Fprintf(&b, "rules file %s is invalid:\n", e.File)
+	} else {
+		fmt.Fprintf(&b, "rules file %s is invalid (%d problems):\n", e.File, len(e.Problems))
+	}
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("  ")
+		b.WriteString(p.location(e.File))
+		b.WriteString(": ")
+		// expr errors carry a snippet on following lines; indent it under the problem.
+		b.WriteString(strings.ReplaceAll(p.Msg, "\n", "\n      "))
+	}
+	return b.String()
+}
+
+func (p Problem) location(file string) string {
+	s := file
+	if p.Line > 0 {
+		s += ":" + strconv.Itoa(p.Line)
+	}
+	switch {
+	case p.Index == 0:
+	case p.Rule != "":
+		s += fmt.Sprintf(": rule %d %q", p.Index, p.Rule)
+	default:
+		s += fmt.Sprintf(": rule %d", p.Index)
+	}
+	return s
+}
+
+// parser collects problems instead of stopping at the first, so one `rules check` shows them all.
+type parser struct {
+	known    []string
+	problems []Problem
+}
+
+// ruleCtx is the rule a problem belongs to.
+type ruleCtx struct {
+	index int
+	name  string
+}
+
+func (p *parser) add(rc ruleCtx, n *yaml.Node, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	p.problems = append(p.problems, Problem{Rule: rc.name, Index: rc.index, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func parseFile(data []byte, known []string) ([]*rule, []Problem) {
+	p := &parser{known: known}
+	var file ruleCtx
+	if len(data) > maxFileSize {
+		p.add(file, nil, "the file is larger than %d bytes", maxFileSize)
+		return nil, p.problems
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			// An empty file is refused rather than read as "no rules": it is what a reload sees when an
+			// editor or a deploy truncates the file before writing it, and running no rules would
+			// silently stop every playbook. `rules: []` says "no rules" on purpose.
+			p.add(file, nil, `the file is empty; want a top-level "rules:" list (write "rules: []" for no rules)`)
+		} else {
+			p.add(file, nil, "not valid YAML: %v", err)
+		}
+		return nil, p.problems
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.add(file, &extra, "the file holds more than one YAML document; put every rule under the one \"rules:\" list")
+		return nil, p.problems
+	} else if !errors.Is(err, io.EOF) {
+		p.add(file, nil, "not valid YAML: %v", err)
+		return nil, p.problems
+	}
+	root := resolve(&doc)
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			p.add(file, nil, `the file is empty; want a top-level "rules:" list`)
+			return nil, p.problems
+		}
+		root = resolve(root.Content[0])
+	}
+	if root.Kind != yaml.MappingNode {
+		p.add(file, root, `want a mapping with a "rules:" list at the top, got %s`, describe(root))
+		return nil, p.problems
+	}
+	var list *yaml.Node
+	p.eachKey(file, root, func(key string, k, v *yaml.Node) {
+		if key != "rules" {
+			p.add(file, k, `unknown top-level key %q (want "rules")`, key)
+			return
+		}
+		list = v
+	})
+	if list == nil {
+		if len(p.problems) == 0 {
+			p.add(file, root, `no "rules:" list`)
+		}
+		return nil, p.problems
+	}
+	switch {
+	case list.Kind == yaml.ScalarNode && list.ShortTag() == "!!null":
+		// "rules:" with every rule commented out: a deliberate empty list.
+		return nil, p.problems
+	case list.Kind != yaml.SequenceNode:
+		p.add(file, list, "rules: want a list of rules, got %s", describe(list))
+		return nil, p.problems
+	case len(list.Content) > maxRules:
+		p.add(file, list, "rules: %d rules; the limit is %d", len(list.Content), maxRules)
+		return nil, p.problems
+	}
+	rules := make([]*rule, 0, len(list.Content))
+	seen := map[string]*rule{}
+	for i, n := range list.Content {
+		r, ok := p.parseRule(i+1, resolve(n))
+		if r == nil {
+			continue
+		}
+		// Names are checked even on rules with other problems, so one run reports all of them.
+		if key := strings.ToLower(r.name); key != "" {
+			if first, dup := seen[key]; dup {
+				p.add(ruleCtx{r.index, r.name}, resolve(n), "name: %q is already the name of rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
+				continue
+			}
+			seen[key] = r
+		}
+		if ok {
+			rules = append(rules, r)
+		}
+	}
+	return rules, p.problems
+}
+
+// eachKey walks a mapping, refusing non-scalar and duplicate keys (yaml.v3 checks duplicates only when
+// decoding into Go maps and structs, not into nodes).
+func (p *parser) eachKey(rc ruleCtx, m *yaml.Node, fn func(key string, k, v *yaml.Node)) {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := resolve(m.Content[i]), resolve(m.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			p.add(rc, k, "keys must be plain words, got %s", describe(k))
+			continue
+		}
+		if seen[k.Value] {
+			p.add(rc, k, "%s: given twice", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		fn(k.Value, k, v)
+	}
+}
+
+// parseRule returns the rule and whether it is valid; problems are recorded. The rule is nil when the
+// node is not a rule at all.
+func (p *parser) parseRule(index int, n *yaml.Node) (*rule, bool) {
+	rc := ruleCtx{index: index}
+	before := len(p.problems)
+	if n.Kind != yaml.MappingNode {
+		p.add(rc, n, "want a mapping (name, order, trigger, condition, actions), got %s", describe(n))
+		return nil, false
+	}
+	// The name first, so every other problem of this rule carries it.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "name" {
+			if v := resolve(n.Content[i+1]); v.Kind == yaml.ScalarNode {
+				rc.name = strings.TrimSpace(v.Value)
+			}
+			break
+		}
+	}
+	r := &rule{index: index, line: n.Line, enabled: true}
+	var haveName, haveOrder, haveTrigger, haveActions bool
+	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "name":
+			haveName = true
+			r.name = p.name(rc, v)
+		case "order":
+			haveOrder = true
+			r.order = p.order(rc, v)
+		case "enabled":
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
+				p.add(rc, v, "enabled: want true or false, got %s", describe(v))
+				return
+			}
+			r.enabled = strings.EqualFold(v.Value, "true")
+		case "expires":
+			r.expires = p.expires(rc, v)
+		case "trigger":
+			haveTrigger = true
+			r.triggers = p.triggers(rc, v)
+		case "condition":
+			r.condition, r.program = p.condition(rc, v)
+		case "actions":
+			haveActions = true
+			r.actions = p.actions(rc, v)
+		default:
+			p.add(rc, k, "unknown key %q (want %s)", key, strings.Join(ruleKeys, ", "))
+		}
+	})
+	if !haveName {
+		p.add(rc, n, "name: missing; every rule needs a unique name")
+	}
+	if !haveOrder {
+		p.add(rc, n, "order: missing; want a number from %d to %d (rules run in ascending order)", minOrder, maxOrder)
+	}
+	if !haveTrigger {
+		p.add(rc, n, "trigger: missing; want created, updated or [created, updated]")
+	}
+	if !haveActions {
+		p.add(rc, n, "actions: missing; a rule needs at least one action")
+	}
+	if len(p.problems) > before {
+		return r, false
+	}
+	r.descs = make([]string, len(r.actions))
+	for i := range r.actions {
+		r.descs[i] = r.actions[i].String()
+	}
+	return r, true
+}
+
+func (p *parser) name(rc ruleCtx, v *yaml.Node) string {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" {
+		p.add(rc, v, "name: want text, got %s", describe(v))
+		return ""
+	}
+	name := strings.TrimSpace(v.Value)
+	switch {
+	case name == "":
+		p.add(rc, v, "name: is empty")
+	case utf8.RuneCountInString(name) > maxNameLen:
+		p.add(rc, v, "name: longer than %d characters", maxNameLen)
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		// Names go into logs, reports and Temporal memos; keep them one printable line.
+		p.add(rc, v, "name: contains control characters or invalid UTF-8")
+	}
+	return name
+}
+
+func (p *parser) order(rc ruleCtx, v *yaml.Node) int {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+		p.add(rc, v, "order: want a whole number from %d to %d, got %s", minOrder, maxOrder, describe(v))
+		return 0
+	}
+	n, err := strconv.Atoi(v.Value)
+	if err != nil || n < minOrder || n > maxOrder {
+		p.add(rc, v, "order: %s is out of range; want %d to %d", v.Value, minOrder, maxOrder)
+		return 0
+	}
+	return n
+}
+
+func (p *parser) expires(rc ruleCtx, v *yaml.Node) time.Time {
+	if v.Kind == yaml.ScalarNode {
+		s := strings.TrimSpace(v.Value)
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t.UTC()
+		}
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t // midnight UTC
+		}
+	}
+	p.add(rc, v, "expires: want a UTC time like 2027-01-31T00:00:00Z (or a date, meaning midnight UTC), got %s", describe(v))
+	return time.Time{}
+}
+
+func (p *parser) triggers(rc ruleCtx, v *yaml.Node) []Trigger {
+	var items []*yaml.Node
+	switch v.Kind {
+	case yaml.ScalarNode:
+		items = []*yaml.Node{v}
+	case yaml.SequenceNode:
+		items = v.Content
+		if len(items) == 0 {
+			p.add(rc, v, "trigger: empty list; want created, updated or both")
+			return nil
+		}
+	default:
+		p.add(rc, v, "trigger: want created, updated or [created, updated], got %s", describe(v))
+		return nil
+	}
+	var out []Trigger
+	for _, it := range items {
+		it = resolve(it)
+		if it.Kind != yaml.ScalarNode || !contains(triggers, it.Value) {
+			p.add(rc, it, "trigger: %s is not a trigger; want created or updated%s", describe(it), didYouMean(it, triggers))
+			continue
+		}
+		t := Trigger(it.Value)
+		if containsTrigger(out, t) {
+			p.add(rc, it, "trigger: %s is listed twice", t)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func containsTrigger(list []Trigger, t Trigger) bool {
+	for _, x := range list {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) condition(rc ruleCtx, v *yaml.Node) (string, *vm.Program) {
+	if v.Kind != yaml.ScalarNode {
+		p.add(rc, v, "condition: want an expression, got %s", describe(v))
+		return "", nil
+	}
+	if v.ShortTag() == "!!null" {
+		return "", nil
+	}
+	src := strings.TrimSpace(v.Value)
+	if src == "" {
+		return "", nil
+	}
+	prog, err := compileCondition(src)
+	if err != nil {
+		p.add(rc, v, "condition: %v", err)
+		return src, nil
+	}
+	return src, prog
+}
+
+func (p *parser) actions(rc ruleCtx, v *yaml.Node) []action {
+	if v.Kind != yaml.SequenceNode {
+		p.add(rc, v, "actions: want a list, got %s", describe(v))
+		return nil
+	}
+	switch {
+	case len(v.Content) == 0:
+		p.add(rc, v, "actions: empty; a rule needs at least one action")
+		return nil
+	case len(v.Content) > maxActions:
+		p.add(rc, v, "actions: %d actions; the limit is %d", len(v.Content), maxActions)
+		return nil
+	}
+	out := make([]action, 0, len(v.Content))
+	for i, n := range v.Content {
+		if a, ok := p.action(rc, i+1, resolve(n)); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (p *parser) action(rc ruleCtx, num int, n *yaml.Node) (action, bool) {
+	before := len(p.problems)
+	if n.Kind != yaml.MappingNode {
+		p.add(rc, n, "action %d: want one of %s, got %s", num, strings.Join(actionVerbs, ", "), describe(n))
+		return action{}, false
+	}
+	var (
+		a           action
+		verbs       []string
+		verbNode    *yaml.Node
+		closure     = map[string]*yaml.Node{}
+		closureNode *yaml.Node
+	)
+	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
+		switch {
+		case contains(actionVerbs, key):
+			verbs = append(verbs, key)
+			verbNode = v
+		case contains(closureKeys, key):
+			closure[key] = v
+			if closureNode == nil {
+				closureNode = k
+			}
+		default:
+			p.add(rc, k, "action %d: unknown key %q (want one of %s)", num, key, strings.Join(actionVerbs, ", "))
+		}
+	})
+	switch len(verbs) {
+	case 0:
+		if len(p.problems) == before {
+			p.add(rc, n, "action %d: no action; want one of %s", num, strings.Join(actionVerbs, ", "))
+		}
+		return action{}, false
+	case 1:
+	default:
+		p.add(rc, n, "action %d: has %s; write one action per list item", num, strings.Join(verbs, " and "))
+		return action{}, false
+	}
+	verb, v := verbs[0], verbNode
+	if len(closure) > 0 && verb != "setStatus" {
+		p.add(rc, closureNode, "action %d: classification belongs with setStatus: Closed, not %s", num, verb)
+	}
+	switch verb {
+	case "runPlaybook":
+		a.kind = actRunPlaybooks
+		if name, ok := p.scalar(rc, num, verb, v); ok {
+			a.playbooks = []string{name}
+		}
+	case "runPlaybooks":
+		a.kind = actRunPlaybooks
+		a.playbooks = p.stringList(rc, num, verb, v)
+	case "setSeverity":
+		a.kind = actSetSeverity
+		a.value = p.enum(rc, num, verb, v, severities)
+	case "setStatus":
+		a.kind = actSetStatus
+		a.value = p.enum(rc, num, verb, v, statuses)
+		p.closure(rc, num, &a, n, closure)
+	case "setOwner":
+		a.kind = actSetOwner
+		if s, ok := p.scalar(rc, num, verb, v); ok {
+			if msg := checkOwner(s); msg != "" {
+				p.add(rc, v, "action %d: setOwner: %q %s", num, s, msg)
+			}
+			a.value = s
+		}
+	case "addTags":
+		a.kind = actAddTags
+		if v.Kind == yaml.ScalarNode && v.ShortTag() != "!!null" {
+			a.tags = []string{strings.TrimSpace(v.Value)} // a single tag need not be written as a list
+		} else {
+			a.tags = p.stringList(rc, num, verb, v)
+		}
+		p.checkTags(rc, num, v, a.tags)
+	}
+	if a.kind == actRunPlaybooks {
+		for _, pb := range a.playbooks {
+			if !contains(p.known, pb) {
+				p.add(rc, v, "action %d: %s: unknown playbook %q (%s)", num, verb, pb, knownList(p.known))
+			}
+		}
+	}
+	return a, len(p.problems) == before
+}
+
+func knownList(known []string) string {
+	if len(known) == 0 {
+		return "no playbooks are registered"
+	}
+	return "known: " + strings.Join(known, ", ")
+}
+
+func (p *parser) scalar(rc ruleCtx, num int, verb string, v *yaml.Node) (string, bool) {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" || strings.TrimSpace(v.Value) == "" {
+		p.add(rc, v, "action %d: %s: want a value, got %s", num, verb, describe(v))
+		return "", false
+	}
+	return strings.TrimSpace(v.Value), true
+}
+
+func (p *parser) stringList(rc ruleCtx, num int, verb string, v *yaml.Node) []string {
+	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+		p.add(rc, v, "action %d: %s: want a non-empty list, got %s", num, verb, describe(v))
+		return nil
+	}
+	out := make([]string, 0, len(v.Content))
+	for _, it := range v.Content {
+		if s, ok := p.scalar(rc, num, verb, resolve(it)); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// enum requires Sentinel's exact spelling: the value is written back to Sentinel as is.
+func (p *parser) enum(rc ruleCtx, num int, verb string, v *yaml.Node, allowed []string) string {
+	s, ok := p.scalar(rc, num, verb, v)
+	if !ok {
+		return ""
+	}
+	if !contains(allowed, s) {
+		p.add(rc, v, "action %d: %s: %q is not one of %s%s", num, verb, s, strings.Join(allowed, ", "), didYouMean(v, allowed))
+		return ""
+	}
+	return s
+}
+
+func (p *parser) closure(rc ruleCtx, num int, a *action, n *yaml.Node, closure map[string]*yaml.Node) {
+	cls, hasCls := closure["classification"]
+	if a.value != "Closed" {
+		if len(closure) > 0 && a.value != "" {
+			p.add(rc, n, "action %d: setStatus: %s takes no classification; only Closed does", num, a.value)
+		}
+		return
+	}
+	if !hasCls {
+		p.add(rc, n, "action %d: setStatus: Closed needs a classification (%s), as in Sentinel", num, strings.Join(classifications, ", "))
+		return
+	}
+	c := p.enum(rc, num, "classification", cls, classifications)
+	a.classification.Classification = c
+	if rn, ok := closure["classificationReason"]; ok {
+		r, _ := p.scalar(rc, num, "classificationReason", rn)
+		allowed, known := reasonsFor[c]
+		switch {
+		case !known:
+		case len(allowed) == 0:
+			p.add(rc, rn, "action %d: classificationReason: %s takes no reason", num, c)
+		case r != "" && !contains(allowed, r):
+			p.add(rc, rn, "action %d: classificationReason: %q does not go with %s; want %s", num, r, c, strings.Join(allowed, " or "))
+		default:
+			a.classification.Reason = r
+		}
+	}
+	if cn, ok := closure["classificationComment"]; ok {
+		if cn.Kind != yaml.ScalarNode {
+			p.add(rc, cn, "action %d: classificationComment: want text, got %s", num, describe(cn))
+		} else if len(cn.Value) > maxCommentLen {
+			p.add(rc, cn, "action %d: classificationComment: longer than %d bytes", num, maxCommentLen)
+		} else {
+			a.classification.Comment = strings.TrimSpace(cn.Value)
+		}
+	}
+}
+
+// checkOwner accepts an email address or user principal name: one word, local@domain.
+func checkOwner(s string) string {
+	at := strings.IndexByte(s, '@')
+	switch {
+	case len(s) > maxOwnerLen:
+		return fmt.Sprintf("is longer than %d characters", maxOwnerLen)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return "contains spaces or control characters"
+	case at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 || !strings.Contains(s[at+1:], "."):
+		return "is not an email address or user principal name (user@example.com)"
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	}
+	return ""
+}
+
+func (p *parser) checkTags(rc ruleCtx, num int, v *yaml.Node, tags []string) {
+	for i, t := range tags {
+		switch {
+		case t == "":
+			p.add(rc, v, "action %d: addTags: empty tag", num)
+		case utf8.RuneCountInString(t) > maxTagLen:
+			p.add(rc, v, "action %d: addTags: tag longer than %d characters", num, maxTagLen)
+		case !utf8.ValidString(t) || strings.IndexFunc(t, unicode.IsControl) >= 0:
+			p.add(rc, v, "action %d: addTags: tag %q contains control characters or invalid UTF-8", num, t)
+		}
+		for _, prev := range tags[:i] {
+			if strings.EqualFold(prev, t) && t != "" {
+				p.add(rc, v, "action %d: addTags: %q is listed twice", num, t)
+			}
+		}
+	}
+}
+
+// didYouMean suggests the canonical spelling when only the case is wrong.
+func didYouMean(v *yaml.Node, allowed []string) string {
+	if v.Kind != yaml.ScalarNode {
+		return ""
+	}
+	if c := canonical(v.Value, allowed); c != "" && c != v.Value {
+		return fmt.Sprintf(" (did you mean %s?)", c)
+	}
+	return ""
+}
+
+// canonical returns the allowed spelling of s, compared case-insensitively, or "".
+func canonical(s string, allowed []string) string {
+	s = strings.TrimSpace(s)
+	for _, a := range allowed {
+		if strings.EqualFold(a, s) {
+			return a
+		}
+	}
+	return ""
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// describe names a node's kind and value for an error message.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			return "nothing"
+		}
+		v := n.Value
+		if len(v) > 60 {
+			v = v[:60] + "…"
+		}
+		return strconv.Quote(v)
+	}
+	return "an unexpected YAML node"
+}

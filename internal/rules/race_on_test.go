@@ -1,0 +1,6 @@
+//go:build race
+
+package rules
+
+// raceEnabled: the race detector adds allocations and makes sync.Pool drop items at random.
+const raceEnabled = true
