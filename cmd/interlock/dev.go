@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/worker"
+	"github.com/interlock-soar/interlock/workflows"
+)
+
+// runDev is the embedded default: everything on one machine, installed on first use, stopped on Ctrl-C.
+func runDev(ctx context.Context, e env, args []string) error {
+	fs, cfgPath := newFlags(e, "dev", "dev [flags]\n\nStarts the Temporal dev server (with its UI), Mailpit, a local ServiceNow stand-in (unless\nservicenow.instanceURL is set), the worker and the intake; prints their URLs; stops all on Ctrl-C.")
+	stateDir := fs.String("state-dir", ".state", "folder for the dev stack's state (Temporal's SQLite file, Mailpit's mail, tickets, logs)")
+	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend (gRPC) port")
+	uiPort := fs.Int("ui-port", 8233, "Temporal UI port")
+	smtpPort := fs.Int("smtp-port", 1025, "Mailpit SMTP port")
+	mailPort := fs.Int("mailpit-port", 8025, "Mailpit web UI and API port")
+	snowPort := fs.Int("servicenow-port", 8490, "ServiceNow stand-in port (used when no instance is configured)")
+	listen := fs.String("listen", "127.0.0.1:8480", "intake listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, e.stderr)
+	if err := os.MkdirAll(*stateDir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	unlock, err := devstack.Lock(*stateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
+
+	// Everything started is stopped in reverse order, with a fresh context: ctx is already cancelled
+	// when Ctrl-C brings us here.
+	var stops []func()
+	defer func() {
+		say("stopping…")
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+		say("stopped")
+	}()
+	stopProcess := func(name string, p *devstack.Process) func() {
+		return func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := p.Stop(sctx); err != nil {
+				logger.Warn("stop failed", "process", name, "err", err)
+			}
+		}
+	}
+
+	tools, err := devstack.ToolsDir()
+	if err != nil {
+		return err
+	}
+	temporalBin, err := devstack.Ensure(ctx, tools, devstack.Temporal(), e.stdout)
+	if err != nil {
+		return err
+	}
+	mailpitBin, err := devstack.Ensure(ctx, tools, devstack.Mailpit(), e.stdout)
+	if err != nil {
+		return err
+	}
+	var attrs []devstack.SearchAttribute
+	for _, sa := range workflows.SearchAttributes() {
+		attrs = append(attrs, devstack.SearchAttribute{Name: sa.Name, Type: sa.Type})
+	}
+	say("starting Temporal dev server…")
+	tp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		Bin: temporalBin, DBFile: filepath.Join(*stateDir, "temporal.db"), Port: *temporalPort, UIPort: *uiPort,
+		Namespace: cfg.Temporal.Namespace, SearchAttributes: attrs, LogFile: filepath.Join(*stateDir, "temporal.log"), Logger: logger,
+	})
+	if err != nil {
+		return fmt.Errorf("temporal dev server: %w", err)
+	}
+	stops = append(stops, stopProcess("temporal", tp))
+	say("starting Mailpit…")
+	mp, err := devstack.StartMailpit(ctx, devstack.MailpitOptions{
+		Bin: mailpitBin, SMTPPort: *smtpPort, UIPort: *mailPort,
+		DBFile: filepath.Join(*stateDir, "mailpit.db"), LogFile: filepath.Join(*stateDir, "mailpit.log"), Logger: logger,
+	})
+	if err != nil {
+		return fmt.Errorf("mailpit: %w", err)
+	}
+	stops = append(stops, stopProcess("mailpit", mp))
+
+	cfg.Temporal.Address = tp.Addr()
+	cfg.Temporal.UIURL = tp.UIURL()
+	cfg.Temporal.TLS = false
+	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = "127.0.0.1", *smtpPort, "none"
+	cfg.SMTP.Username, cfg.SMTP.Password = "", config.Secret{}
+
+	var wg sync.WaitGroup
+	serve := func(name string, ln net.Listener, h http.Handler) {
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := serveHTTP(sctx, ln, h, logger); err != nil {
+				logger.Error("server stopped", "server", name, "err", err)
+			}
+		}()
+		stops = append(stops, func() { cancel() })
+	}
+
+	snowNote := cfg.ServiceNow.InstanceURL
+	if cfg.ServiceNow.InstanceURL == "" {
+		password, err := stateSecret(*stateDir, "servicenow.password")
+		if err != nil {
+			return err
+		}
+		stub, err := snowstub.Open(snowstub.Options{Username: "interlock", Password: password, File: filepath.Join(*stateDir, "servicenow.json")})
+		if err != nil {
+			return fmt.Errorf("servicenow stand-in: %w", err)
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*snowPort)))
+		if err != nil {
+			return fmt.Errorf("servicenow stand-in: %w", err)
+		}
+		serve("servicenow", ln, stub)
+		cfg.ServiceNow.InstanceURL = "http://" + ln.Addr().String()
+		cfg.ServiceNow.Username, cfg.ServiceNow.Password, cfg.ServiceNow.Token = "interlock", config.NewSecret(password), config.Secret{}
+		snowNote = cfg.ServiceNow.InstanceURL + "   (local stand-in, not a real instance; user interlock, password in " + filepath.Join(*stateDir, "servicenow.password") + ")"
+	}
+	if !cfg.Intake.AnswerSecret.IsSet() {
+		secret, err := stateSecret(*stateDir, "answer.secret")
+		if err != nil {
+			return err
+		}
+		cfg.Intake.AnswerSecret = config.NewSecret(secret)
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	cfg.Intake.Listen = ln.Addr().String()
+	cfg.Intake.PublicURL = "http://" + ln.Addr().String()
+	authNote := "bearer token or HMAC (from config)"
+	if !cfg.Intake.Tokens.IsSet() && !cfg.Intake.HMACSecret.IsSet() {
+		cfg.Intake.AllowUnauthenticated = true
+		authNote = "none (dev on loopback; set intake.tokens to require a token)"
+	}
+
+	c, err := worker.Dial(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	stops = append(stops, c.Close)
+	app, err := worker.Build(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	werr := make(chan error, 1)
+	go func() { werr <- worker.Run(wctx, c, cfg.Temporal, app.Playbooks, app.Activities...) }()
+	stops = append(stops, func() {
+		stopWorker()
+		if err := <-werr; err != nil {
+			logger.Warn("worker stopped with error", "err", err)
+		}
+	})
+	in, err := newIntake(cfg, c, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	watchRules(ctx, in, cfg.Intake.RulesFile, logger)
+	serve("intake", ln, in.handler)
+
+	say("")
+	say("Interlock dev stack is up. Ctrl-C stops everything.")
+	say("  Temporal UI     %s   (namespace %s, task queue %s)", tp.UIURL(), cfg.Temporal.Namespace, workflows.TaskQueue)
+	say("  Temporal gRPC   %s", tp.Addr())
+	say("  Mailpit         http://127.0.0.1:%d   (emails to control engineers land here; SMTP 127.0.0.1:%d)", *mailPort, *smtpPort)
+	say("  ServiceNow      %s", snowNote)
+	say("  Intake          %s   (POST /v1/incidents, /v1/playbooks/{name}/runs; GET /healthz /readyz /metrics; auth: %s)", cfg.Intake.PublicURL, authNote)
+	say("  State           %s", *stateDir)
+	say("")
+	say("Try:  interlock trigger testdata/sentinel-incident-new-engineering-station.json")
+
+	select {
+	case <-ctx.Done():
+	case err := <-werr:
+		werr <- err
+		return fmt.Errorf("worker stopped: %w", err)
+	case <-tp.Done():
+		return errors.New("temporal dev server exited; see " + tp.LogFile())
+	case <-mp.Done():
+		return errors.New("mailpit exited; see " + mp.LogFile())
+	}
+	return nil
+}
+
+// stateSecret reads a random secret kept in the state dir, making it on first use, so answer links
+// and the stand-in's password survive restarts of the dev stack.
+func stateSecret(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/worker"
+)
+
+func runServe(ctx context.Context, e env, args []string) error {
+	fs, cfgPath := newFlags(e, "serve", "serve [--config FILE] [--listen ADDR]")
+	listen := fs.String("listen", "", "address to listen on (overrides intake.listen)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Intake.Listen = *listen
+	}
+	logger := newLogger(cfg.Log, e.stderr)
+	opts, err := worker.ClientOptions(cfg.Temporal, sdkLogger(cfg.Log, e.stderr))
+	if err != nil {
+		return err
+	}
+	// Lazy: the intake starts while Temporal is down and answers 503 until it is back.
+	c, err := client.NewLazyClient(opts)
+	if err != nil {
+		return fmt.Errorf("temporal client: %w", err)
+	}
+	defer c.Close()
+	app, err := newIntake(cfg, c, logger)
+	if err != nil {
+		return err
+	}
+	watchRules(ctx, app, cfg.Intake.RulesFile, logger)
+	ln, err := net.Listen("tcp", cfg.Intake.Listen)
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	logger.Info("intake listening", "addr", ln.Addr().String(), "temporal", cfg.Temporal.Address)
+	return serveHTTP(ctx, ln, app.handler, logger)
+}

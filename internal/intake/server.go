@@ -1,0 +1,584 @@
+// Package intake is Interlock's HTTP front door: it takes incident webhooks (Microsoft Sentinel's
+// incident trigger, a raw Defender for IoT alert, or Interlock's own incident form), runs the
+// automation rules and starts the selected playbooks on Temporal.
+//
+// Nothing is accepted (202) until Temporal has durably recorded every start. Every start uses a
+// deterministic workflow ID, so a redelivered webhook, a retried request or concurrent duplicates come
+// back as "deduplicated" instead of running a playbook twice. That is also what makes the 503 safe to
+// retry when one of several starts failed after others succeeded.
+//
+// Routes:
+//
+//	POST /v1/incidents              rules decide; 202 with the runs, 200 when no playbook was selected
+//	POST /v1/playbooks/{name}/runs  that playbook on the incident as sent (no rules); 202, 404 if unknown
+//	GET  /healthz                   process alive
+//	GET  /readyz                    rules loaded and Temporal reachable, else 503 with the reason
+//	GET  /metrics                   Prometheus
+//
+// /v1 routes (and mounts not marked Public) need "Authorization: Bearer <token>" or an HMAC signature
+// (X-Interlock-Timestamp: <unix seconds>, X-Interlock-Signature: sha256=<hex HMAC-SHA256 of
+// timestamp "." body>). Errors are JSON {"error": "...", "field": "..."} and change nothing: 400 bad
+// incident (field names it), 401, 404, 405 (with Allow), 413, 415, 500 (Temporal refused a start, or a
+// rule names an unregistered playbook), 503 with Retry-After (Temporal unavailable, no rules loaded).
+package intake
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/rules"
+	"github.com/interlock-soar/interlock/playbooks"
+	"github.com/interlock-soar/interlock/workflows"
+)
+
+// RuleEvaluator decides, for one incident event, which rules match, how they change the incident and
+// which playbooks to run (a *rules.Set).
+type RuleEvaluator interface {
+	Evaluate(ev incident.Event, now time.Time) rules.Result
+}
+
+// loadedRules is implemented by *rules.Set, whose Current is nil until a rules file has loaded. Without
+// rules every incident would be answered "nothing to do", so the intake reports itself not ready and
+// answers 503 instead: the sender retries and nothing is silently dropped.
+type loadedRules interface {
+	Current() *rules.Engine
+}
+
+// rulesLoaded says whether the evaluator has rules; evaluators that cannot tell always have them.
+func (s *Server) rulesLoaded() bool {
+	lr, ok := s.rules.(loadedRules)
+	return !ok || lr.Current() != nil
+}
+
+// DefaultMaxBodyBytes is the largest body accepted when Options.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 1 << 20
+
+// retryAfterSeconds is what a 503 asks the sender to wait: long enough for a Temporal frontend restart
+// to be noticed, short enough that Sentinel's own retry budget is not used up.
+const retryAfterSeconds = "5"
+
+// Options are the Server's dependencies and settings.
+type Options struct {
+	Rules     RuleEvaluator
+	Playbooks *playbooks.Registry
+	Starter   Starter
+	Auth      AuthConfig
+	// MaxBodyBytes bounds a request body (413 above); zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	// Registerer receives the intake's metrics and is served on /metrics, so it must also be a
+	// prometheus.Gatherer (a *prometheus.Registry is). Nil means a private registry.
+	Registerer prometheus.Registerer
+	// UIURL is the Temporal UI base URL for run links; empty leaves links out.
+	UIURL string
+	// Namespace is the Temporal namespace of the runs, for links; empty means "default".
+	Namespace string
+	// Ready reports whether Temporal is reachable, for /readyz. Nil means always.
+	Ready func(ctx context.Context) error
+	// Mounts are extra handlers by path: a key ending in "/" matches that prefix, any other key exactly.
+	// They sit behind the same authentication as /v1 unless the handler implements PublicRoute (see
+	// Public), as the one-click answer handler does: it checks its own signed token.
+	Mounts map[string]http.Handler
+	// Now is the clock for rules and signature timestamps; nil means time.Now.
+	Now func() time.Time
+	// StartTimeout bounds each workflow start; zero means 10 s. Past it the start counts as unavailable.
+	StartTimeout time.Duration
+}
+
+// PublicRoute is implemented by a mounted handler that authenticates requests itself and must be
+// reachable without intake credentials.
+type PublicRoute interface {
+	PublicRoute() bool
+}
+
+// Public marks h as a public mount: the intake lets requests through to it without credentials.
+func Public(h http.Handler) http.Handler { return publicHandler{h} }
+
+type publicHandler struct{ http.Handler }
+
+func (publicHandler) PublicRoute() bool { return true }
+
+// Server is the intake's http.Handler.
+type Server struct {
+	rules        RuleEvaluator
+	playbooks    *playbooks.Registry
+	starter      Starter
+	auth         authenticator
+	maxBody      int64
+	log          *slog.Logger
+	metrics      *metrics
+	uiURL        string
+	namespace    string
+	ready        func(context.Context) error
+	mounts       []mount
+	now          func() time.Time
+	startTimeout time.Duration
+}
+
+type mount struct {
+	pattern string
+	handler http.Handler
+	public  bool
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// Routes the server owns; a mount may not shadow them.
+const (
+	routeIncidents = "/v1/incidents"
+	routeRuns      = "/v1/playbooks/{name}/runs"
+	runsPrefix     = "/v1/playbooks/"
+	routeHealth    = "/healthz"
+	routeReady     = "/readyz"
+	routeMetrics   = "/metrics"
+)
+
+// New checks opts and builds a Server.
+func New(opts Options) (*Server, error) {
+	switch {
+	case opts.Rules == nil:
+		return nil, errors.New("intake: Options.Rules is required")
+	case opts.Playbooks == nil:
+		return nil, errors.New("intake: Options.Playbooks is required")
+	case opts.Starter == nil:
+		return nil, errors.New("intake: Options.Starter is required")
+	case opts.MaxBodyBytes < 0:
+		return nil, fmt.Errorf("intake: Options.MaxBodyBytes must not be negative, got %d", opts.MaxBodyBytes)
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	s := &Server{
+		rules:        opts.Rules,
+		playbooks:    opts.Playbooks,
+		starter:      opts.Starter,
+		auth:         newAuthenticator(opts.Auth),
+		maxBody:      cmp.Or(opts.MaxBodyBytes, DefaultMaxBodyBytes),
+		log:          cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		metrics:      m,
+		uiURL:        strings.TrimRight(opts.UIURL, "/"),
+		namespace:    cmp.Or(opts.Namespace, "default"),
+		ready:        opts.Ready,
+		now:          opts.Now,
+		startTimeout: cmp.Or(opts.StartTimeout, 10*time.Second),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for pattern, h := range opts.Mounts {
+		if !strings.HasPrefix(pattern, "/") || h == nil {
+			return nil, fmt.Errorf("intake: mount %q: the path must start with / and the handler must not be nil", pattern)
+		}
+		for _, own := range []string{routeIncidents, runsPrefix, routeHealth, routeReady, routeMetrics} {
+			if strings.HasPrefix(own, pattern) || strings.HasPrefix(pattern, own) {
+				return nil, fmt.Errorf("intake: mount %q overlaps the intake's own route %s", pattern, own)
+			}
+		}
+		pr, ok := h.(PublicRoute)
+		s.mounts = append(s.mounts, mount{pattern: pattern, handler: h, public: ok && pr.PublicRoute()})
+	}
+	// Longest pattern first, so the most specific mount wins.
+	slices.SortFunc(s.mounts, func(a, b mount) int { return cmp.Compare(len(b.pattern), len(a.pattern)) })
+
+	switch {
+	case opts.Auth.AllowUnauthenticated:
+		s.log.Warn("intake accepts unauthenticated /v1 requests; use only on a loopback listener")
+	case !s.auth.configured():
+		s.log.Warn("intake has no bearer token and no HMAC secret configured; every /v1 request will be refused")
+	}
+	return s, nil
+}
+
+// ServeHTTP routes the request and records its metrics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	began := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	route := s.serve(rec, r)
+	s.metrics.observeRequest(route, cmp.Or(rec.code, http.StatusOK), time.Since(began))
+}
+
+// serve dispatches and returns the route label for the metrics: a fixed template, never the raw path,
+// so hostile paths cannot blow up label cardinality.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == routeHealth:
+		if allowMethods(w, r, http.MethodGet, http.MethodHead) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, "ok\n")
+		}
+		return routeHealth
+	case p == routeReady:
+		if allowMethods(w, r, http.MethodGet, http.MethodHead) {
+			s.serveReady(w, r)
+		}
+		return routeReady
+	case p == routeMetrics:
+		if allowMethods(w, r, http.MethodGet, http.MethodHead) {
+			s.metrics.handler.ServeHTTP(w, r)
+		}
+		return routeMetrics
+	case p == routeIncidents:
+		if allowMethods(w, r, http.MethodPost) {
+			if body, ok := s.admit(w, r); ok {
+				s.serveIncidents(w, r, body)
+			}
+		}
+		return routeIncidents
+	case strings.HasPrefix(p, runsPrefix):
+		name, ok := strings.CutSuffix(strings.TrimPrefix(p, runsPrefix), "/runs")
+		if !ok || name == "" || strings.Contains(name, "/") {
+			break
+		}
+		if allowMethods(w, r, http.MethodPost) {
+			if body, ok := s.admit(w, r); ok {
+				s.serveRun(w, r, name, body)
+			}
+		}
+		return routeRuns
+	}
+	for _, m := range s.mounts {
+		if p == m.pattern || (strings.HasSuffix(m.pattern, "/") && strings.HasPrefix(p, m.pattern)) {
+			if m.public {
+				m.handler.ServeHTTP(w, r)
+			} else if body, ok := s.admit(w, r); ok {
+				// admit consumed the body to verify a signature; hand the handler the same bytes.
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				m.handler.ServeHTTP(w, r)
+			}
+			return m.pattern
+		}
+	}
+	// Unknown /v1 paths still demand credentials, so the API's shape is not probeable anonymously.
+	if strings.HasPrefix(p, "/v1/") {
+		if _, ok := s.admit(w, r); !ok {
+			return "other"
+		}
+	}
+	writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+p, "")
+	return "other"
+}
+
+// allowMethods answers 405 with Allow unless the request uses one of methods.
+func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	if slices.Contains(methods, r.Method) {
+		return true
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; use "+strings.Join(methods, " or "), "")
+	return false
+}
+
+// admit authenticates the request and reads its body within the size limit. It answers 401 or 413 and
+// returns false when the request must go no further. A bearer token or a valid signature suffices.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	viaBearer := s.auth.open || s.auth.bearer(r)
+	var timestamp string
+	if !viaBearer {
+		if !s.auth.hasSignature(r) {
+			s.unauthorized(w, r, "missing or invalid credentials: send Authorization: Bearer <token> or sign the request")
+			return nil, false
+		}
+		ts, fresh := s.auth.checkTimestamp(r, s.now())
+		if !fresh {
+			s.unauthorized(w, r, TimestampHeader+" must be Unix seconds within the replay window of the intake's clock")
+			return nil, false
+		}
+		timestamp = ts
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		if tooBig, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), "")
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, "cannot read request body", "")
+		return nil, false
+	}
+	if !viaBearer && !s.auth.verifySignature(r, timestamp, body) {
+		s.unauthorized(w, r, "invalid "+SignatureHeader)
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
+	// Never log or echo the credentials themselves: only that they failed, and from where.
+	s.log.Warn("intake request refused", "reason", msg, "path", r.URL.Path, "remote", r.RemoteAddr)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="interlock"`)
+	writeError(w, http.StatusUnauthorized, msg, "")
+}
+
+// checkJSON answers 415 unless the body is declared application/json (parameters such as charset are
+// fine).
+func checkJSON(w http.ResponseWriter, r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", "")
+		return false
+	}
+	return true
+}
+
+// parseEvent parses the body with incident.Parse, which takes all three forms the intake promises:
+// Sentinel's incident-trigger body, a raw Defender for IoT alert record, and Interlock's own form. The
+// trigger body alone (incident.ParseEvent) would shut out senders that are not Sentinel.
+func parseEvent(w http.ResponseWriter, body []byte) (incident.Event, bool) {
+	ev, err := incident.Parse(body)
+	if err != nil {
+		if fe, ok := errors.AsType[*incident.FieldError](err); ok {
+			writeError(w, http.StatusBadRequest, fe.Error(), fe.Path)
+		} else {
+			writeError(w, http.StatusBadRequest, "invalid incident: "+err.Error(), "")
+		}
+		return incident.Event{}, false
+	}
+	if ev.Incident.ID == "" {
+		// Workflow IDs are derived from the incident ID; without one dedupe would be impossible.
+		writeError(w, http.StatusBadRequest, "incident has no ID", "incident.id")
+		return incident.Event{}, false
+	}
+	return ev, true
+}
+
+// Response is the answer to an accepted incident or run request.
+type Response struct {
+	Incident string             `json:"incident"`
+	Number   int64              `json:"number"`
+	Event    incident.EventType `json:"event"`
+	EventID  string             `json:"eventId,omitempty"`
+	// Rules are the rules that matched, in evaluation order (empty for a named run).
+	Rules []rules.Match `json:"rules"`
+	// RuleErrors are conditions that failed at run time (those rules did not match; the others ran).
+	RuleErrors []string `json:"ruleErrors,omitempty"`
+	Runs       []Run    `json:"runs"`
+}
+
+// Run is one playbook run the request resolved to.
+type Run struct {
+	Playbook   string `json:"playbook"`
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	// Status is "started", or "deduplicated" when a run with this workflow ID already existed.
+	Status string `json:"status"`
+	URL    string `json:"url,omitempty"`
+}
+
+// serveIncidents runs the rules and starts every selected playbook, in rule order, with the incident
+// as the rules left it.
+//
+// When no playbook is selected the answer is 200, not 202: the request was handled completely and
+// nothing was queued. Either way the sender sees 2xx and does not retry.
+func (s *Server) serveIncidents(w http.ResponseWriter, r *http.Request, body []byte) {
+	if !checkJSON(w, r) {
+		return
+	}
+	ev, ok := parseEvent(w, body)
+	if !ok {
+		return
+	}
+	if !s.rulesLoaded() {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeError(w, http.StatusServiceUnavailable, "no automation rules are loaded; nothing was started", "")
+		return
+	}
+	res := s.rules.Evaluate(ev, s.now())
+	for _, m := range res.Matches {
+		s.metrics.ruleMatches.WithLabelValues(m.Rule).Inc()
+	}
+	for _, e := range res.Errors {
+		s.log.Warn("rule condition failed", "incident", ev.Incident.ID, "err", e)
+	}
+	inc := res.Incident
+	if inc.ID == "" {
+		// The engine's zero Result (nothing matched) carries no incident: the event's is the unchanged one.
+		inc = ev.Incident
+	}
+	// Resolve every playbook before starting any, so a rule naming an unknown playbook changes nothing.
+	pbs := make([]playbooks.Playbook, 0, len(res.Playbooks))
+	for _, name := range res.Playbooks {
+		p, ok := s.playbooks.Lookup(name)
+		if !ok {
+			s.log.Error("rules selected a playbook that is not registered", "playbook", name, "incident", inc.ID)
+			writeError(w, http.StatusInternalServerError, fmt.Sprintf("rules selected playbook %q, which this intake does not know", name), "")
+			return
+		}
+		pbs = append(pbs, p)
+	}
+	ruleNames := make([]string, len(res.Matches))
+	for i, m := range res.Matches {
+		ruleNames[i] = m.Rule
+	}
+	resp := Response{
+		Incident:   inc.ID,
+		Number:     inc.Number,
+		Event:      ev.Type,
+		EventID:    ev.ID,
+		Rules:      nonNil(res.Matches),
+		RuleErrors: res.Errors,
+		Runs:       []Run{},
+	}
+	if !s.startAll(w, r, ev, inc, pbs, ruleNames, &resp) {
+		return
+	}
+	code := http.StatusAccepted
+	if len(resp.Runs) == 0 {
+		code = http.StatusOK
+	}
+	s.log.Info("incident handled", "incident", inc.ID, "event", ev.Type, "rules", len(res.Matches), "runs", len(resp.Runs))
+	writeJSON(w, code, resp)
+}
+
+// serveRun starts one named playbook on the incident exactly as sent: automation rules are not
+// applied, so what runs is what the caller asked for. Its workflow ID is the same one the rules would
+// use, so a run by hand and a run by rule for the same incident are one run.
+func (s *Server) serveRun(w http.ResponseWriter, r *http.Request, name string, body []byte) {
+	p, ok := s.playbooks.Lookup(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown playbook %q", name), "")
+		return
+	}
+	if !checkJSON(w, r) {
+		return
+	}
+	ev, ok := parseEvent(w, body)
+	if !ok {
+		return
+	}
+	resp := Response{
+		Incident: ev.Incident.ID,
+		Number:   ev.Incident.Number,
+		Event:    ev.Type,
+		EventID:  ev.ID,
+		Rules:    []rules.Match{},
+		Runs:     []Run{},
+	}
+	if !s.startAll(w, r, ev, ev.Incident, []playbooks.Playbook{p}, nil, &resp) {
+		return
+	}
+	s.log.Info("playbook run requested", "playbook", p.Name, "incident", ev.Incident.ID, "status", resp.Runs[0].Status)
+	writeJSON(w, http.StatusAccepted, resp)
+}
+
+// startAll starts the playbooks in order, appending to resp.Runs. It stops at the first failure and
+// answers 503 (Temporal unavailable, with Retry-After) or 500 (Temporal refused the start). Runs
+// started before the failure stay started: the sender's retry gets them back as deduplicated and starts
+// the rest, which is why a partial failure must never be answered with 2xx.
+func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Event, inc incident.Incident, pbs []playbooks.Playbook, ruleNames []string, resp *Response) bool {
+	for _, p := range pbs {
+		wid := playbooks.WorkflowID(p, inc.ID, ev.ID)
+		req := StartRequest{
+			WorkflowID:       wid,
+			WorkflowType:     p.Name,
+			Input:            inc,
+			SearchAttributes: workflows.SearchAttributesFor(p.Name, inc),
+			Memo:             map[string]any{"interlockEvent": string(ev.Type)},
+		}
+		if len(ruleNames) > 0 {
+			req.Memo["interlockRules"] = ruleNames
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.startTimeout)
+		began := time.Now()
+		res, err := s.starter.Start(ctx, req)
+		cancel()
+		s.metrics.startDuration.Observe(time.Since(began).Seconds())
+		if err != nil {
+			s.metrics.starts.WithLabelValues(p.Name, resultFailed).Inc()
+			s.log.Error("playbook start failed", "playbook", p.Name, "workflow_id", wid, "started_before", len(resp.Runs), "err", err)
+			if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+				w.Header().Set("Retry-After", retryAfterSeconds)
+				writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(
+					"Temporal is unavailable; playbook %q was not started. Retry: runs already started come back as deduplicated", p.Name), "")
+				return false
+			}
+			writeError(w, http.StatusInternalServerError, fmt.Sprintf("Temporal refused to start playbook %q; see the intake log", p.Name), "")
+			return false
+		}
+		status := resultStarted
+		if res.Deduplicated {
+			status = resultDeduplicated
+		}
+		s.metrics.starts.WithLabelValues(p.Name, status).Inc()
+		resp.Runs = append(resp.Runs, Run{
+			Playbook:   p.Name,
+			WorkflowID: wid,
+			RunID:      res.RunID,
+			Status:     status,
+			URL:        s.runURL(wid, res.RunID),
+		})
+	}
+	return true
+}
+
+// runURL links to the run's history in the Temporal UI. Workflow IDs contain "/", which the UI expects
+// percent-encoded within one path segment.
+func (s *Server) runURL(workflowID, runID string) string {
+	if s.uiURL == "" {
+		return ""
+	}
+	return s.uiURL + "/namespaces/" + url.PathEscape(s.namespace) + "/workflows/" +
+		url.PathEscape(workflowID) + "/" + url.PathEscape(runID) + "/history"
+}
+
+// serveReady answers 200 when rules are loaded and Temporal is reachable, else 503 with the reason.
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	if !s.rulesLoaded() {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeError(w, http.StatusServiceUnavailable, "not ready: no automation rules are loaded", "")
+		return
+	}
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.log.Warn("intake not ready", "err", err)
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			writeError(w, http.StatusServiceUnavailable, "not ready: Temporal: "+err.Error(), "")
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg, field string) {
+	writeJSON(w, code, errorBody{Error: msg, Field: field})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}

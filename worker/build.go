@@ -1,0 +1,136 @@
+package worker
+
+import (
+	"context"
+
+	"go.temporal.io/sdk/temporal"
+
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/interlock-soar/interlock/activities"
+	"github.com/interlock-soar/interlock/activities/mail"
+	"github.com/interlock-soar/interlock/activities/servicenow"
+	"github.com/interlock-soar/interlock/internal/answer"
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/playbooks"
+)
+
+// App is everything a worker registers: the playbooks and the activity structs behind them.
+type App struct {
+	Playbooks  *playbooks.Registry
+	Activities []any
+}
+
+// Build makes the activities from the configuration: ServiceNow client, SMTP sender, answer-link
+// signer, directory, maintenance windows and change requests, incident write-back.
+func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
+	pc := cfg.Playbooks
+	var (
+		tickets *activities.Tickets
+		changes activities.ChangeRequests
+	)
+	if cfg.ServiceNow.InstanceURL != "" {
+		t, err := playbooks.NewNESTickets(cfg.ServiceNow, pc.NewEngineeringStation.Table, logger)
+		if err != nil {
+			return nil, fmt.Errorf("servicenow: %w", err)
+		}
+		tickets = t
+		client, err := servicenow.New(servicenow.Config{
+			InstanceURL:  cfg.ServiceNow.InstanceURL,
+			Username:     cfg.ServiceNow.Username,
+			Password:     cfg.ServiceNow.Password.Value(),
+			Token:        cfg.ServiceNow.Token.Value(),
+			Timeout:      cfg.ServiceNow.Timeout,
+			RetryMax:     cfg.ServiceNow.RetryMax,
+			RetryWaitMin: cfg.ServiceNow.RetryWaitMin,
+			RetryWaitMax: cfg.ServiceNow.RetryWaitMax,
+			Logger:       logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("servicenow: %w", err)
+		}
+		changes = &changeRequests{client: client}
+	} else {
+		logger.Warn("no ServiceNow instance configured: the new-engineering-workstation playbook will fail its ticket step",
+			"key", "servicenow.instanceURL")
+		tickets = &activities.Tickets{Client: notConfigured{}, InstanceURL: "http://servicenow.invalid", Table: pc.NewEngineeringStation.Table}
+	}
+
+	sender, err := mail.NewSender(mail.Config{
+		Host:      cfg.SMTP.Host,
+		Port:      cfg.SMTP.Port,
+		TLSPolicy: cfg.SMTP.TLSPolicy,
+		Username:  cfg.SMTP.Username,
+		Password:  cfg.SMTP.Password.Value(),
+		From:      cfg.SMTP.From,
+		Timeout:   cfg.SMTP.Timeout,
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	signer, err := AnswerSigner(cfg.Intake)
+	if err != nil {
+		return nil, err
+	}
+	links, err := answer.NewLinker(signer, cfg.Intake.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	planned, err := playbooks.NewPLCChanges(pc.PLCReprogramming, changes)
+	if err != nil {
+		return nil, err
+	}
+	directory, err := playbooks.NewPLCDirectory(pc.PLCReprogramming)
+	if err != nil {
+		return nil, err
+	}
+	return &App{
+		Playbooks: Playbooks(pc),
+		Activities: []any{
+			tickets,
+			&activities.Notifier{Mailer: sender, Links: links},
+			planned,
+			directory,
+			&activities.Incidents{Writer: &activities.LogWriter{Logger: logger}},
+		},
+	}, nil
+}
+
+// AnswerSigner makes the signer of the one-click answer links; the worker signs, the intake verifies,
+// so both need the same intake.answerSecret.
+func AnswerSigner(cfg config.Intake) (*answer.Signer, error) {
+	if !cfg.AnswerSecret.IsSet() {
+		return nil, errors.New("intake.answerSecret is not set (INTERLOCK_INTAKE_ANSWER_SECRET or its _FILE): the answer links of PLC notices are signed with it")
+	}
+	return answer.NewSigner([]byte(cfg.AnswerSecret.Value()), cfg.AnswerTTL, time.Now)
+}
+
+// notConfigured stands in for ServiceNow when no instance is configured: every call fails at once,
+// without retries, saying which key to set.
+type notConfigured struct{}
+
+var _ activities.TicketAPI = notConfigured{}
+
+func (notConfigured) err() error {
+	return temporal.NewNonRetryableApplicationError(
+		"no ServiceNow instance configured: set servicenow.instanceURL (INTERLOCK_SERVICENOW_INSTANCE_URL)", "ServiceNowNotConfigured", nil)
+}
+
+func (n notConfigured) Create(context.Context, string, map[string]string) (servicenow.Record, error) {
+	return nil, n.err()
+}
+
+func (n notConfigured) Query(context.Context, string, servicenow.Query, []string, int) ([]servicenow.Record, error) {
+	return nil, n.err()
+}
+
+func (n notConfigured) Get(context.Context, string, string, []string, bool) (servicenow.Record, error) {
+	return nil, n.err()
+}
+
+func (n notConfigured) Update(context.Context, string, string, map[string]string) (servicenow.Record, error) {
+	return nil, n.err()
+}
