@@ -1,24 +1,47 @@
 package config
 
-import "time"
+import (
+	"net/url"
+	"time"
+)
 
 // ServiceNow configures the ServiceNow Table API client. With no instance configured, interlock dev
 // starts a local stand-in.
 type ServiceNow struct {
-	InstanceURL string        `yaml:"instanceURL" doc:"ServiceNow instance, e.g. https://acme.service-now.com. Empty: none (dev uses its stand-in)."`
-	Username    string        `yaml:"username" doc:"Basic-auth user (the password is a secret)."`
-	Password    Secret        `yaml:"password"`
-	Token       Secret        `yaml:"token"`
-	Timeout     time.Duration `yaml:"timeout" doc:"Timeout of one HTTP request to ServiceNow." default:"10s"`
-	RetryMax    int           `yaml:"retryMax" doc:"In-request retries (429, 5xx, connection errors) before the activity attempt fails; Temporal retries after that." default:"2"`
+	InstanceURL  string        `yaml:"instanceURL" doc:"ServiceNow instance, e.g. https://acme.service-now.com. Empty: none (dev uses its stand-in)."`
+	Username     string        `yaml:"username" doc:"Basic-auth user (the password is a secret)."`
+	Password     Secret        `yaml:"password"`
+	Token        Secret        `yaml:"token"`
+	Timeout      time.Duration `yaml:"timeout" doc:"Timeout of one HTTP request to ServiceNow." default:"10s"`
+	RetryMax     int           `yaml:"retryMax" doc:"In-request retries (429, 5xx, connection errors) before the activity attempt fails; Temporal retries after that. Creates and updates are never repeated after an ambiguous failure." default:"2"`
+	RetryWaitMin time.Duration `yaml:"retryWaitMin" doc:"Shortest wait between in-request retries." default:"500ms"`
+	RetryWaitMax time.Duration `yaml:"retryWaitMax" doc:"Longest wait between in-request retries; a longer Retry-After from ServiceNow is waited out by Temporal instead." default:"10s"`
 }
 
 func (s *ServiceNow) validate(errs *Errors) {
 	checkURL(errs, "servicenow.instanceURL", s.InstanceURL, false)
+	if u, err := url.Parse(s.InstanceURL); err == nil && s.InstanceURL != "" {
+		if u.User != nil {
+			// The message names the problem, never the URL: it carries a password.
+			errs.add("servicenow.instanceURL", "must not contain credentials; use servicenow.username and the password secret")
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			errs.add("servicenow.instanceURL", "must not have a query or fragment")
+		}
+		if !s.Token.IsSet() && (s.Username == "" || !s.Password.IsSet()) {
+			errs.add("servicenow.username", "an instance needs servicenow.username and the servicenow.password secret, or the servicenow.token secret")
+		}
+	}
 	if s.Timeout <= 0 {
 		errs.add("servicenow.timeout", "must be positive")
 	}
 	if s.RetryMax < 0 || s.RetryMax > 10 {
 		errs.add("servicenow.retryMax", "must be between 0 and 10")
+	}
+	if s.RetryWaitMin <= 0 {
+		errs.add("servicenow.retryWaitMin", "must be positive")
+	}
+	if s.RetryWaitMax < s.RetryWaitMin {
+		errs.add("servicenow.retryWaitMax", "must be at least retryWaitMin")
 	}
 }

@@ -1,0 +1,626 @@
+package activities
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/interlock-soar/interlock/activities/servicenow"
+	"github.com/interlock-soar/interlock/internal/incident"
+)
+
+// Error types of the ticket activities (ApplicationError types; list them in NonRetryableErrorTypes
+// if a workflow wants to stop on them regardless of the error's own flag).
+const (
+	// ErrServiceNowRejected: ServiceNow refused the request (400, 401, 403, 404); retrying cannot help.
+	ErrServiceNowRejected = "ServiceNowRejected"
+	// ErrServiceNowUnavailable: ServiceNow did not answer usefully (5xx, connection, timeout); retried.
+	ErrServiceNowUnavailable = "ServiceNowUnavailable"
+	// ErrServiceNowThrottled: ServiceNow asked us to slow down (429); retried after its Retry-After.
+	ErrServiceNowThrottled = "ServiceNowThrottled"
+)
+
+// TicketAPI is the part of the ServiceNow Table API the ticket activities use.
+type TicketAPI interface {
+	Create(ctx context.Context, table string, fields map[string]string) (servicenow.Record, error)
+	Query(ctx context.Context, table string, q servicenow.Query, fields []string, limit int) ([]servicenow.Record, error)
+	Get(ctx context.Context, table, sysID string, fields []string, displayValues bool) (servicenow.Record, error)
+	Update(ctx context.Context, table, sysID string, fields map[string]string) (servicenow.Record, error)
+}
+
+var _ TicketAPI = (*servicenow.Client)(nil)
+
+// Tickets are the ServiceNow ticket activities.
+type Tickets struct {
+	Client TicketAPI
+	// InstanceURL is the base of the links to tickets (the stand-in's URL in dev: it answers them).
+	InstanceURL string
+	// Table is where tickets go when a request names no table.
+	Table string
+}
+
+// NewTickets makes the ticket activities.
+func NewTickets(client TicketAPI, instanceURL, table string) (*Tickets, error) {
+	if client == nil {
+		return nil, errors.New("tickets: no ServiceNow client")
+	}
+	if instanceURL == "" {
+		return nil, errors.New("tickets: no instance URL for ticket links")
+	}
+	table = cmp.Or(table, "incident")
+	if !servicenow.ValidTable(table) {
+		return nil, fmt.Errorf("tickets: %q is not a table name", table)
+	}
+	return &Tickets{Client: client, InstanceURL: instanceURL, Table: table}, nil
+}
+
+// TicketFields are the configurable parts of a new ticket.
+type TicketFields struct {
+	Category    string `json:"category,omitempty"`
+	Subcategory string `json:"subcategory,omitempty"`
+	// AssignmentGroup and CallerID are reference fields: sys_ids.
+	AssignmentGroup string `json:"assignmentGroup,omitempty"`
+	CallerID        string `json:"callerId,omitempty"`
+	// Extra fields go on every new ticket; the fields above and the playbook's own win over them.
+	Extra map[string]string `json:"extra,omitempty"`
+	// ShortDescriptionTemplate is a text/template over .Device (incident.Device) and .Incident
+	// (TicketIncident); empty uses the built-in wording.
+	ShortDescriptionTemplate string `json:"shortDescriptionTemplate,omitempty"`
+}
+
+// TicketIncident is what a ticket says about the incident: the incident without its devices.
+type TicketIncident struct {
+	ID         string        `json:"id"`
+	Number     int64         `json:"number,omitempty"`
+	Title      string        `json:"title,omitempty"`
+	Severity   string        `json:"severity,omitempty"`
+	URL        string        `json:"url,omitempty"`
+	Tactics    []string      `json:"tactics,omitempty"`
+	Techniques []string      `json:"techniques,omitempty"`
+	Alerts     []TicketAlert `json:"alerts,omitempty"`
+}
+
+// TicketAlert is what a ticket says about one alert.
+type TicketAlert struct {
+	ID               string    `json:"id,omitempty"`
+	Title            string    `json:"title,omitempty"`
+	Description      string    `json:"description,omitempty"`
+	VendorOriginalID string    `json:"vendorOriginalId,omitempty"`
+	ManagementURI    string    `json:"managementUri,omitempty"`
+	Link             string    `json:"link,omitempty"`
+	StartTime        time.Time `json:"startTime,omitzero"`
+	Techniques       []string  `json:"techniques,omitempty"`
+	RemediationSteps []string  `json:"remediationSteps,omitempty"`
+}
+
+// NewTicketIncident keeps the parts of an incident a ticket shows. It is deterministic, so workflows
+// may call it.
+func NewTicketIncident(inc incident.Incident) TicketIncident {
+	ti := TicketIncident{
+		ID: inc.ID, Number: inc.Number, Title: inc.Title, Severity: inc.Severity, URL: inc.URL,
+		Tactics: inc.Tactics, Techniques: inc.Techniques,
+	}
+	for _, a := range inc.Alerts {
+		ti.Alerts = append(ti.Alerts, TicketAlert{
+			ID: a.ID, Title: a.Title, Description: a.Description, VendorOriginalID: a.VendorOriginalID,
+			ManagementURI: a.ManagementURI, Link: a.Link, StartTime: a.StartTime,
+			Techniques: a.Techniques, RemediationSteps: a.RemediationSteps,
+		})
+	}
+	return ti
+}
+
+// EnsureTicketRequest asks for an open ticket about one device.
+type EnsureTicketRequest struct {
+	Incident TicketIncident  `json:"incident"`
+	Device   incident.Device `json:"device"`
+	// Table overrides Tickets.Table.
+	Table  string       `json:"table,omitempty"`
+	Fields TicketFields `json:"fields,omitzero"`
+	// SeenAt is when the device was seen in this incident, for the "seen again" work note.
+	SeenAt time.Time `json:"seenAt,omitzero"`
+}
+
+// TicketResult says which ticket covers the device.
+type TicketResult struct {
+	Number        string `json:"number"`
+	SysID         string `json:"sysId"`
+	URL           string `json:"url"`
+	Table         string `json:"table"`
+	CorrelationID string `json:"correlationId"`
+	// Created is true when this incident's run made the ticket (in this attempt or an earlier one).
+	Created bool `json:"created"`
+	// Noted is true when a "seen again" work note was added to an existing ticket.
+	Noted  bool   `json:"noted,omitempty"`
+	Device string `json:"device"`
+}
+
+// DeviceKey is the stable key of a device, the correlation_id of its ticket: "interlock-ews-" and 24
+// hex digits of the SHA-256 of the normalized MAC address, else of "defender:"+device ID, else of
+// "ip:"+IP+"|site:"+site. It is made of [a-z0-9-] only, so it is always safe in a query. Empty when
+// the device has none of these.
+func DeviceKey(d incident.Device) string {
+	var basis string
+	switch {
+	case normalizeMAC(d.MAC) != "":
+		basis = normalizeMAC(d.MAC)
+	case strings.TrimSpace(d.ID) != "":
+		basis = "defender:" + strings.TrimSpace(d.ID)
+	case strings.TrimSpace(d.IP) != "":
+		basis = "ip:" + strings.ToLower(strings.TrimSpace(d.IP)) + "|site:" + strings.TrimSpace(d.Site)
+	default:
+		return ""
+	}
+	sum := sha256.Sum256([]byte(basis))
+	return "interlock-ews-" + hex.EncodeToString(sum[:])[:24]
+}
+
+// normalizeMAC renders a MAC address as lower-case colon-separated hex, or "" when it is not a usable
+// unicast address (all-zero and broadcast addresses say nothing about the device).
+func normalizeMAC(s string) string {
+	hw, err := net.ParseMAC(strings.TrimSpace(s))
+	if err != nil || len(hw) != 6 {
+		// net.ParseMAC wants separators; Defender for IoT sometimes sends bare hex.
+		clean := strings.NewReplacer(":", "", "-", "", ".", "", " ", "").Replace(strings.TrimSpace(s))
+		b, err := hex.DecodeString(clean)
+		if err != nil || len(b) != 6 {
+			return ""
+		}
+		hw = b
+	}
+	if slices.Equal(hw, net.HardwareAddr{0, 0, 0, 0, 0, 0}) || slices.Equal(hw, net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) {
+		return ""
+	}
+	return strings.ToLower(hw.String())
+}
+
+const (
+	maxShortDescription = 160
+	// task.description holds 4000 characters on a default instance.
+	maxDescription = 4000
+)
+
+// EnsureTicket makes sure one open ticket covers the device: it looks up an active record whose
+// correlation_id is the device's key; if there is one, it adds a "seen again" work note (once per
+// incident), otherwise it creates the ticket.
+//
+// Idempotency: the lookup comes first, so a retry after a create whose response was lost finds the
+// ticket instead of making a second. Each ticket's description ends with a marker naming the incident
+// that created it, and each work note with a marker naming its incident; before noting, the activity
+// reads the record's work notes (their display value, the only form in which the Table API shows a
+// journal) and skips the note when this incident's marker is already there. A retry after a lost
+// PATCH response therefore adds no second note, and a ticket found again by the run that created it
+// gets no "seen again" note at all.
+func (t *Tickets) EnsureTicket(ctx context.Context, req EnsureTicketRequest) (TicketResult, error) {
+	table := cmp.Or(req.Table, t.Table, "incident")
+	if !servicenow.ValidTable(table) {
+		return TicketResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%q is not a ServiceNow table name", table), ErrInvalidRequest, nil)
+	}
+	if strings.TrimSpace(req.Incident.ID) == "" {
+		return TicketResult{}, temporal.NewNonRetryableApplicationError("ticket request has no incident ID", ErrInvalidRequest, nil)
+	}
+	key := DeviceKey(req.Device)
+	if key == "" {
+		return TicketResult{}, temporal.NewNonRetryableApplicationError("device has no MAC address, Defender for IoT ID or IP address to key a ticket on", ErrInvalidRequest, nil)
+	}
+	fields, err := TicketFieldValues(req, key)
+	if err != nil {
+		return TicketResult{}, temporal.NewNonRetryableApplicationError("build ticket fields", ErrInvalidRequest, err)
+	}
+	res := TicketResult{Table: table, CorrelationID: key, Device: ticketLine(req.Device.DisplayName(), 200)}
+	marker := ticketMarker(req.Incident.ID)
+
+	q := servicenow.And(servicenow.Eq("correlation_id", key), servicenow.Eq("active", "true"), servicenow.OrderBy("sys_created_on"))
+	recs, err := t.Client.Query(ctx, table, q, []string{"sys_id", "number", "correlation_id", "active", "description"}, 10)
+	if err != nil {
+		return TicketResult{}, ticketError("look up ticket in "+table, err)
+	}
+	if rec, ok := openTicket(recs, key); ok {
+		res.SysID, res.Number, res.URL = rec["sys_id"], rec["number"], servicenow.RecordURL(t.InstanceURL, table, rec["sys_id"])
+		if hasMarkerLine(rec["description"], marker) {
+			res.Created = true // made for this incident by an earlier attempt whose answer was lost
+			return res, nil
+		}
+		notes, err := t.Client.Get(ctx, table, res.SysID, []string{"work_notes"}, true)
+		if err != nil {
+			return TicketResult{}, ticketError("read work notes of "+res.Number, err)
+		}
+		if hasMarkerLine(notes["work_notes"], marker) {
+			return res, nil
+		}
+		if _, err := t.Client.Update(ctx, table, res.SysID, map[string]string{"work_notes": seenAgainNote(req, marker)}); err != nil {
+			return TicketResult{}, ticketError("add work note to "+res.Number, err)
+		}
+		res.Noted = true
+		return res, nil
+	}
+
+	rec, err := t.Client.Create(ctx, table, fields)
+	if err != nil {
+		return TicketResult{}, ticketError("create ticket in "+table, err)
+	}
+	if !servicenow.ValidSysID(rec["sys_id"]) {
+		// The record may exist; the retry's lookup will find it.
+		return TicketResult{}, temporal.NewApplicationError("ServiceNow answered the create without a sys_id", ErrServiceNowUnavailable)
+	}
+	res.SysID, res.Number, res.Created = rec["sys_id"], rec["number"], true
+	res.URL = servicenow.RecordURL(t.InstanceURL, table, res.SysID)
+	return res, nil
+}
+
+// openTicket picks the oldest returned record that really carries the key and is open. ServiceNow
+// drops query parts it finds invalid (a table without correlation_id would match every record), so
+// the returned values are checked, not trusted. A table without an active column returns none; then
+// every record counts as open.
+func openTicket(recs []servicenow.Record, key string) (servicenow.Record, bool) {
+	for _, r := range recs {
+		if active, ok := r["active"]; ok && active != "true" {
+			continue
+		}
+		if r["correlation_id"] == key && servicenow.ValidSysID(r["sys_id"]) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// ticketMarker names the incident in a description or work note. Brackets in the ID are replaced, so
+// one incident's marker can never contain another's.
+func ticketMarker(incidentID string) string {
+	id := strings.NewReplacer("[", "(", "]", ")").Replace(ticketLine(incidentID, 200))
+	return "[Interlock: incident " + id + "]"
+}
+
+// hasMarkerLine reports whether a line of text is the marker. Alert strings are made single-line
+// before they reach a description or note, so only Interlock's own marker line can match: an alert
+// that quotes a marker inside its text cannot pass for one.
+func hasMarkerLine(text, marker string) bool {
+	for line := range strings.Lines(text) {
+		if strings.TrimSpace(line) == marker {
+			return true
+		}
+	}
+	return false
+}
+
+func seenAgainNote(req EnsureTicketRequest, marker string) string {
+	var b strings.Builder
+	b.WriteString("Seen again in " + incidentName(req.Incident))
+	if u := ticketLine(req.Incident.URL, 1000); u != "" {
+		b.WriteString(" (" + u + ")")
+	}
+	if !req.SeenAt.IsZero() {
+		b.WriteString(" at " + req.SeenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	if title := ticketLine(incident.BareTitle(req.Incident.Title), 300); title != "" {
+		b.WriteString(": " + title)
+	}
+	b.WriteString(".\n" + marker)
+	return b.String()
+}
+
+func incidentName(inc TicketIncident) string {
+	if inc.Number != 0 {
+		return fmt.Sprintf("Microsoft Sentinel incident %d", inc.Number)
+	}
+	return "incident " + ticketLine(inc.ID, 200)
+}
+
+// ticketError turns a client error into an activity error Temporal retries, or not, as it deserves.
+func ticketError(op string, err error) error {
+	if _, ok := errors.AsType[*servicenow.QueryError](err); ok {
+		return temporal.NewNonRetryableApplicationError(op, ErrInvalidRequest, err)
+	}
+	apiErr, ok := errors.AsType[*servicenow.APIError](err)
+	switch {
+	case !ok:
+		if errors.Is(err, context.Canceled) {
+			return err // the activity was cancelled; nothing to classify
+		}
+		return temporal.NewApplicationErrorWithCause(op, ErrServiceNowUnavailable, err)
+	case !apiErr.Retryable:
+		return temporal.NewNonRetryableApplicationError(op, ErrServiceNowRejected, err)
+	case apiErr.RetryAfter > 0:
+		errType := ErrServiceNowUnavailable
+		if apiErr.Status == 429 {
+			errType = ErrServiceNowThrottled
+		}
+		return temporal.NewApplicationErrorWithOptions(op, errType, temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: apiErr.RetryAfter})
+	default:
+		return temporal.NewApplicationErrorWithCause(op, ErrServiceNowUnavailable, err)
+	}
+}
+
+// TicketFieldValues builds the fields of a new ticket for the device with the given key. Every value
+// is a string; alert text is cleaned of control characters (newline and tab kept where text may run
+// over lines) and bidi overrides.
+//
+// urgency comes from the incident severity, impact from the device's importance:
+//
+//	severity  High → urgency 1, Medium → 2, Low / Informational / unknown → 3
+//	importance High → impact 1, Normal / unknown → 2, Low → 3
+//
+// Unknown importance is not "low": an engineering workstation nobody authorized can reprogram
+// controllers, so it gets the middle impact until someone says otherwise.
+func TicketFieldValues(req EnsureTicketRequest, key string) (map[string]string, error) {
+	short, err := shortDescription(req)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]string{}
+	for k, v := range req.Fields.Extra {
+		if !servicenow.ValidField(k) {
+			return nil, fmt.Errorf("extra field %q is not a column name", k)
+		}
+		fields[k] = ticketText(v, 4000)
+	}
+	set := func(k, v string) {
+		if v != "" {
+			fields[k] = v
+		}
+	}
+	set("category", ticketLine(req.Fields.Category, 100))
+	set("subcategory", ticketLine(req.Fields.Subcategory, 100))
+	set("assignment_group", ticketLine(req.Fields.AssignmentGroup, 100))
+	set("caller_id", ticketLine(req.Fields.CallerID, 100))
+	fields["short_description"] = short
+	fields["description"] = description(req, key)
+	fields["urgency"] = urgency(req.Incident.Severity)
+	fields["impact"] = impact(req.Device.Importance)
+	fields["correlation_id"] = key
+	fields["correlation_display"] = "Interlock"
+	return fields, nil
+}
+
+func urgency(severity string) string {
+	switch incident.SeverityRank(severity) {
+	case 4:
+		return "1"
+	case 3:
+		return "2"
+	}
+	return "3"
+}
+
+func impact(importance string) string {
+	switch strings.ToLower(strings.TrimSpace(importance)) {
+	case "high":
+		return "1"
+	case "low":
+		return "3"
+	}
+	return "2"
+}
+
+func shortDescription(req EnsureTicketRequest) (string, error) {
+	d := req.Device
+	if tmpl := req.Fields.ShortDescriptionTemplate; tmpl != "" {
+		t, err := template.New("shortDescription").Option("missingkey=error").Parse(tmpl)
+		if err != nil {
+			return "", fmt.Errorf("short description template: %w", err)
+		}
+		var b strings.Builder
+		if err := t.Execute(&b, struct {
+			Device   incident.Device
+			Incident TicketIncident
+		}{d, req.Incident}); err != nil {
+			return "", fmt.Errorf("short description template: %w", err)
+		}
+		return ticketLine(b.String(), maxShortDescription), nil
+	}
+	name := ticketLine(d.DisplayName(), 100)
+	s := "New engineering workstation " + name
+	if ip := ticketLine(d.IP, 60); ip != "" && ip != name {
+		s += " (" + ip + ")"
+	}
+	site, zone := ticketLine(d.Site, 100), ticketLine(d.Zone, 100)
+	switch {
+	case site != "" && zone != "":
+		s += " on " + site + " / " + zone
+	case site != "" || zone != "":
+		s += " on " + site + zone
+	}
+	return ticketLine(s, maxShortDescription), nil
+}
+
+var techniqueRe = regexp.MustCompile(`^T\d{4}(\.\d{3})?$`)
+
+func description(req EnsureTicketRequest, key string) string {
+	d, inc := req.Device, req.Incident
+	var b strings.Builder
+	line := func(label, value string) {
+		if value != "" {
+			b.WriteString("  " + label + ": " + value + "\n")
+		}
+	}
+	b.WriteString("Interlock found an engineering workstation that Defender for IoT does not list as authorized.\n\nDevice\n")
+	line("Name", ticketLine(d.DisplayName(), 200))
+	line("Type", joinNonEmpty(" / ", ticketLine(d.Type, 100), ticketLine(d.SubType, 100)))
+	line("IP address", ticketLine(d.IP, 100))
+	line("MAC address", ticketLine(d.MAC, 100))
+	line("Vendor / model", joinNonEmpty(" ", ticketLine(d.Vendor, 100), ticketLine(d.Model, 100)))
+	line("Operating system", ticketLine(d.OS, 200))
+	line("Firmware", ticketLine(d.Firmware, 100))
+	line("Serial number", ticketLine(d.Serial, 100))
+	line("Protocols seen", ticketList(d.Protocols, 20))
+	line("Site / zone", joinNonEmpty(" / ", ticketLine(d.Site, 100), ticketLine(d.Zone, 100)))
+	line("Sensor", ticketLine(d.Sensor, 100))
+	line("Purdue layer", ticketLine(d.PurdueLayer, 100))
+	line("Importance", ticketLine(d.Importance, 50))
+	if d.IsProgramming {
+		line("Programming device", "yes (Defender for IoT has seen it program controllers)")
+	}
+	line("Owners", ticketList(d.Owners, 10))
+	if !d.FirstSeen.IsZero() {
+		line("First seen", d.FirstSeen.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	line("Defender for IoT device ID", ticketLine(d.ID, 100))
+	line("Device page", ticketLine(d.PageLink, 1000))
+
+	b.WriteString("\nIncident\n")
+	line(incidentName(inc), joinNonEmpty(" ", ticketLine(inc.Title, 300), parenthesize(ticketLine(inc.Severity, 30))))
+	line("Link", ticketLine(inc.URL, 1000))
+	line("Tactics", ticketList(inc.Tactics, 20))
+
+	techniques := slices.Clone(inc.Techniques)
+	var steps []string
+	for i, a := range inc.Alerts {
+		if i == 0 {
+			b.WriteString("\nAlerts\n")
+		}
+		b.WriteString("  - " + cmp.Or(ticketLine(incident.BareTitle(a.Title), 300), "(untitled alert)") + "\n")
+		line("  Defender for IoT alert ID", ticketLine(a.VendorOriginalID, 100))
+		line("  Sentinel alert ID", ticketLine(a.ID, 100))
+		if !a.StartTime.IsZero() {
+			line("  Detected", a.StartTime.UTC().Format("2006-01-02 15:04:05 UTC"))
+		}
+		line("  Alert management URI", ticketLine(a.ManagementURI, 1000))
+		line("  Alert link", ticketLine(a.Link, 1000))
+		line("  Description", ticketLine(incident.BareTitle(a.Description), 1000))
+		techniques = append(techniques, a.Techniques...)
+		steps = append(steps, a.RemediationSteps...)
+	}
+
+	if refs := techniqueRefs(techniques); len(refs) > 0 {
+		b.WriteString("\nMITRE ATT&CK for ICS techniques\n")
+		for _, r := range refs {
+			b.WriteString("  - " + r + "\n")
+		}
+	}
+
+	b.WriteString("\nRemediation steps\n")
+	steps = dedupe(steps)
+	if len(steps) == 0 {
+		name := ticketLine(d.DisplayName(), 200)
+		steps = []string{
+			"Confirm with the OT engineers responsible for the site whether " + name + " is an authorized engineering workstation.",
+			"If it is not: isolate it from the control network and review every connection it made to controllers since it was first seen.",
+			"If it is: mark it as authorized in Defender for IoT, so it stops raising this alert.",
+		}
+	}
+	for i, s := range steps {
+		if i == 20 {
+			break
+		}
+		fmt.Fprintf(&b, "  %d. %s\n", i+1, ticketLine(s, 500))
+	}
+
+	tail := "\nInterlock finds this ticket again by its correlation_id (" + key + "); please leave it unchanged.\n" + ticketMarker(inc.ID)
+	body := b.String()
+	const cut = "\n… (truncated)"
+	if limit := maxDescription - utf8.RuneCountInString(tail); utf8.RuneCountInString(body) > limit {
+		body = truncate(body, limit-utf8.RuneCountInString(cut)) + cut
+	}
+	return body + tail
+}
+
+func parenthesize(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
+}
+
+// techniqueRefs lists technique IDs once each, with their ATT&CK page when the ID is well-formed.
+func techniqueRefs(ids []string) []string {
+	var out []string
+	for _, id := range dedupe(ids) {
+		id = ticketLine(id, 50)
+		if id == "" {
+			continue
+		}
+		if techniqueRe.MatchString(id) {
+			out = append(out, id+" (https://attack.mitre.org/techniques/"+strings.ReplaceAll(id, ".", "/")+"/)")
+		} else {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func dedupe(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), sep)
+}
+
+func ticketList(items []string, n int) string {
+	var out []string
+	for _, s := range items {
+		if s = ticketLine(s, 100); s != "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) > n {
+		out = append(out[:n], fmt.Sprintf("and %d more", len(out)-n))
+	}
+	return strings.Join(out, ", ")
+}
+
+// ticketLine makes alert text safe as a one-line value: valid UTF-8, no control or bidi-override
+// characters (a newline in a device name could fake a line of the description), single spaces, at
+// most n characters.
+func ticketLine(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsControl(r) || unicode.IsSpace(r):
+			return ' '
+		case isFormatChar(r):
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	return truncate(strings.Join(strings.Fields(s), " "), n)
+}
+
+// ticketText is ticketLine for text that may run over lines: newlines and tabs stay.
+func ticketText(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\r\n", "\n")
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case unicode.IsControl(r):
+			return ' '
+		case isFormatChar(r):
+			return -1
+		}
+		return r
+	}, s)
+	return truncate(strings.TrimSpace(s), n)
+}
+
+// isFormatChar reports invisible formatting characters (bidi overrides, zero-width), which can make
+// text read differently from what it is.
+func isFormatChar(r rune) bool {
+	return unicode.Is(unicode.Cf, r)
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimSpace(string(r[:max(n-1, 0)])) + "…"
+}

@@ -1,0 +1,371 @@
+package playbooks
+
+// The new-engineering-workstation playbook: when an incident names an engineering workstation that
+// Defender for IoT does not list as authorized, make sure one open ServiceNow ticket covers it, and
+// tell the incident which tickets cover which devices.
+//
+// It improves on Microsoft's AD4IoT-NewAssetServiceNowTicket, which looks only at the first entity,
+// creates a ticket every time it runs (duplicates on every redelivery), writes one sentence
+// ("A new … was detected with the following Ip address <deviceName>") and tells the incident nothing.
+//
+// Decisions:
+//
+//   - Which devices: every IoT device whose type or sub-type is one of the configured types
+//     (case-insensitive) or that Defender for IoT marks as a programming device, unless it is marked
+//     authorized. The same device twice (same key) gets one ticket. At most nesMaxTickets per incident:
+//     past that the rest are listed as skipped, so a flood of entities cannot flood the ticket queue.
+//   - One ticket per device, ever open at once: the device's key (activities.DeviceKey, from its MAC,
+//     else Defender ID, else IP and site) is the ticket's correlation_id. A device seen again while its
+//     ticket is open gets a work note on that ticket, once per incident; after the ticket is closed, a
+//     new sighting opens a new ticket.
+//   - Failure policy: each device is ticketed independently, in parallel. ServiceNow down is retried by
+//     Temporal for Settings.RetryFor; a rejection (400/401/403/404) is not retried. The run completes as
+//     long as one device got its ticket, with every failure in the result and in the incident comment;
+//     it fails (TicketsFailed) only when no device could be ticketed, after the comment says so.
+//   - Settings enter the run through workflow.SideEffect: recorded in history on the first execution
+//     and read back on replay, so a config change applies to new runs and never makes a running one
+//     non-deterministic.
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/interlock-soar/interlock/activities"
+	"github.com/interlock-soar/interlock/activities/servicenow"
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/workflows"
+)
+
+// NewEngineeringStationName is the registered workflow type. Never rename it.
+const NewEngineeringStationName = "NewEngineeringStationTicket"
+
+// ErrTicketsFailed is the error type of a run in which no device could be ticketed.
+const ErrTicketsFailed = "TicketsFailed"
+
+// nesMaxTickets bounds the tickets one incident can open.
+const nesMaxTickets = 25
+
+// The incident comment is retried for a shorter time than the tickets: they are what matters, and
+// the run's result records a comment that could not be written.
+const nesCommentAttempt, nesCommentTotal = 30 * time.Second, 10 * time.Minute
+
+// NESSettings are the playbook's settings. Build them with NESSettingsFrom.
+type NESSettings struct {
+	// DeviceTypes are the device types or sub-types that count as engineering workstations. Nil takes
+	// the default; an empty list counts only devices marked as programming devices.
+	DeviceTypes []string                `json:"deviceTypes"`
+	Table       string                  `json:"table"`
+	Fields      activities.TicketFields `json:"fields"`
+	// AttemptTimeout bounds one attempt of a ServiceNow call; RetryFor, how long Temporal retries.
+	AttemptTimeout time.Duration `json:"attemptTimeout"`
+	RetryFor       time.Duration `json:"retryFor"`
+}
+
+// NESSettingsFrom makes the settings from the validated config section.
+func NESSettingsFrom(cfg config.NewEngineeringStation) NESSettings {
+	s := NESSettings{
+		Table: strings.TrimSpace(cfg.Table),
+		Fields: activities.TicketFields{
+			Category:                 strings.TrimSpace(cfg.Category),
+			Subcategory:              strings.TrimSpace(cfg.Subcategory),
+			AssignmentGroup:          strings.TrimSpace(cfg.AssignmentGroup),
+			CallerID:                 strings.TrimSpace(cfg.CallerID),
+			ShortDescriptionTemplate: cfg.ShortDescriptionTemplate,
+		},
+		AttemptTimeout: cfg.AttemptTimeout,
+		RetryFor:       cfg.RetryFor,
+	}
+	s.DeviceTypes = []string{}
+	for _, t := range cfg.DeviceTypes {
+		if t = strings.TrimSpace(t); t != "" {
+			s.DeviceTypes = append(s.DeviceTypes, t)
+		}
+	}
+	if len(cfg.ExtraFields) > 0 {
+		s.Fields.Extra = make(map[string]string, len(cfg.ExtraFields))
+		for k, v := range cfg.ExtraFields {
+			s.Fields.Extra[k] = v
+		}
+	}
+	return s
+}
+
+// DefaultNESSettings are the settings of the default config.
+func DefaultNESSettings() NESSettings {
+	return NESSettingsFrom(config.Default().Playbooks.NewEngineeringStation)
+}
+
+// normalized fills what a hand-built NESSettings left empty with the defaults.
+func (s NESSettings) normalized() NESSettings {
+	def := DefaultNESSettings()
+	out := s
+	if out.DeviceTypes == nil {
+		out.DeviceTypes = def.DeviceTypes
+	}
+	if out.Table == "" {
+		out.Table = def.Table
+	}
+	if out.AttemptTimeout <= 0 {
+		out.AttemptTimeout = def.AttemptTimeout
+	}
+	if out.RetryFor < out.AttemptTimeout {
+		out.RetryFor = max(def.RetryFor, out.AttemptTimeout)
+	}
+	return out
+}
+
+// NewEngineeringStation is the playbook.
+type NewEngineeringStation struct {
+	Settings NESSettings
+}
+
+// NewEngineeringStationPlaybook makes the playbook from the validated config section.
+func NewEngineeringStationPlaybook(cfg config.NewEngineeringStation) *NewEngineeringStation {
+	return &NewEngineeringStation{Settings: NESSettingsFrom(cfg)}
+}
+
+// NewNESTickets makes the ticket activities the playbook calls, from the ServiceNow section. For the
+// dev stand-in, pass a copy of the section with the stand-in's URL and credentials.
+func NewNESTickets(sn config.ServiceNow, table string, logger *slog.Logger) (*activities.Tickets, error) {
+	client, err := servicenow.New(servicenow.Config{
+		InstanceURL:  sn.InstanceURL,
+		Username:     sn.Username,
+		Password:     sn.Password.Value(),
+		Token:        sn.Token.Value(),
+		Timeout:      sn.Timeout,
+		RetryMax:     sn.RetryMax,
+		RetryWaitMin: sn.RetryWaitMin,
+		RetryWaitMax: sn.RetryWaitMax,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return activities.NewTickets(client, sn.InstanceURL, table)
+}
+
+// Playbook describes the playbook for the registry.
+func (p *NewEngineeringStation) Playbook() Playbook {
+	return Playbook{
+		Name:     NewEngineeringStationName,
+		Summary:  "New unauthorized engineering workstation: make sure one open ServiceNow ticket covers it, and list the tickets on the incident.",
+		PerEvent: false,
+		Workflow: p.Run,
+	}
+}
+
+// NewEngineeringStationResult records what a run did, device by device.
+type NewEngineeringStationResult struct {
+	Incident string                    `json:"incident"`
+	Number   int64                     `json:"number,omitempty"`
+	Tickets  []activities.TicketResult `json:"tickets,omitempty"`
+	Skipped  []SkippedDevice           `json:"skipped,omitempty"`
+	Failed   []FailedDevice            `json:"failed,omitempty"`
+	// Comment is the HTML comment written to the incident; CommentError why it could not be.
+	Comment      string `json:"comment,omitempty"`
+	CommentError string `json:"commentError,omitempty"`
+	// Reason says why nothing was done, when nothing was.
+	Reason string `json:"reason,omitempty"`
+}
+
+// SkippedDevice is a workstation the run did not ticket, and why.
+type SkippedDevice struct {
+	Device string `json:"device"`
+	Reason string `json:"reason"`
+}
+
+// FailedDevice is a workstation whose ticket could not be made.
+type FailedDevice struct {
+	Device string `json:"device"`
+	Error  string `json:"error"`
+}
+
+// Activities, referenced through nil pointers: the worker registers the real structs.
+var (
+	nesTickets   *activities.Tickets
+	nesIncidents *activities.Incidents
+)
+
+// Run is the workflow.
+func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident) (NewEngineeringStationResult, error) {
+	if strings.TrimSpace(inc.ID) == "" {
+		return NewEngineeringStationResult{}, temporal.NewNonRetryableApplicationError(
+			"the incident has no id: nothing to key tickets and the write-back on; start the run with a Sentinel incident or an Interlock incident with an id",
+			ErrInvalidIncident, nil)
+	}
+	if err := workflows.Begin(ctx, NewEngineeringStationName, inc); err != nil {
+		return NewEngineeringStationResult{}, fmt.Errorf("set search attributes: %w", err)
+	}
+	settings := p.Settings
+	var s NESSettings
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings.normalized() }).Get(&s); err != nil {
+		return NewEngineeringStationResult{}, fmt.Errorf("read settings: %w", err)
+	}
+	logger := workflow.GetLogger(ctx)
+	res := NewEngineeringStationResult{Incident: inc.ID, Number: inc.Number}
+
+	targets, skipped := selectWorkstations(inc.Devices, s.DeviceTypes)
+	res.Skipped = skipped
+	if len(targets) == 0 {
+		res.Reason = fmt.Sprintf("no unauthorized engineering workstation among %d devices", len(inc.Devices))
+		return res, nil
+	}
+
+	actx := workflows.WithSideEffectOptions(ctx, s.AttemptTimeout, s.RetryFor)
+	ti := activities.NewTicketIncident(inc)
+	seenAt := firstTime(inc.LastActivity, inc.FirstActivity, inc.Created, workflow.Now(ctx))
+	futures := make([]workflow.Future, len(targets))
+	for i, d := range targets {
+		futures[i] = workflow.ExecuteActivity(actx, nesTickets.EnsureTicket, activities.EnsureTicketRequest{
+			Incident: ti, Device: d, Table: s.Table, Fields: s.Fields, SeenAt: seenAt,
+		})
+	}
+	// Collected in device order, whatever order they finish in.
+	for i, f := range futures {
+		var tr activities.TicketResult
+		if err := f.Get(ctx, &tr); err != nil {
+			name := nesName(targets[i])
+			logger.Warn("no ticket for workstation", "device", name, "error", err)
+			res.Failed = append(res.Failed, FailedDevice{Device: name, Error: nesFailure(err)})
+			continue
+		}
+		res.Tickets = append(res.Tickets, tr)
+	}
+
+	res.Comment = nesComment(res)
+	var wr activities.WriteResult
+	cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
+	err := workflow.ExecuteActivity(cctx, nesIncidents.AddIncidentComment, activities.CommentRequest{
+		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment,
+	}).Get(ctx, &wr)
+	if err != nil {
+		// The tickets exist; a lost comment is recorded, not a reason to fail the run.
+		logger.Warn("incident comment failed", "error", err)
+		res.CommentError = nesFailure(err)
+	}
+	if len(res.Tickets) == 0 {
+		return res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("no workstation could be ticketed (%d failed): %s", len(res.Failed), res.Failed[0].Error),
+			ErrTicketsFailed, nil)
+	}
+	return res, nil
+}
+
+// selectWorkstations picks the devices to ticket, in incident order, and says why the other
+// workstations are left out. Devices that are not workstations are not mentioned.
+func selectWorkstations(devices []incident.Device, types []string) (targets []incident.Device, skipped []SkippedDevice) {
+	keys := map[string]string{}
+	for _, d := range devices {
+		if !isWorkstation(d, types) {
+			continue
+		}
+		name := nesName(d)
+		key := activities.DeviceKey(d)
+		switch first, dup := keys[key]; {
+		case d.IsAuthorized:
+			skipped = append(skipped, SkippedDevice{name, "authorized in Defender for IoT"})
+		case key == "":
+			skipped = append(skipped, SkippedDevice{name, "no MAC address, Defender for IoT device ID or IP address to identify it"})
+		case dup:
+			skipped = append(skipped, SkippedDevice{name, "same device as " + first})
+		case len(targets) == nesMaxTickets:
+			skipped = append(skipped, SkippedDevice{name, fmt.Sprintf("more than %d workstations in one incident", nesMaxTickets)})
+		default:
+			keys[key] = name
+			targets = append(targets, d)
+		}
+	}
+	return targets, skipped
+}
+
+func isWorkstation(d incident.Device, types []string) bool {
+	if d.IsProgramming {
+		return true
+	}
+	return slices.ContainsFunc(types, func(t string) bool {
+		return strings.EqualFold(strings.TrimSpace(d.Type), t) || strings.EqualFold(strings.TrimSpace(d.SubType), t)
+	})
+}
+
+// nesName names a device in results and comments: its display name, with its IP when that differs.
+func nesName(d incident.Device) string {
+	name := nesLine(d.DisplayName(), 100)
+	if ip := nesLine(d.IP, 60); ip != "" && ip != name {
+		name += " (" + ip + ")"
+	}
+	if name == "" {
+		return "(unnamed device)"
+	}
+	return name
+}
+
+func nesLine(s string, n int) string {
+	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// nesFailure is the readable part of an activity failure: the application error's message and cause.
+func nesFailure(err error) string {
+	if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok {
+		return nesLine(appErr.Error(), 500)
+	}
+	if tErr, ok := errors.AsType[*temporal.TimeoutError](err); ok {
+		return nesLine("gave up retrying: "+tErr.Error(), 500)
+	}
+	return nesLine(err.Error(), 500)
+}
+
+func firstTime(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// nesComment is the incident comment. Every string in it is escaped: device names come from the alert,
+// and ticket numbers and links from ServiceNow.
+func nesComment(res NewEngineeringStationResult) string {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString("<p><b>Interlock</b>: ServiceNow tickets for unauthorized engineering workstations (" + NewEngineeringStationName + ").</p>\n<ul>\n")
+	for _, t := range res.Tickets {
+		ticket := e(t.Number)
+		if strings.HasPrefix(t.URL, "https://") || strings.HasPrefix(t.URL, "http://") {
+			ticket = `<a href="` + e(t.URL) + `">` + ticket + "</a>"
+		}
+		switch {
+		case t.Created:
+			b.WriteString("<li>" + e(t.Device) + ": new ticket " + ticket + "</li>\n")
+		case t.Noted:
+			b.WriteString("<li>" + e(t.Device) + ": already open as " + ticket + "; this incident was added to it as a work note</li>\n")
+		default:
+			b.WriteString("<li>" + e(t.Device) + ": already open as " + ticket + "</li>\n")
+		}
+	}
+	for _, f := range res.Failed {
+		b.WriteString("<li>" + e(f.Device) + ": <b>no ticket</b>: " + e(f.Error) + "</li>\n")
+	}
+	b.WriteString("</ul>\n")
+	if len(res.Skipped) > 0 {
+		b.WriteString("<p>Not ticketed:</p>\n<ul>\n")
+		for _, s := range res.Skipped {
+			b.WriteString("<li>" + e(s.Device) + ": " + e(s.Reason) + "</li>\n")
+		}
+		b.WriteString("</ul>\n")
+	}
+	return b.String()
+}
