@@ -25,7 +25,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/snowstub"
-	"github.com/interlock-soar/interlock/workflows"
+	"github.com/interlock-soar/interlock/internal/testenv"
 )
 
 // nesStation is the workstation of testdata/sentinel-incident-new-engineering-station.json.
@@ -480,22 +480,10 @@ func (c *commentLog) Update(context.Context, activities.UpdateRequest) error { r
 // TestNewEngineeringStationOnDevServer runs the playbook end to end: a real Temporal dev server, the
 // real ticket activity over HTTP against the ServiceNow stand-in, the Sentinel fixture as input. It
 // then replays the recorded history with different settings, which succeeds only because the run
-// read its settings through a SideEffect. Opt-in: INTERLOCK_TEMPORAL_CLI names a temporal CLI binary
-// (interlock dev installs one in .tools/bin).
+// read its settings through a SideEffect. The pinned Temporal CLI is installed on first use.
 func TestNewEngineeringStationOnDevServer(t *testing.T) {
-	bin := os.Getenv("INTERLOCK_TEMPORAL_CLI")
-	if bin == "" {
-		t.Skip("set INTERLOCK_TEMPORAL_CLI to a temporal CLI binary to run against a dev server")
-	}
 	ctx := t.Context()
-	var args []string
-	for _, sa := range workflows.SearchAttributes() {
-		args = append(args, "--search-attribute", sa.Name+"="+sa.Type)
-	}
-	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: bin, LogLevel: "error", ExtraArgs: args})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = server.Stop() })
-	c := server.Client()
+	c := testenv.NewTemporal(t).Client
 
 	stub, err := snowstub.Open(snowstub.Options{Username: "interlock", Password: "dev-pass"})
 	require.NoError(t, err)

@@ -59,7 +59,12 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 		tickets = &activities.Tickets{Client: notConfigured{}, InstanceURL: "http://servicenow.invalid", Table: pc.NewEngineeringStation.Table}
 	}
 
+	rootCAs, err := cfg.SMTP.RootCAs()
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
 	sender, err := mail.NewSender(mail.Config{
+		RootCAs:   rootCAs,
 		Host:      cfg.SMTP.Host,
 		Port:      cfg.SMTP.Port,
 		TLSPolicy: cfg.SMTP.TLSPolicy,

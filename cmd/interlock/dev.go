@@ -18,6 +18,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/devstack"
 	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -182,13 +183,13 @@ func runDev(ctx context.Context, e env, args []string) error {
 			logger.Warn("worker stopped with error", "err", err)
 		}
 	})
-	in, err := newIntake(cfg, c, logger)
+	in, err := stack.NewIntake(cfg, c, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	watchRules(ctx, in, cfg.Intake.RulesFile, logger)
-	serve("intake", ln, in.handler)
+	serve("intake", ln, in.Handler)
 
 	say("")
 	say("Interlock dev stack is up. Ctrl-C stops everything.")

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -35,7 +36,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("temporal client: %w", err)
 	}
 	defer c.Close()
-	app, err := newIntake(cfg, c, logger)
+	app, err := stack.NewIntake(cfg, c, logger)
 	if err != nil {
 		return err
 	}
@@ -45,5 +46,5 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("intake: %w", err)
 	}
 	logger.Info("intake listening", "addr", ln.Addr().String(), "temporal", cfg.Temporal.Address)
-	return serveHTTP(ctx, ln, app.handler, logger)
+	return serveHTTP(ctx, ln, app.Handler, logger)
 }

@@ -66,6 +66,10 @@ func Parse(data []byte, getenv func(string) string) (Config, error) {
 	applyEnv(&c, getenv, &errs)
 	c.resolveSecrets(getenv, &errs)
 	c.validate(&errs)
+	if c.Intake.AnswerSecret.IsSet() && len(c.Intake.AnswerSecret.Value()) < 32 {
+		// Checked here rather than in Intake.validate: only resolved secrets have a length.
+		errs.add("intake.answerSecret", "must be at least 32 bytes (it signs the answer links)")
+	}
 	if len(errs.List) > 0 {
 		return c, &errs
 	}

@@ -1,0 +1,205 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	netmail "net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/interlock-soar/interlock/activities/mail"
+)
+
+// Error types of the notification activities, for a workflow's NonRetryableErrorTypes or checks.
+const (
+	// ErrSMTPRejected: the SMTP server refused the message with a 5xx reply; retrying cannot help.
+	ErrSMTPRejected = "SMTPRejected"
+	// ErrSMTPTemporary: a 4xx reply, or the server could not be reached; Temporal retries.
+	ErrSMTPTemporary = "SMTPTemporary"
+)
+
+// maxNotificationRecipients bounds one notice; a directory returning more is broken.
+const maxNotificationRecipients = 50
+
+// Sender sends one email. *mail.Sender implements it.
+type Sender interface {
+	Send(ctx context.Context, m mail.Message) error
+}
+
+// AnswerLinkRequest is what one notice's answer links are bound to.
+type AnswerLinkRequest struct {
+	WorkflowID     string
+	IncidentID     string
+	IncidentNumber int64
+	// PLC is shown on the confirmation page.
+	PLC string
+	// Recipient is who the links were sent to: the address, or "group" for several.
+	Recipient string
+	Round     int
+}
+
+// AnswerLinks are the two one-click links of a notice.
+type AnswerLinks struct {
+	Planned    string
+	NotPlanned string
+}
+
+// AnswerLinker mints the signed answer links (internal/answer.Linker implements it). It is declared
+// with this package's types only: the answer package imports workflows, and workflow helpers call
+// these activities, so activities importing answer would close an import cycle.
+type AnswerLinker interface {
+	AnswerLinks(req AnswerLinkRequest) (AnswerLinks, error)
+}
+
+// Notifier emails control engineers about PLC changes. Its exported methods are activities.
+type Notifier struct {
+	Mailer Sender
+	Links  AnswerLinker
+}
+
+// GroupRecipient is the Recipient of links in a notice to several people: the answer cannot say
+// which of them clicked. A workflow that needs per-person attribution sends one notice per person.
+const GroupRecipient = "group"
+
+// SendPLCNotification emails one notice about one PLC change, with signed one-click links to
+// answer "planned" or "not planned". The links are made here, so tokens never enter workflow
+// history. The Message-ID is derived from the run, incident, PLC, round and recipients: a retried
+// attempt sends the same Message-ID, and a receiving system that deduplicates drops the copy.
+func (n *Notifier) SendPLCNotification(ctx context.Context, req PLCNotification) (NotificationResult, error) {
+	rcpts, err := notificationRecipients(req)
+	if err != nil {
+		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidRequest, nil)
+	}
+	recipient := GroupRecipient
+	if len(rcpts) == 1 {
+		recipient = rcpts[0].Address
+	}
+	links, err := n.Links.AnswerLinks(AnswerLinkRequest{
+		WorkflowID:     req.WorkflowID,
+		IncidentID:     req.IncidentID,
+		IncidentNumber: req.IncidentNumber,
+		PLC:            plcName(req.Change.PLC),
+		Recipient:      recipient,
+		Round:          req.Round,
+	})
+	if err != nil {
+		// Signing fails only on bad input (the key was checked at start); a retry cannot fix it.
+		return NotificationResult{}, temporal.NewNonRetryableApplicationError("make answer links", ErrInvalidRequest, err)
+	}
+
+	addrs := make([]string, len(rcpts))
+	to := make([]string, len(rcpts))
+	for i, r := range rcpts {
+		addrs[i] = r.Address
+		to[i] = r.String()
+	}
+	var runID string
+	if activity.IsActivity(ctx) {
+		runID = activity.GetInfo(ctx).WorkflowExecution.RunID
+	}
+	msgID := notificationMessageID(req, runID, addrs)
+	subject, text, html := RenderPLCNotification(req, links)
+	err = n.Mailer.Send(ctx, mail.Message{
+		To:        to,
+		Subject:   subject,
+		Text:      text,
+		HTML:      html,
+		MessageID: msgID,
+		Headers: map[string]string{
+			// RFC 3834: machine-generated, so auto-responders stay quiet; Exchange's equivalent.
+			"Auto-Submitted":           "auto-generated",
+			"X-Auto-Response-Suppress": "All",
+		},
+	})
+	if err != nil {
+		if mail.IsPermanent(err) {
+			return NotificationResult{}, temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", ErrSMTPRejected, err)
+		}
+		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", ErrSMTPTemporary, err)
+	}
+	if activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Info("PLC notification sent", "messageId", msgID, "recipients", len(addrs), "round", req.Round)
+	}
+	return NotificationResult{MessageID: "<" + msgID + ">", Recipients: addrs, SentAt: time.Now().UTC()}, nil
+}
+
+// recipient is one validated, deduplicated recipient.
+type recipient struct {
+	Name    string
+	Address string
+}
+
+// String formats the mailbox with net/mail, which quotes or encodes the name as RFC 5322 needs.
+func (r recipient) String() string {
+	if r.Name == "" {
+		return r.Address
+	}
+	return (&netmail.Address{Name: r.Name, Address: r.Address}).String()
+}
+
+// notificationRecipients validates the request and returns its recipients, deduplicated
+// case-insensitively on the address, in the order given.
+func notificationRecipients(req PLCNotification) ([]recipient, error) {
+	if strings.TrimSpace(req.WorkflowID) == "" {
+		return nil, fmt.Errorf("notification needs the workflow ID its answer links point at")
+	}
+	if len(req.WorkflowID) > 1000 {
+		return nil, fmt.Errorf("workflow ID longer than 1000 bytes")
+	}
+	if req.Round < 0 {
+		return nil, fmt.Errorf("round %d is negative", req.Round)
+	}
+	if len(req.Recipients) == 0 {
+		return nil, fmt.Errorf("notification needs at least one recipient")
+	}
+	if len(req.Recipients) > maxNotificationRecipients {
+		return nil, fmt.Errorf("%d recipients, more than %d", len(req.Recipients), maxNotificationRecipients)
+	}
+	out := make([]recipient, 0, len(req.Recipients))
+	seen := make(map[string]bool, len(req.Recipients))
+	for i, r := range req.Recipients {
+		a, err := mail.ParseAddress(r.Email)
+		if err != nil {
+			return nil, fmt.Errorf("recipient %d: %w", i+1, err)
+		}
+		if a.Address != strings.TrimSpace(r.Email) {
+			// Recipient.Email is an address, the name has its own field: a display name here
+			// means the value was assembled from something else.
+			return nil, fmt.Errorf("recipient %d: email must be a bare address", i+1)
+		}
+		key := strings.ToLower(a.Address)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, recipient{Name: mail.HeaderText(r.Name, 100), Address: a.Address})
+	}
+	return out, nil
+}
+
+// notificationMessageID is "interlock.<32 hex>@interlock": sha256 over the run, incident, PLC,
+// round and the sorted lower-cased recipients. The run ID keeps a later run for the same incident
+// from being deduplicated against an earlier run's mail.
+func notificationMessageID(req PLCNotification, runID string, addrs []string) string {
+	sorted := make([]string, len(addrs))
+	for i, a := range addrs {
+		sorted[i] = strings.ToLower(a)
+	}
+	slices.Sort(sorted)
+	h := sha256.New()
+	for _, part := range []string{
+		req.WorkflowID, runID, req.IncidentID, strconv.FormatInt(req.IncidentNumber, 10),
+		req.Change.PLC.Name, req.Change.PLC.IP, strconv.Itoa(req.Round), strings.Join(sorted, ","),
+	} {
+		h.Write([]byte(part))
+		h.Write([]byte{0}) // separator: ("ab","c") and ("a","bc") must not collide
+	}
+	return "interlock." + hex.EncodeToString(h.Sum(nil))[:32] + "@interlock"
+}

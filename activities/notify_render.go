@@ -1,0 +1,388 @@
+package activities
+
+import (
+	htmltemplate "html/template"
+	"net/url"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/interlock-soar/interlock/activities/mail"
+)
+
+// Caps on alert-derived fields: long enough for any real name, short enough that a hostile
+// payload cannot bloat the mail or push the answer buttons out of sight.
+const (
+	maxNameRunes  = 64
+	maxFieldRunes = 200
+	maxStepRunes  = 1000
+	maxListItems  = 20
+)
+
+// RenderPLCNotification renders a PLC-change notice: the subject, a plain-text body and an HTML
+// body with the same content. Every string in n is treated as hostile: control characters are
+// removed, lengths capped, URL schemes in free text defanged, and the HTML is built with
+// html/template. Links from the payload (incident, device pages) become links only when they are
+// plain https URLs; anything else is shown as text. links are Interlock's own answer URLs.
+func RenderPLCNotification(n PLCNotification, links AnswerLinks) (subject, text, html string) {
+	v := plcView(n, links)
+	var tb, hb strings.Builder
+	tb.Grow(4 << 10)
+	hb.Grow(12 << 10)
+	// The templates are fixed and the view holds only strings, so execution cannot fail short of a
+	// programming error, which the tests catch; a failure still yields the subject and a usable text.
+	if err := plcText.Execute(&tb, v); err != nil {
+		tb.Reset()
+		tb.WriteString(v.Subject + "\n\nYes, this change was planned: " + v.Planned + "\nNo, this change was NOT planned: " + v.NotPlanned + "\n")
+	}
+	if err := plcHTML.Execute(&hb, v); err != nil {
+		hb.Reset()
+	}
+	return v.Subject, tb.String(), hb.String()
+}
+
+type noticeView struct {
+	Subject    string
+	Escalation int
+	PLC        string
+	Headline   string
+	What       string
+	When       string
+	Deadline   string
+	Planned    string
+	NotPlanned string
+	Sections   []section
+	Steps      []string
+	Techniques string
+	// Severity is the incident severity; SeverityColor its badge colour.
+	Severity      string
+	SeverityColor string
+}
+
+type section struct {
+	Title string
+	Rows  []row
+}
+
+type row struct {
+	Label string
+	// Pad is Label padded for the aligned plain-text column.
+	Pad   string
+	Value string
+	// Link is set when Value is a URL safe to make clickable.
+	Link string
+}
+
+func plcView(n PLCNotification, links AnswerLinks) noticeView {
+	c := n.Change
+	plc := plcName(c.PLC)
+	v := noticeView{
+		Escalation: max(n.Round, 0),
+		PLC:        plc,
+		Planned:    links.Planned,
+		NotPlanned: links.NotPlanned,
+		Severity:   field(n.Severity, 20),
+	}
+	v.Subject = noticeSubject(n, plc)
+	v.SeverityColor = severityColor(v.Severity)
+	title := alertTitle(c.AlertTitle)
+	v.Headline = "Was this change to PLC " + plc + " planned?"
+	v.What = whatHappened(title)
+	if src := sourceName(c.Source); src != "" {
+		v.What += " It came from " + src
+		if p := field(c.Protocol, 60); p != "" {
+			v.What += " over " + p
+		}
+		v.What += "."
+	}
+	if !c.Time.IsZero() {
+		v.When = longTime(c.Time)
+	}
+	if !n.AnswerDeadline.IsZero() {
+		v.Deadline = longTime(n.AnswerDeadline)
+	}
+
+	whenUTC := ""
+	if !c.Time.IsZero() {
+		whenUTC = c.Time.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	}
+	incident := ""
+	if n.IncidentNumber != 0 {
+		incident = strconv.FormatInt(n.IncidentNumber, 10)
+	}
+	v.Sections = compact([]section{
+		{"What happened", []row{
+			{Label: "Alert", Value: title},
+			{Label: "Detected", Value: whenUTC},
+			{Label: "Protocol", Value: field(c.Protocol, 60)},
+		}},
+		{"PLC", deviceRows(c.PLC)},
+		{"From workstation", deviceRows(c.Source)},
+		{"Where", []row{
+			{Label: "Site", Value: field(c.Site, 80)},
+			{Label: "Zone", Value: field(c.Zone, 80)},
+			{Label: "Line", Value: field(c.Line, 80)},
+			{Label: "Sensor", Value: field(c.Sensor, 80)},
+		}},
+		{"Incident", []row{
+			{Label: "Number", Value: incident},
+			{Label: "Title", Value: field(n.IncidentTitle, maxFieldRunes)},
+			{Label: "Severity", Value: v.Severity},
+			{Label: "Alert ID", Value: field(c.AlertID, 80)},
+			linkRow("Link", n.IncidentURL),
+		}},
+	})
+	for _, s := range c.RemediationSteps[:min(len(c.RemediationSteps), maxListItems)] {
+		if s = field(s, maxStepRunes); s != "" {
+			v.Steps = append(v.Steps, s)
+		}
+	}
+	var techs []string
+	for _, t := range c.Techniques[:min(len(c.Techniques), maxListItems)] {
+		if t = field(t, 20); t != "" {
+			techs = append(techs, t)
+		}
+	}
+	v.Techniques = strings.Join(techs, ", ")
+	return v
+}
+
+// noticeSubject is "[High] Unplanned change to PLC PLC-L3-01 on Rotterdam Plant / Packaging Line 3
+// — incident 4318", prefixed "ESCALATION n: " for escalation rounds.
+func noticeSubject(n PLCNotification, plc string) string {
+	var b strings.Builder
+	if n.Round > 0 {
+		b.WriteString("ESCALATION " + strconv.Itoa(n.Round) + ": ")
+	}
+	if sev := field(n.Severity, 20); sev != "" {
+		b.WriteString("[" + sev + "] ")
+	}
+	b.WriteString("Unplanned change to PLC " + plc)
+	var where []string
+	for _, s := range []string{n.Change.Site, n.Change.Line} {
+		if s = field(s, 60); s != "" {
+			where = append(where, s)
+		}
+	}
+	if len(where) < 2 {
+		if z := field(n.Change.Zone, 60); z != "" {
+			where = append(where, z)
+		}
+	}
+	if len(where) > 0 {
+		b.WriteString(" on " + strings.Join(where, " / "))
+	}
+	switch {
+	case n.IncidentNumber != 0:
+		b.WriteString(" — incident " + strconv.FormatInt(n.IncidentNumber, 10))
+	case n.IncidentID != "":
+		b.WriteString(" — incident " + field(n.IncidentID, 60))
+	}
+	return mail.HeaderText(b.String(), 250)
+}
+
+func deviceRows(d DeviceFacts) []row {
+	return []row{
+		{Label: "Name", Value: field(d.Name, maxNameRunes)},
+		{Label: "IP address", Value: field(d.IP, 45)},
+		{Label: "MAC address", Value: field(d.MAC, 40)},
+		{Label: "Type", Value: field(d.Type, 60)},
+		{Label: "Vendor", Value: field(d.Vendor, 60)},
+		{Label: "Model", Value: field(d.Model, 60)},
+		{Label: "Firmware", Value: field(d.Firmware, 60)},
+		{Label: "Importance", Value: field(d.Importance, 20)},
+		linkRow("Device page", d.PageLink),
+	}
+}
+
+// sourceName is "ENG-WS-07 (10.20.3.45)", or whichever of the two is known.
+func sourceName(d DeviceFacts) string {
+	name, ip := field(d.Name, maxNameRunes), field(d.IP, 45)
+	switch {
+	case name != "" && ip != "":
+		return name + " (" + ip + ")"
+	case name != "":
+		return name
+	}
+	return ip
+}
+
+// plcName is the PLC's name for subjects and headings: its name, else its IP, else "(unnamed)".
+func plcName(d DeviceFacts) string {
+	if s := field(d.Name, maxNameRunes); s != "" {
+		return s
+	}
+	if s := field(d.IP, 45); s != "" {
+		return s
+	}
+	return "(unnamed)"
+}
+
+// field cleans one alert-derived value for display: one line, no control characters, capped, and
+// with "://" defanged so mail clients that auto-link text do not turn a hostile device name into
+// a link.
+func field(s string, maxRunes int) string {
+	s = mail.HeaderText(s, maxRunes)
+	return strings.ReplaceAll(s, "://", "[:]//")
+}
+
+// linkRow shows a payload URL: clickable only when it is a plain https URL without user info (a
+// "https://portal.azure.com@evil.example" link reads like Azure and goes elsewhere).
+func linkRow(label, raw string) row {
+	r := row{Label: label}
+	if raw == "" {
+		return r
+	}
+	if u, ok := safeLink(raw); ok {
+		r.Value, r.Link = u, u
+		return r
+	}
+	r.Value = field(raw, maxFieldRunes) + " (not shown as a link: not an https URL)"
+	return r
+}
+
+func safeLink(raw string) (string, bool) {
+	if len(raw) > 2048 || raw != mail.HeaderText(raw, 0) || strings.ContainsAny(raw, " \"'<>\\`") {
+		return "", false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	return u.String(), true
+}
+
+// compact drops empty rows and sections and fills the text-column padding.
+func compact(secs []section) []section {
+	out := secs[:0]
+	for _, s := range secs {
+		rows := s.Rows[:0]
+		width := 0
+		for _, r := range s.Rows {
+			if r.Value != "" {
+				rows = append(rows, r)
+				width = max(width, len(r.Label))
+			}
+		}
+		for i := range rows {
+			rows[i].Pad = rows[i].Label + ":" + strings.Repeat(" ", width-len(rows[i].Label)+1)
+		}
+		if len(rows) > 0 {
+			s.Rows = rows
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// alertTitle drops the "(MDIoT) " prefix the Defender for IoT analytics rules add.
+func alertTitle(t string) string {
+	t = field(t, maxFieldRunes)
+	if rest, ok := strings.CutPrefix(t, "(MDIoT) "); ok {
+		return rest
+	}
+	return t
+}
+
+// whatHappened says in plain words what a Defender for IoT PLC alert means.
+func whatHappened(title string) string {
+	switch strings.ToLower(title) {
+	case "unauthorized plc programming":
+		return "A program was downloaded to the PLC."
+	case "unauthorized plc program upload":
+		return "The PLC's program was uploaded (read out) from the PLC."
+	case "unauthorized plc configuration write":
+		return "The PLC's configuration was changed."
+	case "unauthorized mms program access":
+		return "A program on the PLC was accessed over MMS."
+	case "firmware change detected", "firmware version changed", "s7 plus plc firmware changed", "firmware update", "beckhoff software changed":
+		return "The PLC's firmware or software was changed."
+	case "plc operating mode changed":
+		return "The PLC's operating mode was changed (for example from RUN to STOP or PROGRAM)."
+	case "an s7 stop plc command was sent", "controller stop", "ge srtp stop plc command was sent":
+		return "A stop command was sent to the PLC."
+	}
+	return "Microsoft Defender for IoT reported a change to the PLC."
+}
+
+func longTime(t time.Time) string {
+	return t.UTC().Format("Monday 2 January 2006, 15:04 UTC")
+}
+
+func severityColor(sev string) string {
+	switch strings.ToLower(sev) {
+	case "high":
+		return "#b91c1c"
+	case "medium":
+		return "#c2410c"
+	case "low":
+		return "#a16207"
+	}
+	return "#4b5563"
+}
+
+var plcText = texttemplate.Must(texttemplate.New("text").Funcs(texttemplate.FuncMap{"inc": inc}).Parse(`{{.Subject}}
+
+{{.Headline}}
+{{.What}}{{if .When}} Detected {{.When}}.{{end}}
+
+Please tell the security team whether this change was planned{{if .Deadline}}, by {{.Deadline}}{{end}}.
+One click is enough; the page that opens asks you to confirm.{{if .Deadline}} Without an answer by then,
+the question is escalated.{{end}}
+
+  Yes, this change was planned:
+  {{.Planned}}
+
+  No, this change was NOT planned:
+  {{.NotPlanned}}
+{{range .Sections}}
+{{.Title}}
+{{range .Rows}}  {{.Pad}}{{.Value}}
+{{end}}{{end}}{{if .Steps}}
+What to do
+{{range $i, $s := .Steps}}  {{inc $i}}. {{$s}}
+{{end}}{{end}}{{if .Techniques}}
+MITRE ATT&CK for ICS: {{.Techniques}}
+{{end}}
+--
+Sent by Interlock for the security operations team.{{if .Escalation}} This is escalation {{.Escalation}}: nobody has answered the earlier notice yet.{{end}}
+If you did not expect this email, tell the security team; do not forward the answer links.
+`))
+
+var plcHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Subject}}</title></head>
+<body style="margin:0;padding:0;background:#f3f4f6;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f3f4f6;"><tr><td align="center" style="padding:24px 12px;">
+<table role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:640px;background:#ffffff;border:1px solid #e5e7eb;border-radius:8px;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;color:#111827;">
+<tr><td style="padding:16px 28px;background:#111827;color:#ffffff;border-radius:8px 8px 0 0;font-size:12px;letter-spacing:1px;text-transform:uppercase;">Interlock · OT security{{if .Escalation}} &nbsp;<span style="background:#b91c1c;color:#ffffff;padding:2px 8px;border-radius:4px;">Escalation {{.Escalation}}</span>{{end}}{{if .Severity}} &nbsp;<span style="background:{{.SeverityColor}};color:#ffffff;padding:2px 8px;border-radius:4px;">{{.Severity}}</span>{{end}}</td></tr>
+<tr><td style="padding:28px 28px 8px 28px;">
+<h1 style="margin:0 0 12px 0;font-size:22px;line-height:1.3;">{{.Headline}}</h1>
+<p style="margin:0 0 12px 0;">{{.What}}{{if .When}} Detected <strong>{{.When}}</strong>.{{end}}</p>
+<p style="margin:0 0 20px 0;">Please tell the security team whether this change was planned{{if .Deadline}}, by <strong>{{.Deadline}}</strong>{{end}}. One click is enough; the page that opens asks you to confirm.{{if .Deadline}} Without an answer by then, the question is escalated.{{end}}</p>
+<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>
+<td style="padding:0 12px 12px 0;"><a href="{{.Planned}}" style="display:inline-block;background:#15803d;color:#ffffff;font-weight:bold;text-decoration:none;padding:12px 20px;border-radius:6px;">Yes, this change was planned</a></td>
+<td style="padding:0 0 12px 0;"><a href="{{.NotPlanned}}" style="display:inline-block;background:#b91c1c;color:#ffffff;font-weight:bold;text-decoration:none;padding:12px 20px;border-radius:6px;">No, this change was NOT planned</a></td>
+</tr></table>
+</td></tr>
+{{range .Sections}}<tr><td style="padding:12px 28px 0 28px;">
+<h2 style="margin:8px 0 6px 0;font-size:13px;letter-spacing:1px;text-transform:uppercase;color:#6b7280;">{{.Title}}</h2>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;">
+{{range .Rows}}<tr><td style="padding:6px 12px 6px 0;border-top:1px solid #f3f4f6;color:#6b7280;width:140px;vertical-align:top;">{{.Label}}</td><td style="padding:6px 0;border-top:1px solid #f3f4f6;vertical-align:top;word-break:break-word;">{{if .Link}}<a href="{{.Link}}" style="color:#1d4ed8;">{{.Value}}</a>{{else}}{{.Value}}{{end}}</td></tr>
+{{end}}</table>
+</td></tr>
+{{end}}{{if .Steps}}<tr><td style="padding:12px 28px 0 28px;">
+<h2 style="margin:8px 0 6px 0;font-size:13px;letter-spacing:1px;text-transform:uppercase;color:#6b7280;">What to do</h2>
+<ol style="margin:0;padding-left:20px;">{{range .Steps}}<li style="margin:0 0 6px 0;">{{.}}</li>{{end}}</ol>
+</td></tr>
+{{end}}{{if .Techniques}}<tr><td style="padding:12px 28px 0 28px;color:#6b7280;font-size:13px;">MITRE ATT&amp;CK for ICS: {{.Techniques}}</td></tr>
+{{end}}<tr><td style="padding:20px 28px 24px 28px;color:#6b7280;font-size:12px;border-top:1px solid #e5e7eb;">
+Sent by Interlock for the security operations team.{{if .Escalation}} This is escalation {{.Escalation}}: nobody has answered the earlier notice yet.{{end}}
+If you did not expect this email, tell the security team; do not forward the answer links.
+</td></tr>
+</table>
+</td></tr></table>
+</body></html>
+`))
+
+func inc(i int) int { return i + 1 }

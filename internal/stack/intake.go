@@ -1,0 +1,94 @@
+// Package stack composes Interlock's parts the way the commands run them, so the commands and the
+// end-to-end tests build the same thing.
+package stack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/interlock-soar/interlock/internal/answer"
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/intake"
+	"github.com/interlock-soar/interlock/internal/rules"
+	"github.com/interlock-soar/interlock/worker"
+	"github.com/interlock-soar/interlock/workflows"
+)
+
+// Intake is the intake with what it needs besides the HTTP server.
+type Intake struct {
+	Handler http.Handler
+	Rules   *rules.Set
+	// Known are the playbook names rules may run.
+	Known []string
+}
+
+// NewIntake builds the intake: rules, playbook registry, Temporal starter, answer-link handler.
+func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake, error) {
+	registry := worker.Playbooks(cfg.Playbooks)
+	known := worker.PlaybookNames(registry)
+	var eng *rules.Engine
+	var err error
+	if cfg.Intake.RulesFile == "" {
+		eng, err = rules.Default(known)
+	} else {
+		eng, err = rules.Load(cfg.Intake.RulesFile, known)
+	}
+	if err != nil {
+		return nil, err
+	}
+	set := rules.NewSet(eng)
+	mounts := map[string]http.Handler{}
+	if cfg.Intake.AnswerSecret.IsSet() {
+		signer, err := worker.AnswerSigner(cfg.Intake)
+		if err != nil {
+			return nil, err
+		}
+		mounts["/v1/answers/"] = intake.Public(answer.NewHandler(signer, answer.TemporalAnswerer{Client: c}, logger))
+	} else {
+		logger.Warn("intake.answerSecret not set: the one-click answer links of PLC notices will not work", "key", "intake.answerSecret")
+	}
+	if cfg.Intake.AllowUnauthenticated && !loopback(cfg.Intake.Listen) {
+		return nil, fmt.Errorf("intake.allowUnauthenticated is only allowed on a loopback listen address, not %s", cfg.Intake.Listen)
+	}
+	srv, err := intake.New(intake.Options{
+		Rules:     set,
+		Playbooks: registry,
+		Starter:   &intake.TemporalStarter{Client: c, TaskQueue: workflows.TaskQueue},
+		Auth: intake.AuthConfig{
+			Tokens:               cfg.Intake.TokenList(),
+			HMACSecret:           []byte(cfg.Intake.HMACSecret.Value()),
+			ReplayWindow:         cfg.Intake.ReplayWindow,
+			AllowUnauthenticated: cfg.Intake.AllowUnauthenticated,
+		},
+		MaxBodyBytes: cfg.Intake.MaxBodyBytes,
+		Logger:       logger,
+		UIURL:        cfg.Temporal.UIURL,
+		Namespace:    cfg.Temporal.Namespace,
+		Ready: func(ctx context.Context) error {
+			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		},
+		Mounts: mounts,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Intake{Handler: srv, Rules: set, Known: known}, nil
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

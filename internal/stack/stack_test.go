@@ -1,0 +1,316 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/stack"
+	"github.com/interlock-soar/interlock/internal/testenv"
+	"github.com/interlock-soar/interlock/playbooks"
+	"github.com/interlock-soar/interlock/worker"
+	"github.com/interlock-soar/interlock/workflows"
+)
+
+// These tests run the whole of Interlock as interlock dev wires it: the real Temporal dev server and
+// Mailpit, the ServiceNow stand-in over HTTP, the worker and the intake. One stack serves every test;
+// each test uses its own incidents and devices.
+
+var env = testenv.New()
+
+func TestMain(m *testing.M) { env.Main(m) }
+
+type harness struct {
+	client    client.Client
+	stub      *snowstub.Server
+	mail      *testenv.MailpitServer
+	intakeURL string
+}
+
+var (
+	stackOnce sync.Once
+	shared    *harness
+	stackErr  error
+)
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	tp := env.Temporal(t)
+	mp := env.Mailpit(t)
+	stackOnce.Do(func() { shared, stackErr = startStack(tp, mp) })
+	require.NoError(t, stackErr)
+	return shared
+}
+
+func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("INTERLOCK_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	stub := snowstub.New(snowstub.Options{Username: "interlock", Password: "stand-in-password"})
+	snowLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go http.Serve(snowLn, stub) //nolint:errcheck // ends with the test binary
+	intakeLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Default()
+	cfg.Temporal.Address = tp.HostPort
+	cfg.Temporal.ShutdownTimeout = time.Second
+	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = mp.SMTPHost, mp.SMTPPort, "none"
+	cfg.ServiceNow.InstanceURL = "http://" + snowLn.Addr().String()
+	cfg.ServiceNow.Username, cfg.ServiceNow.Password = "interlock", config.NewSecret("stand-in-password")
+	cfg.Intake.AnswerSecret = config.NewSecret(strings.Repeat("k", 40))
+	cfg.Intake.Listen = intakeLn.Addr().String()
+	cfg.Intake.PublicURL = "http://" + intakeLn.Addr().String()
+	cfg.Intake.AllowUnauthenticated = true
+	app, err := worker.Build(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	go worker.Run(context.Background(), tp.Client, cfg.Temporal, app.Playbooks, app.Activities...) //nolint:errcheck // ends with the test binary
+	in, err := stack.NewIntake(cfg, tp.Client, logger)
+	if err != nil {
+		return nil, err
+	}
+	go http.Serve(intakeLn, in.Handler) //nolint:errcheck // ends with the test binary
+	return &harness{client: tp.Client, stub: stub, mail: mp, intakeURL: cfg.Intake.PublicURL}, nil
+}
+
+// fixture reads a payload and makes its incident and devices unique to the test.
+func fixture(t *testing.T, name, tag string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/" + name)
+	require.NoError(t, err)
+	s := string(b)
+	for old, repl := range map[string]string{
+		"3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c": "nes-" + tag,
+		"9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c6d": "plc-" + tag,
+		"00:1a:2b:3c:4d:5e":                    "00:1a:2b:" + macTail(tag),
+		"ENG-WS-07":                            "ENG-WS-" + tag,
+		"PLC-L3-01":                            "PLC-" + tag,
+	} {
+		s = strings.ReplaceAll(s, old, repl)
+	}
+	return []byte(s)
+}
+
+func macTail(tag string) string {
+	var h uint32 = 2166136261
+	for i := range len(tag) {
+		h = (h ^ uint32(tag[i])) * 16777619
+	}
+	return fmt.Sprintf("%02x:%02x:%02x", byte(h), byte(h>>8), byte(h>>16))
+}
+
+func (h *harness) ticketsFor(mac string) []map[string]string {
+	var out []map[string]string
+	for _, r := range h.stub.Records("incident") {
+		if strings.Contains(r["description"], mac) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type intakeAnswer struct {
+	Runs []struct {
+		Playbook   string `json:"playbook"`
+		WorkflowID string `json:"workflowId"`
+		RunID      string `json:"runId"`
+		Status     string `json:"status"`
+	} `json:"runs"`
+}
+
+func (h *harness) post(t *testing.T, body []byte) (int, intakeAnswer) {
+	t.Helper()
+	code, a, err := h.postRaw(body)
+	require.NoError(t, err)
+	return code, a
+}
+
+// postRaw is post for goroutines, which must not call t.FailNow.
+func (h *harness) postRaw(body []byte) (int, intakeAnswer, error) {
+	resp, err := http.Post(h.intakeURL+"/v1/incidents", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, intakeAnswer{}, err
+	}
+	defer resp.Body.Close()
+	var a intakeAnswer
+	err = json.NewDecoder(resp.Body).Decode(&a)
+	return resp.StatusCode, a, err
+}
+
+// TestStartLikeTheTemporalUI starts the playbook the way the UI's Start Workflow form does: one
+// json/plain payload holding the pasted Sentinel body. Starting it again by hand finds the ticket.
+func TestStartLikeTheTemporalUI(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	body := fixture(t, "sentinel-incident-new-engineering-station.json", "ui1")
+	mac := "00:1a:2b:" + macTail("ui1")
+
+	var results []playbooks.NewEngineeringStationResult
+	for _, id := range []string{"manual-ui-start-1", "manual-ui-start-2"} {
+		run, err := h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
+			playbooks.NewEngineeringStationName, json.RawMessage(body))
+		require.NoError(t, err)
+		var res playbooks.NewEngineeringStationResult
+		require.NoError(t, run.Get(ctx, &res))
+		results = append(results, res)
+	}
+	tickets := h.ticketsFor(mac)
+	require.Len(t, tickets, 1, "two manual starts, one device: one ticket")
+	for i, res := range results {
+		require.Equal(t, int64(4312), res.Number)
+		require.Len(t, res.Tickets, 1)
+		require.Equal(t, tickets[0]["number"], res.Tickets[0].Number)
+		require.Equal(t, tickets[0]["sys_id"], res.Tickets[0].SysID)
+		// Created means "made for this incident", so the second start reports the same ticket as its own.
+		require.True(t, res.Tickets[0].Created, "start %d", i+1)
+		require.Contains(t, res.Comment, tickets[0]["number"], "the incident comment names the ticket")
+	}
+	require.Equal(t, "interlock-ews-", tickets[0]["correlation_id"][:14])
+	require.Equal(t, "Interlock", tickets[0]["correlation_display"])
+	require.Contains(t, tickets[0]["short_description"], "ENG-WS-ui1")
+}
+
+// TestIntakeRunsTheRightPlaybooksOnce posts each fixture, again, and 20 times at once: the rules pick
+// the right playbook, and only the first delivery starts anything.
+func TestIntakeRunsTheRightPlaybooksOnce(t *testing.T) {
+	h := newHarness(t)
+	cases := []struct {
+		file, tag, playbook string
+	}{
+		{"sentinel-incident-new-engineering-station.json", "in1", playbooks.NewEngineeringStationName},
+		{"sentinel-incident-unauthorized-plc-programming.json", "in2", playbooks.PLCReprogrammingName},
+	}
+	for _, tc := range cases {
+		body := fixture(t, tc.file, tc.tag)
+		code, first := h.post(t, body)
+		require.Equal(t, http.StatusAccepted, code)
+		require.Len(t, first.Runs, 1)
+		require.Equal(t, tc.playbook, first.Runs[0].Playbook)
+		require.Equal(t, "started", first.Runs[0].Status)
+
+		code, again := h.post(t, body)
+		require.Equal(t, http.StatusAccepted, code)
+		require.Equal(t, "deduplicated", again.Runs[0].Status)
+		require.Equal(t, first.Runs[0].RunID, again.Runs[0].RunID)
+
+		var wg sync.WaitGroup
+		answers := make([]intakeAnswer, 20)
+		errs := make([]error, 20)
+		for i := range answers {
+			wg.Go(func() { _, answers[i], errs[i] = h.postRaw(body) })
+		}
+		wg.Wait()
+		for i, a := range answers {
+			require.NoError(t, errs[i])
+			require.Len(t, a.Runs, 1)
+			require.Equal(t, "deduplicated", a.Runs[0].Status)
+			require.Equal(t, first.Runs[0].WorkflowID, a.Runs[0].WorkflowID)
+			require.Equal(t, first.Runs[0].RunID, a.Runs[0].RunID)
+		}
+	}
+	// The NES run completes with exactly one ticket for its device.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res playbooks.NewEngineeringStationResult
+	require.NoError(t, h.client.GetWorkflow(ctx, playbooks.NewEngineeringStationName+"/nes-in1", "").Get(ctx, &res))
+	require.Len(t, h.ticketsFor("00:1a:2b:"+macTail("in1")), 1)
+}
+
+var (
+	notPlannedLink = regexp.MustCompile(`No, this change was NOT planned:\s+(\S+)`)
+	plannedLink    = regexp.MustCompile(`Yes, this change was planned:\s+(\S+)`)
+)
+
+// TestPLCEmailAndNotPlannedClick: the fixture incident makes one email to the line's engineers;
+// following its "not planned" link as a browser would (GET the confirmation page, POST the form)
+// completes the run with that answer.
+func TestPLCEmailAndNotPlannedClick(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code, a := h.post(t, fixture(t, "sentinel-incident-unauthorized-plc-programming.json", "click1"))
+	require.Equal(t, http.StatusAccepted, code)
+	wid := a.Runs[0].WorkflowID
+
+	var msgID string
+	require.Eventually(t, func() bool { // the email goes out asynchronously, after the 202
+		msgs, err := h.mail.Messages(ctx)
+		require.NoError(t, err)
+		for _, m := range msgs {
+			if strings.Contains(m.Subject, "PLC-click1") {
+				msgID = m.ID
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 50*time.Millisecond)
+	msg, err := h.mail.Message(ctx, msgID)
+	require.NoError(t, err)
+	require.Len(t, msg.To, 1)
+	require.Equal(t, "ot-line3@rotterdam.example.com", msg.To[0].Address, "the PLC's owners, as no directory is configured")
+	require.Contains(t, msg.Subject, "[High]")
+	require.Contains(t, msg.HTML, "No, this change was NOT planned")
+	m := notPlannedLink.FindStringSubmatch(msg.Text)
+	require.Len(t, m, 2, "the text part carries the not-planned link")
+	link := m[1]
+	require.True(t, strings.HasPrefix(link, h.intakeURL+"/v1/answers/"), link)
+
+	resp, err := http.Get(link)
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(page), "<form")
+	desc, err := h.client.DescribeWorkflowExecution(ctx, wid, "")
+	require.NoError(t, err)
+	require.Nil(t, desc.WorkflowExecutionInfo.CloseTime, "a GET (a mail scanner's prefetch) answers nothing")
+
+	resp, err = http.Post(link, "application/x-www-form-urlencoded", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	var res playbooks.PLCReprogrammingResult
+	require.NoError(t, h.client.GetWorkflow(ctx, wid, "").Get(ctx, &res))
+	require.Equal(t, playbooks.OutcomeAnsweredNotPlanned, res.Outcome)
+	require.NotNil(t, res.Answer)
+	require.Equal(t, workflows.DecisionNotPlanned, res.Answer.Decision)
+	require.Equal(t, "email-link", res.Answer.Via)
+	require.Len(t, res.Notifications, 1, "one email")
+
+	// The same link again (a double click) gets the first answer's outcome; the other link is refused.
+	resp, err = http.Post(link, "application/x-www-form-urlencoded", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	other := plannedLink.FindStringSubmatch(msg.Text)
+	require.Len(t, other, 2)
+	resp, err = http.Post(other[1], "application/x-www-form-urlencoded", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusConflict, resp.StatusCode, "the run already has an answer")
+}
