@@ -314,3 +314,55 @@ func TestPLCEmailAndNotPlannedClick(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusConflict, resp.StatusCode, "the run already has an answer")
 }
+
+// readmeInputs returns the README's pasteable Temporal UI inputs, by the playbook named above each.
+func readmeInputs(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	out := map[string]json.RawMessage{}
+	re := regexp.MustCompile("(?s)`(NewEngineeringStationTicket|PLCReprogrammingNotice)`:\n\n```json\n(.*?)```")
+	for _, m := range re.FindAllStringSubmatch(string(data), -1) {
+		out[m[1]] = json.RawMessage(m[2])
+	}
+	require.Len(t, out, 2, "the README shows one input per playbook")
+	return out
+}
+
+// TestREADMEInputsStartLikeTheUI pastes the README's inputs as the UI would (one json/plain payload).
+func TestREADMEInputsStartLikeTheUI(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	inputs := readmeInputs(t)
+
+	// Device and incident as in the README, made unique to this test so other tests' tickets don't count.
+	nes := strings.ReplaceAll(string(inputs[playbooks.NewEngineeringStationName]), "00:1a:2b:3c:4d:5e", "00:1a:2b:"+macTail("readme"))
+	run, err := h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "readme-nes", TaskQueue: workflows.TaskQueue},
+		playbooks.NewEngineeringStationName, json.RawMessage(nes))
+	require.NoError(t, err)
+	var nesRes playbooks.NewEngineeringStationResult
+	require.NoError(t, run.Get(ctx, &nesRes))
+	require.Len(t, nesRes.Tickets, 1)
+	require.Len(t, h.ticketsFor("00:1a:2b:"+macTail("readme")), 1)
+
+	run, err = h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "readme-plc", TaskQueue: workflows.TaskQueue},
+		playbooks.PLCReprogrammingName, inputs[playbooks.PLCReprogrammingName])
+	require.NoError(t, err)
+	// Answer as the README says the UI can: a signal named "answer".
+	require.Eventually(t, func() bool { // answer the email once it is out, as a person would
+		resp, err := h.client.QueryWorkflow(ctx, "readme-plc", "", playbooks.PLCStatusQuery)
+		if err != nil {
+			return false
+		}
+		var st playbooks.PLCStatus
+		return resp.Get(&st) == nil && st.Phase == "waiting"
+	}, 30*time.Second, 50*time.Millisecond)
+	require.NoError(t, h.client.SignalWorkflow(ctx, "readme-plc", "", workflows.AnswerName,
+		json.RawMessage(`{"decision": "not_planned", "by": "alice@example.com"}`)))
+	var plcRes playbooks.PLCReprogrammingResult
+	require.NoError(t, run.Get(ctx, &plcRes))
+	require.Equal(t, playbooks.OutcomeAnsweredNotPlanned, plcRes.Outcome)
+	require.Equal(t, "alice@example.com", plcRes.Answer.By)
+	require.Equal(t, []string{"PLC-L3-01"}, plcRes.PLCs)
+}
