@@ -58,7 +58,7 @@ func ClientOptions(cfg config.Temporal, logger *slog.Logger) (client.Options, er
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return client.Options{}, fmt.Errorf("Temporal CA file %s holds no PEM certificate", cfg.TLSCAFile)
+			return client.Options{}, fmt.Errorf("temporal CA file %s holds no PEM certificate", cfg.TLSCAFile)
 		}
 		tc.RootCAs = pool
 	}

@@ -87,9 +87,9 @@ func TestTemporal(t *testing.T) {
 	require.NoError(t, err)
 	stillThere := func() {
 		t.Helper()
-		desc, err := c.DescribeWorkflowExecution(t.Context(), run.GetID(), run.GetRunID())
+		desc, err := c.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())
 		require.NoError(t, err)
-		require.Equal(t, "NoSuchWorkflow", desc.GetWorkflowExecutionInfo().GetType().GetName())
+		require.Equal(t, "NoSuchWorkflow", desc.RawResponse.GetWorkflowExecutionInfo().GetType().GetName())
 	}
 
 	for _, tc := range []struct {
@@ -122,7 +122,7 @@ func TestTemporal(t *testing.T) {
 	stopOnCleanup(t, p2)
 	c2 := dial(t, p2)
 	require.Equal(t, "Int", customAttributes(t, c2)["InterlockIncidentNumber"])
-	_, err = c2.DescribeWorkflowExecution(t.Context(), run.GetID(), run.GetRunID())
+	_, err = c2.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())
 	require.NoError(t, err)
 
 	// A search attribute whose type changed cannot be fixed by waiting.

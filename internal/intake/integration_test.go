@@ -61,10 +61,10 @@ func TestTemporalStarterOnRealServer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, StartResult{RunID: first.RunID, Deduplicated: true}, afterClose, "closed run")
 
-	desc, err := srv.Client.DescribeWorkflowExecution(ctx, req.WorkflowID, "")
+	desc, err := srv.Client.DescribeWorkflow(ctx, req.WorkflowID, "")
 	require.NoError(t, err)
-	require.Equal(t, first.RunID, desc.WorkflowExecutionInfo.Execution.RunId, "no second run was made")
-	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, desc.WorkflowExecutionInfo.Status)
+	require.Equal(t, first.RunID, desc.RawResponse.WorkflowExecutionInfo.Execution.RunId, "no second run was made")
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, desc.RawResponse.WorkflowExecutionInfo.Status)
 }
 
 // TestConcurrentDuplicatesOnRealServer posts the same incident 20 times at once through the real

@@ -285,9 +285,9 @@ func TestPLCEmailAndNotPlannedClick(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, string(page), "<form")
-	desc, err := h.client.DescribeWorkflowExecution(ctx, wid, "")
+	desc, err := h.client.DescribeWorkflow(ctx, wid, "")
 	require.NoError(t, err)
-	require.Nil(t, desc.WorkflowExecutionInfo.CloseTime, "a GET (a mail scanner's prefetch) answers nothing")
+	require.Nil(t, desc.RawResponse.WorkflowExecutionInfo.CloseTime, "a GET (a mail scanner's prefetch) answers nothing")
 
 	resp, err = http.Post(link, "application/x-www-form-urlencoded", nil)
 	require.NoError(t, err)
