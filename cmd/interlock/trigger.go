@@ -17,6 +17,7 @@ func runTrigger(ctx context.Context, e env, args []string) error {
 	fs, cfgPath := newFlags(e, "trigger", "trigger [flags] FILE\n\nPosts FILE (a Sentinel incident-trigger body, a Defender for IoT alert record or Interlock's\nincident form) to the intake's /v1/incidents and prints the runs the rules started.")
 	url := fs.String("url", "", "intake base URL (default: intake.publicURL)")
 	token := fs.String("token", e.getenv("INTERLOCK_TOKEN"), "bearer token (env INTERLOCK_TOKEN; default: the first of intake.tokens)")
+	playbook := fs.String("playbook", "", "run this one playbook on the payload (POST /v1/playbooks/NAME/runs) instead of the rules")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long (503 answers are retried)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,6 +44,9 @@ func runTrigger(ctx context.Context, e env, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	hc := &http.Client{Timeout: 30 * time.Second}
+	if *playbook != "" {
+		return intake.RunPlaybook(ctx, hc, base, *playbook, strings.TrimSpace(*token), []byte(cfg.Intake.HMACSecret.Value()), body, e.stdout)
+	}
 	if err := intake.Trigger(ctx, hc, base, strings.TrimSpace(*token), []byte(cfg.Intake.HMACSecret.Value()), body, e.stdout); err != nil {
 		return fmt.Errorf("trigger %s: %w", fs.Arg(0), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,10 +27,20 @@ const (
 // Retry-After (a retry is safe: the starts are deduplicated by workflow ID) with a progress line on
 // out, then prints the runs as a table. A non-2xx answer is an error carrying the intake's message.
 func Trigger(ctx context.Context, httpClient *http.Client, baseURL, token string, hmacSecret []byte, body []byte, out io.Writer) error {
+	return send(ctx, httpClient, strings.TrimRight(baseURL, "/")+routeIncidents, token, hmacSecret, body, out)
+}
+
+// RunPlaybook is Trigger for one named playbook: it posts to /v1/playbooks/{name}/runs, which runs
+// that playbook on the body without evaluating the rules.
+func RunPlaybook(ctx context.Context, httpClient *http.Client, baseURL, playbook, token string, hmacSecret []byte, body []byte, out io.Writer) error {
+	endpoint := strings.TrimRight(baseURL, "/") + "/v1/playbooks/" + url.PathEscape(playbook) + "/runs"
+	return send(ctx, httpClient, endpoint, token, hmacSecret, body, out)
+}
+
+func send(ctx context.Context, httpClient *http.Client, endpoint, token string, hmacSecret []byte, body []byte, out io.Writer) error {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: time.Minute}
 	}
-	endpoint := strings.TrimRight(baseURL, "/") + routeIncidents
 	for attempt := 1; ; attempt++ {
 		code, respBody, retryAfter, err := postIncident(ctx, httpClient, endpoint, token, hmacSecret, body)
 		if err != nil {

@@ -142,3 +142,18 @@ func TestParseRetryAfter(t *testing.T) {
 		require.Equal(t, want, parseRetryAfter(in), in)
 	}
 }
+
+func TestRunPlaybook(t *testing.T) {
+	t.Parallel()
+	srv, starter := newIntake(t, AuthConfig{Tokens: []string{testToken}}, fakeRules{})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	var out strings.Builder
+	require.NoError(t, RunPlaybook(t.Context(), hs.Client(), hs.URL, pbStation, testToken, nil, fixture(t, fixtureStation), &out))
+	require.Contains(t, out.String(), pbStation+"/3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c")
+	require.Len(t, starter.recorded(), 1, "the named playbook runs although no rule selects it")
+
+	err := RunPlaybook(t.Context(), hs.Client(), hs.URL, "NoSuchPlaybook", testToken, nil, fixture(t, fixtureStation), &out)
+	require.ErrorContains(t, err, "404")
+	require.Len(t, starter.recorded(), 1)
+}
