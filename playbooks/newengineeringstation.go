@@ -225,7 +225,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 	seenAt := firstTime(inc.LastActivity, inc.FirstActivity, inc.Created, workflow.Now(ctx))
 	futures := make([]workflow.Future, len(targets))
 	for i, d := range targets {
-		futures[i] = workflow.ExecuteActivity(actx, nesTickets.EnsureTicket, activities.EnsureTicketRequest{
+		futures[i] = workflows.ExecuteSideEffect(actx, nesTickets.EnsureTicket, activities.EnsureTicketRequest{
 			Incident: ti, Device: d, Table: s.Table, Fields: s.Fields, SeenAt: seenAt,
 		})
 	}
@@ -244,7 +244,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 	res.Comment = nesComment(res)
 	var wr activities.WriteResult
 	cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
-	err := workflow.ExecuteActivity(cctx, nesIncidents.AddIncidentComment, activities.CommentRequest{
+	err := workflows.ExecuteSideEffect(cctx, nesIncidents.AddIncidentComment, activities.CommentRequest{
 		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment,
 	}).Get(ctx, &wr)
 	if err != nil {

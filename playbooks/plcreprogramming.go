@@ -589,7 +589,7 @@ func (r *plcRun) checkPlanned(ctx workflow.Context) error {
 	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
 	futures := make([]workflow.Future, len(r.targets))
 	for i, t := range r.targets {
-		futures[i] = workflow.ExecuteActivity(lctx, changes.FindPlannedChange, activities.PlannedChangeRequest{
+		futures[i] = workflows.ExecuteSideEffect(lctx, changes.FindPlannedChange, activities.PlannedChangeRequest{
 			PLC: t.change.PLC, Site: t.change.Site, Zone: t.change.Zone, At: t.change.Time,
 		})
 	}
@@ -616,7 +616,7 @@ func (r *plcRun) findRecipients(ctx workflow.Context) {
 	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
 	futures := make([]workflow.Future, len(r.targets))
 	for i, t := range r.targets {
-		futures[i] = workflow.ExecuteActivity(lctx, directory.Recipients, activities.RecipientsRequest{
+		futures[i] = workflows.ExecuteSideEffect(lctx, directory.Recipients, activities.RecipientsRequest{
 			Sensor: t.change.Sensor, Site: t.change.Site, Zone: t.change.Zone, Line: t.change.Line, Owners: t.owners,
 		})
 	}
@@ -656,6 +656,8 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 			Change:         t.change,
 			AnswerDeadline: deadline,
 		}
+		// A regular activity, unlike the lookups: an SMTP outage can last many minutes of retries, which
+		// belong on the server's retry timer rather than in a local activity's workflow-task heartbeats.
 		futures[i] = workflow.ExecuteActivity(mctx, notifier.SendPLCNotification, requests[i])
 	}
 	sent := make([]string, len(r.targets))
@@ -813,7 +815,7 @@ func (r *plcRun) finishAnswered(ctx workflow.Context) error {
 func (r *plcRun) comment(ctx workflow.Context, msg string) error {
 	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
 	req := activities.CommentRequest{IncidentID: r.inc.ID, IncidentARMID: r.inc.ARMID, Number: r.inc.Number, Message: msg}
-	if err := workflow.ExecuteActivity(wctx, incidents.AddIncidentComment, req).Get(ctx, nil); err != nil {
+	if err := workflows.ExecuteSideEffect(wctx, incidents.AddIncidentComment, req).Get(ctx, nil); err != nil {
 		return fmt.Errorf("comment on incident %s: %w", r.inc.ID, err)
 	}
 	r.res.Comments = append(r.res.Comments, msg)
@@ -822,7 +824,7 @@ func (r *plcRun) comment(ctx workflow.Context, msg string) error {
 
 func (r *plcRun) update(ctx workflow.Context, req activities.UpdateRequest) error {
 	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
-	if err := workflow.ExecuteActivity(wctx, incidents.UpdateIncident, req).Get(ctx, nil); err != nil {
+	if err := workflows.ExecuteSideEffect(wctx, incidents.UpdateIncident, req).Get(ctx, nil); err != nil {
 		return fmt.Errorf("update incident %s: %w", r.inc.ID, err)
 	}
 	return nil
