@@ -6,7 +6,7 @@ fuzztime="${FUZZTIME:-3s}"
 cd "$(dirname "$0")/.."
 n=0
 while IFS= read -r file; do
-	pkg="./$(dirname "$file")"
+	pkg="$(dirname "$file")"
 	for name in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
 		echo "fuzz: $pkg $name ($fuzztime)"
 		go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime=100x "$pkg" >/tmp/fuzz-smoke.$$ 2>&1 || { cat /tmp/fuzz-smoke.$$; rm -f /tmp/fuzz-smoke.$$; exit 1; }
