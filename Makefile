@@ -28,7 +28,7 @@ lint:
 
 ## bench: the Go benchmarks of the hot pure paths (interlock bench measures the running stack)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./internal/incident/ ./internal/rules/ ./activities/mail/
+	$(GO) test -run=^$$ -bench=. -benchmem ./internal/incident/ ./internal/rules/ ./activities/
 
 clean:
 	rm -rf .tools .state
