@@ -2,9 +2,156 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/interlock-soar/interlock/internal/bench"
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/worker"
 )
 
+const benchSynopsis = `bench [flags]
+
+Measures the RUNNING stack (by default the dev stack of 'interlock dev' with its default ports and
+state dir) through the real intake, and in the same run the raw Temporal ceiling on the same server.
+
+Phases, each waited out (or --timeout) before the next:
+  full load   --incidents generated incidents (--mix of nes: a new engineering workstation, one
+              ServiceNow ticket each; plc: unauthorized PLC programming, one email each) posted to
+              POST /v1/incidents at --rate, or as fast as --concurrency allows. Reports POST→202,
+              202→side effect (ticket created / email accepted) and 202→run closed, with throughput.
+              PLC runs wait for the engineers: the bench answers each "planned" through a Temporal
+              Update as soon as it sees the run's email, so their completion includes that step.
+  ceiling     as many trivial workflows (the playbook's SideEffects and activities, measured from a
+              NewEngineeringStationTicket run's history, no I/O) started at the same rate and
+              concurrency on a private task queue with a worker inside the bench.
+  alert storm --storm-incidents incidents, each posted --storm times at once: exactly one ticket or
+              email per incident is required.
+  low load    --latency-incidents at a steady --latency-rate: latency without queueing.
+
+Every incident is unique to the run (incident IDs bench-<run>-…, device names, MACs, IPs), so runs
+never collide with each other or with earlier tickets. CPU seconds and peak RSS are read from /proc for
+the dev process (worker + intake + ServiceNow stand-in), its Temporal and Mailpit children, and the
+bench itself; pass --*-pid for separately run processes.
+
+Exit status 1 when the stack lost incidents (not accepted, no side effect or run not closed within
+--timeout), failed runs, or duplicated side effects, in any phase. Missed performance targets are
+reported, not failed.`
+
 func runBench(ctx context.Context, e env, args []string) error {
-	return errors.New("bench: not built yet")
+	fs, cfgPath := newFlags(e, "bench", benchSynopsis)
+	incidents := fs.Int("incidents", 500, "incidents in the full-load phase (0 skips it and the ceiling)")
+	rate := fs.Float64("rate", 0, "arrival rate of the full-load phase, incidents/s (0: as fast as --concurrency allows)")
+	concurrency := fs.Int("concurrency", 32, "posts (and ceiling starts) in flight at most")
+	mix := fs.String("mix", "nes=1,plc=1", "share of each incident kind: nes (ServiceNow ticket), plc (email + answer)")
+	storm := fs.Int("storm", 10, "alert storm: concurrent posts of each storm incident (0 skips the storm)")
+	stormIncidents := fs.Int("storm-incidents", 50, "alert storm: distinct incidents")
+	latencyRate := fs.Float64("latency-rate", 5, "low-load phase: incidents/s")
+	latencyIncidents := fs.Int("latency-incidents", 100, "low-load phase: incidents (0 skips it)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "per phase: how long to wait after the last post for side effects and closed runs")
+	noCeiling := fs.Bool("no-ceiling", false, "skip the ceiling phase")
+	ceiling := fs.String("ceiling-shape", "auto", "ceiling workflow: auto (as a completed NewEngineeringStationTicket run) or sideeffects=N,activities=N,local=N")
+	intakeURL := fs.String("intake", "http://127.0.0.1:8480", "intake base URL")
+	token := fs.String("intake-token", e.getenv("INTERLOCK_TOKEN"), "intake bearer token (env INTERLOCK_TOKEN; default: the first of intake.tokens; none in dev)")
+	temporalAddr := fs.String("temporal", "", "Temporal frontend host:port (default: temporal.address, localhost:7233)")
+	namespace := fs.String("namespace", "", "Temporal namespace (default: temporal.namespace, default)")
+	mailpitURL := fs.String("mailpit", "http://127.0.0.1:8025", "Mailpit web/API base URL (where the stack's SMTP delivers)")
+	snowURL := fs.String("servicenow", "", "ServiceNow base URL (default: servicenow.instanceURL, else the dev stand-in http://127.0.0.1:8490)")
+	snowUser := fs.String("servicenow-user", "", "ServiceNow user (default: servicenow.username, else interlock for the stand-in)")
+	snowPassword := fs.String("servicenow-password", e.getenv("INTERLOCK_BENCH_SERVICENOW_PASSWORD"), "ServiceNow password (env INTERLOCK_BENCH_SERVICENOW_PASSWORD; prefer --servicenow-password-file)")
+	snowPasswordFile := fs.String("servicenow-password-file", "", "file holding the ServiceNow password (default for the stand-in: <dev-state-dir>/servicenow.password)")
+	stateDir := fs.String("dev-state-dir", ".state", "state dir of the running 'interlock dev': its ServiceNow password and process id")
+	devPID := fs.Int("dev-pid", 0, "pid of 'interlock dev' (default: from <dev-state-dir>/dev.lock)")
+	workerPID := fs.Int("worker-pid", 0, "pid of a separately run 'interlock worker'")
+	intakePID := fs.Int("intake-pid", 0, "pid of a separately run 'interlock serve'")
+	temporalPID := fs.Int("temporal-pid", 0, "pid of the Temporal server (default: the dev process's child)")
+	mailpitPID := fs.Int("mailpit-pid", 0, "pid of Mailpit (default: the dev process's child)")
+	asJSON := fs.Bool("json", false, "print one JSON document instead of the table")
+	runID := fs.String("run-id", "", "tag of this run's incidents (lower-case letters and digits; default random)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return fmt.Errorf("bench takes no arguments, got %q", fs.Args())
+	}
+	cfg, err := config.Load(*cfgPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	m, err := bench.ParseMix(*mix)
+	if err != nil {
+		return err
+	}
+	shape, explicit, err := bench.ParseShape(*ceiling)
+	if err != nil {
+		return err
+	}
+
+	// The dev stand-in is what runs when no instance is configured; its password lives in the state dir.
+	standIn := cfg.ServiceNow.InstanceURL == ""
+	if *snowURL == "" {
+		*snowURL = cfg.ServiceNow.InstanceURL
+		if standIn {
+			*snowURL = "http://127.0.0.1:8490"
+		}
+	}
+	if *snowUser == "" {
+		*snowUser = cfg.ServiceNow.Username
+		if standIn {
+			*snowUser = "interlock"
+		}
+	}
+	password := *snowPassword
+	if password == "" {
+		file := *snowPasswordFile
+		if file == "" && standIn {
+			file = filepath.Join(*stateDir, "servicenow.password")
+		}
+		if file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil && m[bench.KindNES] > 0 {
+				return fmt.Errorf("servicenow password: %w (is 'interlock dev --state-dir %s' running? or pass --servicenow-password-file)", err, *stateDir)
+			}
+			password = strings.TrimSpace(string(b))
+		} else {
+			password = cfg.ServiceNow.Password.Value()
+		}
+	}
+	if *token == "" {
+		*token, _, _ = strings.Cut(cfg.Intake.Tokens.Value(), ",")
+	}
+	tcfg := cfg.Temporal
+	if *temporalAddr != "" {
+		tcfg.Address = *temporalAddr
+	}
+	if *namespace != "" {
+		tcfg.Namespace = *namespace
+	}
+	logger := newLogger(cfg.Log, e.stderr)
+	c, err := worker.Dial(ctx, tcfg, sdkLogger(cfg.Log, e.stderr))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	_, err = bench.Run(ctx, bench.Config{
+		Incidents: *incidents, Rate: *rate, Concurrency: *concurrency, Mix: m,
+		Storm: *storm, StormIncidents: *stormIncidents,
+		LatencyRate: *latencyRate, LatencyIncidents: *latencyIncidents,
+		Timeout: *timeout, Ceiling: shape, CeilingExplicit: explicit, NoCeiling: *noCeiling, WorkerTuning: tcfg,
+		IntakeURL: *intakeURL, IntakeToken: strings.TrimSpace(*token),
+		Temporal: c, TemporalAddress: tcfg.Address, Namespace: tcfg.Namespace,
+		MailpitURL:    *mailpitURL,
+		ServiceNowURL: *snowURL, ServiceNowUser: *snowUser, ServiceNowPassword: password,
+		ServiceNowTable: cfg.Playbooks.NewEngineeringStation.Table,
+		DevStateDir:     *stateDir, DevPID: *devPID, WorkerPID: *workerPID, IntakePID: *intakePID,
+		TemporalPID: *temporalPID, MailpitPID: *mailpitPID,
+		JSON: *asJSON, RunID: *runID, Logger: logger,
+	}, e.stdout, e.stderr)
+	// On bench.ErrChecksFailed the report has been written; the error repeats what failed on stderr.
+	return err
 }

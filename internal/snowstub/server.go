@@ -28,6 +28,11 @@ import (
 	"time"
 )
 
+// CreatedAtField is a stand-in-only field set on every record at creation: the exact creation time,
+// RFC 3339 with nanoseconds (UTC). A real instance has no such field; benchmarks read it to time a
+// record's creation more precisely than sys_created_on's whole seconds.
+const CreatedAtField = "u_interlock_created_at"
+
 // Options configures a Server.
 type Options struct {
 	// Username and Password enable basic auth; Token enables bearer auth. With none set, every request
@@ -540,6 +545,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, tableName, user 
 	maps.Copy(rec.Fields, map[string]string{
 		"sys_id": sysID, "sys_created_on": ts, "sys_updated_on": ts, "sys_created_by": user,
 		"sys_updated_by": user, "sys_mod_count": "0", "sys_class_name": tableName,
+		// sys_created_on has whole seconds only; `interlock bench` measures latency in milliseconds
+		// over HTTP, so the stand-in also stamps the exact creation time. Set last: a client cannot
+		// forge it.
+		CreatedAtField: now.Format(time.RFC3339Nano),
 	})
 	if rec.Fields["number"] == "" {
 		rec.Fields["number"] = t.nextNumber(tableName)
@@ -603,7 +612,7 @@ func (s *Server) update(w http.ResponseWriter, tableName, sysID, user string, bo
 		return
 	}
 	for k, v := range body {
-		if strings.HasPrefix(k, "sys_") {
+		if strings.HasPrefix(k, "sys_") || k == CreatedAtField {
 			continue
 		}
 		if _, ok := journalFields[k]; ok {

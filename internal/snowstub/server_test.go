@@ -441,3 +441,17 @@ func TestOpenRejectsCorruptFile(t *testing.T) {
 	s := New(Options{File: file})
 	require.False(t, s.persist, "a file that did not load is never overwritten")
 }
+
+func TestCreatedAtField(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 20, 8, 14, 31, 123456789, time.UTC)
+	_, srv := newStub(t, Options{Now: func() time.Time { return at }})
+	r := call(t, srv, http.MethodPost, "/api/now/table/incident", `{"short_description":"x","`+CreatedAtField+`":"forged"}`, nil)
+	require.Equal(t, http.StatusCreated, r.Status, r.Body)
+	rec := result(t, r)
+	require.Equal(t, "2026-11-20T08:14:31.123456789Z", rec[CreatedAtField], "exact creation time, not the client's value")
+
+	r = call(t, srv, http.MethodPatch, "/api/now/table/incident/"+rec["sys_id"], `{"`+CreatedAtField+`":"forged"}`, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Body)
+	require.Equal(t, "2026-11-20T08:14:31.123456789Z", result(t, r)[CreatedAtField], "an update cannot change it")
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBenchRejectsBadFlagsBeforeDialing: flag mistakes are reported at once, without touching a stack.
+func TestBenchRejectsBadFlagsBeforeDialing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--mix", "dns=1"}, "unknown kind"},
+		{[]string{"--mix", "nes=0,plc=0"}, "no kind"},
+		{[]string{"--ceiling-shape", "timers=2"}, "unknown part"},
+		{[]string{"extra"}, "no arguments"},
+		{[]string{"--mix", "nes=1", "--servicenow-password-file", "/nonexistent/pw"}, "servicenow password"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := runCmd(t, nil, append([]string{"bench"}, tc.args...)...)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func runCmd(t *testing.T, getenv map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut strings.Builder
+	err = run(context.Background(), args, env{
+		getenv: func(k string) string { return getenv[k] },
+		stdout: &out, stderr: &errOut,
+	})
+	return out.String(), errOut.String(), err
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			stdout, stderr, err := runCmd(t, nil, c.name, "--help")
+			if err != nil {
+				require.ErrorContains(t, err, "help requested")
+			}
+			require.Contains(t, stdout+stderr, "interlock "+c.name, "help names the command")
+		})
+	}
+}
+
+func TestConfigCheckPrintsEachErrorWithItsKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("smtp:\n  port: 0\n  tlsPolicy: sometimes\nlog:\n  level: loud\n"), 0o600))
+	stdout, _, err := runCmd(t, nil, "config", "check", bad)
+	require.ErrorContains(t, err, "3 problem(s)")
+	for _, want := range []string{"smtp.port: ", "smtp.tlsPolicy: ", "log.level: "} {
+		require.Contains(t, stdout, want)
+	}
+
+	unknown := filepath.Join(dir, "unknown.yaml")
+	require.NoError(t, os.WriteFile(unknown, []byte("smtp:\n  hots: x\n"), 0o600))
+	stdout, _, err = runCmd(t, nil, "config", "check", unknown)
+	require.Error(t, err)
+	require.Contains(t, stdout, "hots")
+
+	stdout, _, err = runCmd(t, map[string]string{"INTERLOCK_SMTP_PORT": "2525"}, "config", "check")
+	require.NoError(t, err)
+	require.Contains(t, stdout, "ok")
+	_, _, err = runCmd(t, map[string]string{"INTERLOCK_SMTP_PORT": "many"}, "config", "check")
+	require.Error(t, err)
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-value-that-must-not-leak"
+	stdout, stderr, err := runCmd(t, map[string]string{
+		"INTERLOCK_SERVICENOW_PASSWORD": secret,
+		"INTERLOCK_SMTP_PORT":           "zero",
+	}, "config", "check")
+	require.Error(t, err)
+	require.NotContains(t, stdout+stderr+err.Error(), secret)
+}
+
+func TestRulesCommands(t *testing.T) {
+	t.Parallel()
+	stdout, _, err := runCmd(t, nil, "rules", "test", "--incident", "../../testdata/sentinel-incident-unauthorized-plc-programming.json")
+	require.NoError(t, err)
+	require.Contains(t, stdout, "1. PLCReprogrammingNotice")
+
+	bad := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("rules:\n  - name: x\n    order: 1\n    trigger: created\n    condition: nope(\n    actions: [{runPlaybook: Missing}]\n"), 0o600))
+	_, _, err = runCmd(t, nil, "rules", "check", bad)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `"x"`, "the error names the rule")
+}
+
+func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
+	_, stderr, err := runCmd(t, nil, "frobnicate")
+	require.ErrorContains(t, err, `unknown command "frobnicate"`)
+	require.Contains(t, stderr, "Commands:")
+}
