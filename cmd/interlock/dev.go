@@ -139,6 +139,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("servicenow stand-in: %w", err)
 		}
+		stops = append(stops, func() { _ = stub.Close() }) // runs after the server stops: stops run in reverse
 		serve("servicenow", ln, stub)
 		cfg.ServiceNow.InstanceURL = "http://" + ln.Addr().String()
 		cfg.ServiceNow.Username, cfg.ServiceNow.Password, cfg.ServiceNow.Token = "interlock", config.NewSecret(password), config.Secret{}

@@ -73,10 +73,13 @@ type Server struct {
 	log     *slog.Logger
 	persist bool
 
-	mu       sync.Mutex
-	tables   map[string]*table
-	faults   Faults
-	requests int
+	mu          sync.Mutex
+	tables      map[string]*table
+	savePending bool
+	saveTimer   *time.Timer
+	writeMu     sync.Mutex // orders file writes, which happen outside mu
+	faults      Faults
+	requests    int
 }
 
 var (

@@ -345,9 +345,10 @@ func TestQuery(t *testing.T) {
 func TestPersistence(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "snow", "state.json")
-	_, srv := newStub(t, Options{File: file})
+	s1, srv := newStub(t, Options{File: file})
 	r := call(t, srv, http.MethodPost, "/api/now/table/incident", `{"short_description":"kept"}`, nil)
 	require.Equal(t, http.StatusCreated, r.Status)
+	require.NoError(t, s1.Close(), "Close writes what the debounce still holds")
 
 	s2, srv2 := newStub(t, Options{File: file})
 	require.Equal(t, "kept", s2.Records("incident")[0]["short_description"])
