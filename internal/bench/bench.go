@@ -581,6 +581,7 @@ func (r *runner) ceilingPhase(ctx context.Context, n int, rate float64, notes *[
 			sent := time.Now()
 			_, err := r.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID: it.workflowID, TaskQueue: queue, WorkflowExecutionTimeout: 10 * time.Minute,
+				EnableEagerStart: true, // as the intake starts playbooks
 			}, ceilingWorkflowName, shape)
 			at := time.Now()
 			p.mu.Lock()

@@ -20,6 +20,8 @@ type Temporal struct {
 	// ActivitiesPerSecond etc. are worker tuning knobs.
 	MaxConcurrentActivities int `yaml:"maxConcurrentActivities" doc:"Activity slots per worker." default:"200"`
 	MaxConcurrentWorkflows  int `yaml:"maxConcurrentWorkflows" doc:"Workflow task slots per worker." default:"200"`
+	WorkflowTaskPollers     int `yaml:"workflowTaskPollers" doc:"Concurrent workflow-task polls per worker (the SDK's default is 2)." default:"4"`
+	ActivityTaskPollers     int `yaml:"activityTaskPollers" doc:"Concurrent activity-task polls per worker." default:"2"`
 }
 
 func (t *Temporal) validate(errs *Errors) {
@@ -37,6 +39,12 @@ func (t *Temporal) validate(errs *Errors) {
 	}
 	if t.MaxConcurrentActivities < 1 {
 		errs.add("temporal.maxConcurrentActivities", "must be at least 1")
+	}
+	if t.WorkflowTaskPollers < 2 {
+		errs.add("temporal.workflowTaskPollers", "must be at least 2 (sticky and normal queues each need one)")
+	}
+	if t.ActivityTaskPollers < 1 {
+		errs.add("temporal.activityTaskPollers", "must be at least 1")
 	}
 	if t.MaxConcurrentWorkflows < 1 {
 		errs.add("temporal.maxConcurrentWorkflows", "must be at least 1")

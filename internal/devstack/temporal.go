@@ -73,6 +73,11 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Process, error) 
 		// crash-safe for the database (a power cut may lose the last transactions, not corrupt it).
 		"--sqlite-pragma", "journal_mode=wal",
 		"--sqlite-pragma", "synchronous=normal",
+		// One partition per task queue: a dev stack has one worker process, and with the server's default
+		// of four partitions its few pollers left tasks waiting on unwatched partitions for up to a
+		// long-poll (about a minute) under load.
+		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
 	}
 	uiURL := ""
 	if opts.UIPort == 0 {

@@ -80,6 +80,9 @@ func (s *TemporalStarter) Start(ctx context.Context, req StartRequest) (StartRes
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		Memo:                                     req.Memo,
+		// When a worker shares this client (interlock dev), the server hands it the first workflow
+		// task in the start's answer, saving a trip through the task queue; otherwise it is ignored.
+		EnableEagerStart: true,
 	}
 	if len(req.SearchAttributes) > 0 {
 		opts.TypedSearchAttributes = temporal.NewSearchAttributes(req.SearchAttributes...)
