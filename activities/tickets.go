@@ -50,6 +50,9 @@ type Tickets struct {
 	InstanceURL string
 	// Table is where tickets go when a request names no table.
 	Table string
+	// CreateSettle is how long the retry of a create with an unknown outcome waits before its lookup:
+	// lookup-before-create cannot see a create the instance is still committing.
+	CreateSettle time.Duration
 }
 
 // NewTickets makes the ticket activities.
@@ -250,6 +253,10 @@ func (t *Tickets) EnsureTicket(ctx context.Context, req EnsureTicketRequest) (Ti
 
 	rec, err := t.Client.Create(ctx, table, fields)
 	if err != nil {
+		if ambiguous(err) && t.CreateSettle > 0 {
+			return TicketResult{}, temporal.NewApplicationErrorWithOptions("create ticket in "+table+": outcome unknown",
+				ErrServiceNowUnavailable, temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: t.CreateSettle})
+		}
 		return TicketResult{}, ticketError("create ticket in "+table, err)
 	}
 	if !servicenow.ValidSysID(rec["sys_id"]) {
@@ -317,6 +324,22 @@ func incidentName(inc TicketIncident) string {
 		return fmt.Sprintf("Microsoft Sentinel incident %d", inc.Number)
 	}
 	return "incident " + ticketLine(inc.ID, 200)
+}
+
+// ambiguous says whether a failed create may still have made the record: the request may have reached
+// ServiceNow (no answer, a reset, a gateway timeout), as opposed to an answer that it did nothing.
+func ambiguous(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if _, ok := errors.AsType[*servicenow.QueryError](err); ok {
+		return false
+	}
+	apiErr, ok := errors.AsType[*servicenow.APIError](err)
+	if !ok {
+		return true
+	}
+	return apiErr.Status == 500 || apiErr.Status == 502 || apiErr.Status == 504
 }
 
 // ticketError turns a client error into an activity error Temporal retries, or not, as it deserves.

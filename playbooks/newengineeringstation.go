@@ -150,7 +150,12 @@ func NewNESTickets(sn config.ServiceNow, table string, logger *slog.Logger) (*ac
 	if err != nil {
 		return nil, err
 	}
-	return activities.NewTickets(client, sn.InstanceURL, table)
+	t, err := activities.NewTickets(client, sn.InstanceURL, table)
+	if err != nil {
+		return nil, err
+	}
+	t.CreateSettle = sn.CreateSettle
+	return t, nil
 }
 
 // Playbook describes the playbook for the registry.

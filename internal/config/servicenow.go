@@ -13,6 +13,7 @@ type ServiceNow struct {
 	Password     Secret        `yaml:"password"`
 	Token        Secret        `yaml:"token"`
 	Timeout      time.Duration `yaml:"timeout" doc:"Timeout of one HTTP request to ServiceNow." default:"10s"`
+	CreateSettle time.Duration `yaml:"createSettle" doc:"After a create whose outcome is unknown (timeout, reset), wait this long before looking the ticket up again: a slow instance may still commit it." default:"30s"`
 	RetryMax     int           `yaml:"retryMax" doc:"In-request retries (429, 5xx, connection errors) before the activity attempt fails; Temporal retries after that. Creates and updates are never repeated after an ambiguous failure." default:"2"`
 	RetryWaitMin time.Duration `yaml:"retryWaitMin" doc:"Shortest wait between in-request retries." default:"500ms"`
 	RetryWaitMax time.Duration `yaml:"retryWaitMax" doc:"Longest wait between in-request retries; a longer Retry-After from ServiceNow is waited out by Temporal instead." default:"10s"`
@@ -31,6 +32,9 @@ func (s *ServiceNow) validate(errs *Errors) {
 		if !s.Token.IsSet() && (s.Username == "" || !s.Password.IsSet()) {
 			errs.add("servicenow.username", "an instance needs servicenow.username and the servicenow.password secret, or the servicenow.token secret")
 		}
+	}
+	if s.CreateSettle < 0 {
+		errs.add("servicenow.createSettle", "must not be negative")
 	}
 	if s.Timeout <= 0 {
 		errs.add("servicenow.timeout", "must be positive")
