@@ -77,7 +77,7 @@ const maxPLCs = 20
 // Activity timeouts: one attempt, and the total time Temporal keeps retrying.
 const (
 	lookupAttempt, lookupTotal       = 30 * time.Second, 5 * time.Minute
-	mailAttempt, mailTotal           = time.Minute, 15 * time.Minute
+	mailAttempt, mailTotal           = 30 * time.Second, 15 * time.Minute
 	writeBackAttempt, writeBackTotal = 30 * time.Second, 10 * time.Minute
 )
 

@@ -53,6 +53,10 @@ func StartMailpit(ctx context.Context, opts MailpitOptions) (*Process, error) {
 		"--smtp-disable-rdns",     // reverse DNS of 127.0.0.1 only costs time
 		"--disable-version-check", // no calls to GitHub from a local dev tool
 		"--quiet",                 // errors only; every received message is otherwise logged
+		// Like the mailbox providers that drop a message whose Message-ID they already hold: a notice
+		// re-sent after a worker crash (SMTP has no idempotent send) carries the same deterministic
+		// Message-ID, and the engineer sees it once.
+		"--ignore-duplicate-ids",
 	}
 	if opts.DBFile != "" {
 		args = append(args, "--database", opts.DBFile)
