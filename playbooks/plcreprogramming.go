@@ -656,9 +656,7 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 			Change:         t.change,
 			AnswerDeadline: deadline,
 		}
-		// A regular activity, unlike the lookups: an SMTP outage can last many minutes of retries, which
-		// belong on the server's retry timer rather than in a local activity's workflow-task heartbeats.
-		futures[i] = workflow.ExecuteActivity(mctx, notifier.SendPLCNotification, requests[i])
+		futures[i] = workflows.ExecuteSideEffect(mctx, notifier.SendPLCNotification, requests[i])
 	}
 	sent := make([]string, len(r.targets))
 	failed := make([]error, len(r.targets))
@@ -692,7 +690,7 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 		}
 		req.Recipients = soc
 		var nr activities.NotificationResult
-		if err2 := workflow.ExecuteActivity(mctx, notifier.SendPLCNotification, req).Get(ctx, &nr); err2 != nil {
+		if err2 := workflows.ExecuteSideEffect(mctx, notifier.SendPLCNotification, req).Get(ctx, &nr); err2 != nil {
 			if temporal.IsCanceledError(err2) {
 				return err2
 			}

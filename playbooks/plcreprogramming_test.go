@@ -24,7 +24,9 @@ import (
 	"github.com/interlock-soar/interlock/workflows"
 )
 
-var testStart = time.Date(2026, 11, 20, 8, 20, 0, 0, time.UTC)
+// testStart is the workflow clock at the start of each test run. It is near the real clock because the
+// SDK checks a local activity retry's deadline against the real clock.
+var testStart = time.Now().UTC().Truncate(time.Minute)
 
 // baseSection is the plcReprogramming section most tests run with.
 const baseSection = `
@@ -441,7 +443,7 @@ func TestPLCReprogrammingUnplannedEmailsTheEngineers(t *testing.T) {
 	}, m.Change)
 	require.Equal(t, []activities.NotificationResult{{MessageID: "<inc-1.PLC-L3-01.0@interlock>", Recipients: []string{alice}, SentAt: testStart}}, res.Notifications)
 	require.Contains(t, h.comments[0], "Emailed "+alice+" about PLC-L3-01 (from directory:line)")
-	require.Contains(t, h.comments[0], "Waiting for an answer until 2026-11-20 08:50 UTC, then escalating (2 round(s))")
+	require.Contains(t, h.comments[0], "Waiting for an answer until "+stamp(testStart.Add(30*time.Minute))+", then escalating (2 round(s))")
 }
 
 func TestPLCReprogrammingAnswered(t *testing.T) {
@@ -460,13 +462,13 @@ func TestPLCReprogrammingAnswered(t *testing.T) {
 			name: "planned, incident left open", section: baseSection,
 			update:  &workflows.Answer{Decision: "planned", By: alice, Via: "email-link", Comment: "recipe <v2>"},
 			outcome: OutcomeAnsweredPlanned, via: "email-link",
-			comment: alice + " confirmed the change to PLC-L3-01 was planned (via email-link at 2026-11-20 08:25 UTC). Comment: &quot;recipe &lt;v2&gt;&quot;",
+			comment: alice + " confirmed the change to PLC-L3-01 was planned (via email-link at " + stamp(testStart.Add(5*time.Minute)) + "). Comment: &quot;recipe &lt;v2&gt;&quot;",
 		},
 		{
 			name: "planned, closeOnPlanned", section: baseSection + "closeOnPlanned: true\n",
 			update:  &workflows.Answer{Decision: "planned", By: alice},
 			outcome: OutcomeAnsweredPlanned, via: "api",
-			comment: alice + " confirmed the change to PLC-L3-01 was planned (via api at 2026-11-20 08:25 UTC). Closing the incident as BenignPositive (SuspiciousButExpected).",
+			comment: alice + " confirmed the change to PLC-L3-01 was planned (via api at " + stamp(testStart.Add(5*time.Minute)) + "). Closing the incident as BenignPositive (SuspiciousButExpected).",
 			wantUpdates: []activities.UpdateRequest{{
 				IncidentID: "inc-1", IncidentARMID: "/subscriptions/x/incidents/inc-1", Number: 4318,
 				Status: "Closed", Classification: "BenignPositive", ClassificationReason: "SuspiciousButExpected",
@@ -477,7 +479,7 @@ func TestPLCReprogrammingAnswered(t *testing.T) {
 			name: "not planned", section: baseSection,
 			update:  &workflows.Answer{Decision: "not_planned", By: alice, Via: "email-link"},
 			outcome: OutcomeAnsweredNotPlanned, via: "email-link",
-			comment: alice + " said the change to PLC-L3-01 was NOT planned (via email-link at 2026-11-20 08:25 UTC). Severity raised to High, status Active, tagged &quot;PLC change not planned&quot;.",
+			comment: alice + " said the change to PLC-L3-01 was NOT planned (via email-link at " + stamp(testStart.Add(5*time.Minute)) + "). Severity raised to High, status Active, tagged &quot;PLC change not planned&quot;.",
 			wantUpdates: []activities.UpdateRequest{{
 				IncidentID: "inc-1", IncidentARMID: "/subscriptions/x/incidents/inc-1", Number: 4318,
 				Severity: "High", Status: "Active", AddTags: []string{"PLC change not planned"},
@@ -497,7 +499,7 @@ func TestPLCReprogrammingAnswered(t *testing.T) {
 			name: "not planned by signal from the Temporal UI", section: baseSection,
 			signal:  map[string]any{"decision": "not_planned", "by": "alice"},
 			outcome: OutcomeAnsweredNotPlanned, via: "temporal-ui",
-			comment: "alice said the change to PLC-L3-01 was NOT planned (via temporal-ui at 2026-11-20 08:25 UTC).",
+			comment: "alice said the change to PLC-L3-01 was NOT planned (via temporal-ui at " + stamp(testStart.Add(5*time.Minute)) + ").",
 			wantUpdates: []activities.UpdateRequest{{
 				IncidentID: "inc-1", IncidentARMID: "/subscriptions/x/incidents/inc-1", Number: 4318,
 				Severity: "High", Status: "Active", AddTags: []string{"PLC change not planned"},
@@ -513,7 +515,7 @@ func TestPLCReprogrammingAnswered(t *testing.T) {
 			name: "planned by signal, decision spelled loosely", section: baseSection,
 			signal:  map[string]any{"decision": " Planned ", "by": "bob", "comment": "ok"},
 			outcome: OutcomeAnsweredPlanned, via: "temporal-ui",
-			comment: "bob confirmed the change to PLC-L3-01 was planned (via temporal-ui at 2026-11-20 08:25 UTC). Comment: &quot;ok&quot;",
+			comment: "bob confirmed the change to PLC-L3-01 was planned (via temporal-ui at " + stamp(testStart.Add(5*time.Minute)) + "). Comment: &quot;ok&quot;",
 		},
 	}
 	for _, tt := range tests {
