@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,8 +34,23 @@ func runDev(ctx context.Context, e env, args []string) error {
 	mailPort := fs.Int("mailpit-port", 8025, "Mailpit web UI and API port")
 	snowPort := fs.Int("servicenow-port", 8490, "ServiceNow stand-in port (used when no instance is configured)")
 	listen := fs.String("listen", "127.0.0.1:8480", "intake listen address")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the worker and intake to this file until the stack stops (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	cfg, err := config.Load(*cfgPath, e.getenv)
 	if err != nil {

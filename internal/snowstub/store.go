@@ -160,7 +160,7 @@ func (s *Server) load() error {
 
 // saveDelay batches writes of the state file: rewriting the whole file on every create cost a third of
 // the dev stack's CPU under load, and a dev stand-in can afford to lose the last moment on a crash.
-const saveDelay = 250 * time.Millisecond
+const saveDelay = time.Second
 
 // save schedules a write of the state; called with s.mu held.
 func (s *Server) save() {
@@ -181,7 +181,7 @@ func (s *Server) flush() {
 		return
 	}
 	s.savePending = false
-	data, err := json.MarshalIndent(snapshot{Tables: s.tables}, "", " ")
+	data, err := json.Marshal(snapshot{Tables: s.tables})
 	s.mu.Unlock()
 	if err == nil {
 		tmp := s.opts.File + ".tmp"
