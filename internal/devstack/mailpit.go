@@ -3,6 +3,7 @@ package devstack
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,6 +27,17 @@ type MailpitOptions struct {
 // stand-in for the real relay, and returns once its API is ready and its SMTP port accepts
 // connections. ctx bounds only the start.
 func StartMailpit(ctx context.Context, opts MailpitOptions) (*Process, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := startMailpit(ctx, opts)
+		// As for Temporal: a port picked here can be taken before Mailpit binds it.
+		auto := opts.SMTPPort == 0 || opts.UIPort == 0
+		if err == nil || !auto || attempt == 3 || !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
+			return p, err
+		}
+	}
+}
+
+func startMailpit(ctx context.Context, opts MailpitOptions) (*Process, error) {
 	if opts.Bin == "" {
 		return nil, fmt.Errorf("start mailpit: no binary given")
 	}

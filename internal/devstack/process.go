@@ -152,7 +152,7 @@ func (p *Process) start(ctx context.Context) error {
 	if err := waitReady(ctx, r, p.ready); err != nil {
 		killGroup(r.cmd.Process.Pid)
 		<-r.done
-		return fmt.Errorf("start %s: %w; last output:\n%s", p.name, err, lastLines(p.tail.String(), 30))
+		return fmt.Errorf("start %s: %w; last output:\n%s", p.name, err, excerpt(p.tail.String()))
 	}
 	p.log.Info("process ready", "name", p.name, "pid", r.cmd.Process.Pid, "addr", p.addr,
 		"took", time.Since(began).Round(time.Millisecond))
@@ -203,11 +203,14 @@ func (p *Process) launch() (*run, error) {
 	return r, nil
 }
 
+// errExitedEarly: the process ended before it was ready, e.g. because a port it picked was taken.
+var errExitedEarly = errors.New("exited before it was ready")
+
 // waitReady polls ready every 100 ms until it succeeds, fails permanently, ctx ends or the run exits.
 func waitReady(ctx context.Context, r *run, ready func(ctx context.Context) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	exited := errors.New("exited before it was ready")
+	exited := errExitedEarly
 	go func() {
 		select {
 		case <-r.done:
@@ -283,4 +286,15 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// excerpt is the end of a process's output, led by the line that says why it panicked, if it did: a
+// Go panic's reason is at the top, above a stack trace longer than any tail.
+func excerpt(out string) string {
+	tail := lastLines(out, 30)
+	if i := strings.Index(out, "panic: "); i >= 0 && !strings.Contains(tail, out[i:min(len(out), i+200)]) {
+		line, _, _ := strings.Cut(out[i:], "\n")
+		return line + "\n…\n" + tail
+	}
+	return tail
 }

@@ -10,6 +10,7 @@ import (
 	"net/smtp"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -225,4 +226,17 @@ func TestMailpitFixedPorts(t *testing.T) {
 	require.Equal(t, "127.0.0.1:"+strconv.Itoa(smtpPort), p.Addr())
 	require.Equal(t, fmt.Sprintf("http://127.0.0.1:%d", uiPort), p.UIURL())
 	require.NoError(t, p.Stop(t.Context()))
+}
+
+func TestExcerptLeadsWithThePanic(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("starting\npanic: listen tcp 127.0.0.1:7234: bind: address already in use\n\ngoroutine 1 [running]:\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "frame %d\n", i)
+	}
+	got := excerpt(b.String())
+	require.True(t, strings.HasPrefix(got, "panic: listen tcp 127.0.0.1:7234: bind: address already in use\n"), got)
+	require.Contains(t, got, "frame 99")
+	require.Equal(t, "a\nb", excerpt("a\nb"), "short output is shown whole")
 }

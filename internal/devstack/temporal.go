@@ -3,6 +3,7 @@ package devstack
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -45,6 +46,18 @@ type TemporalOptions struct {
 // the namespace exists and the search attributes are registered. ctx bounds only the start: the server
 // runs until Stop, so a short-lived ctx does not take it down.
 func StartTemporal(ctx context.Context, opts TemporalOptions) (*Process, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := startTemporal(ctx, opts)
+		// A port picked here (or by the CLI for its internal services) can be taken by another process
+		// between the pick and the bind, which parallel test packages make likely: try fresh ports.
+		if err == nil || opts.Port != 0 || attempt == 3 || !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
+			return p, err
+		}
+		cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)).Warn("temporal dev server exited while starting; retrying on fresh ports", "attempt", attempt, "err", err)
+	}
+}
+
+func startTemporal(ctx context.Context, opts TemporalOptions) (*Process, error) {
 	if opts.Bin == "" {
 		return nil, fmt.Errorf("start temporal: no binary given")
 	}
