@@ -366,3 +366,38 @@ func TestREADMEInputsStartLikeTheUI(t *testing.T) {
 	require.Equal(t, "alice@example.com", plcRes.Answer.By)
 	require.Equal(t, []string{"PLC-L3-01"}, plcRes.PLCs)
 }
+
+// TestHostilePLCNameArrivesInert sends a notice about a PLC whose name (from the alert) carries CR/LF,
+// a Bcc header and a script, through the real SMTP server: it adds no header and no recipient, and the
+// HTML shows it as text.
+func TestHostilePLCNameArrivesInert(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const hostile = `PLC-evil\r\nBcc: attacker@evil.example\r\nX-Injected: yes\r\n<script>alert(1)</script>`
+	body := strings.ReplaceAll(string(fixture(t, "sentinel-incident-unauthorized-plc-programming.json", "evil")), "PLC-evil", hostile)
+	code, _ := h.post(t, []byte(body))
+	require.Equal(t, http.StatusAccepted, code)
+
+	var msgID string
+	require.Eventually(t, func() bool { // the email goes out asynchronously, after the 202
+		msgs, err := h.mail.Messages(ctx)
+		require.NoError(t, err)
+		for _, m := range msgs {
+			if strings.Contains(m.Subject, "PLC-evil") {
+				msgID = m.ID
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 50*time.Millisecond)
+	msg, err := h.mail.Message(ctx, msgID)
+	require.NoError(t, err)
+	require.Len(t, msg.To, 1)
+	require.Equal(t, "ot-line3@rotterdam.example.com", msg.To[0].Address)
+	require.Empty(t, msg.Bcc, "no recipient was added")
+	require.Empty(t, msg.Headers.Get("X-Injected"), "no header was added")
+	require.NotContains(t, msg.Subject, "\n")
+	require.NotContains(t, msg.HTML, "<script>")
+	require.Contains(t, msg.HTML, "&lt;script&gt;")
+}
