@@ -64,25 +64,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// moduleRoot walks up from the working directory to the go.mod of the module.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, dir, parent, "no go.mod above the test's directory")
-		dir = parent
-	}
-}
-
 // interlockBinary builds cmd/interlock once per test binary. `go test` puts its own go first on PATH.
 func interlockBinary(t testing.TB) string {
 	t.Helper()
-	root := moduleRoot(t)
+	root := testenv.ModuleRoot(t)
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "interlock-faults-bin-")
 		if binErr != nil {
@@ -353,14 +338,14 @@ func makeIncidents(t *testing.T, prefix string, nNES, nPLC int) []incidentRef {
 		if i < nNES {
 			tag := fmt.Sprintf("%s-n%03d", prefix, i)
 			out = append(out, incidentRef{
-				tag: tag, body: fixture(t, "sentinel-incident-new-engineering-station.json", tag),
-				wid: playbooks.NewEngineeringStationName + "/nes-" + tag, mac: "00:1a:2b:" + macTail(tag),
+				tag: tag, body: testenv.Fixture(t, "sentinel-incident-new-engineering-station.json", tag),
+				wid: playbooks.NewEngineeringStationName + "/nes-" + tag, mac: "00:1a:2b:" + testenv.MACTail(tag),
 			})
 		}
 		if i < nPLC {
 			tag := fmt.Sprintf("%s-p%03d", prefix, i)
 			out = append(out, incidentRef{
-				plc: true, tag: tag, body: fixture(t, "sentinel-incident-unauthorized-plc-programming.json", tag),
+				plc: true, tag: tag, body: testenv.Fixture(t, "sentinel-incident-unauthorized-plc-programming.json", tag),
 				wid: playbooks.PLCReprogrammingName + "/plc-" + tag,
 			})
 		}
@@ -377,32 +362,6 @@ func split(incs []incidentRef) (nes, plc []incidentRef) {
 		}
 	}
 	return nes, plc
-}
-
-// fixture reads a payload and makes its incident and devices unique to tag (as the stack tests do).
-func fixture(t *testing.T, name, tag string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "testdata", name))
-	require.NoError(t, err)
-	s := string(b)
-	for old, repl := range map[string]string{
-		"3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c": "nes-" + tag,
-		"9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c6d": "plc-" + tag,
-		"00:1a:2b:3c:4d:5e":                    "00:1a:2b:" + macTail(tag),
-		"ENG-WS-07":                            "ENG-WS-" + tag,
-		"PLC-L3-01":                            "PLC-" + tag,
-	} {
-		s = strings.ReplaceAll(s, old, repl)
-	}
-	return []byte(s)
-}
-
-func macTail(tag string) string {
-	var h uint32 = 2166136261
-	for i := range len(tag) {
-		h = (h ^ uint32(tag[i])) * 16777619
-	}
-	return fmt.Sprintf("%02x:%02x:%02x", byte(h), byte(h>>8), byte(h>>16))
 }
 
 type intakeAnswer struct {

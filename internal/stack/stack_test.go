@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -96,32 +95,6 @@ func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error)
 	return &harness{client: tp.Client, stub: stub, mail: mp, intakeURL: cfg.Intake.PublicURL}, nil
 }
 
-// fixture reads a payload and makes its incident and devices unique to the test.
-func fixture(t *testing.T, name, tag string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("../../testdata/" + name)
-	require.NoError(t, err)
-	s := string(b)
-	for old, repl := range map[string]string{
-		"3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c": "nes-" + tag,
-		"9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c6d": "plc-" + tag,
-		"00:1a:2b:3c:4d:5e":                    "00:1a:2b:" + macTail(tag),
-		"ENG-WS-07":                            "ENG-WS-" + tag,
-		"PLC-L3-01":                            "PLC-" + tag,
-	} {
-		s = strings.ReplaceAll(s, old, repl)
-	}
-	return []byte(s)
-}
-
-func macTail(tag string) string {
-	var h uint32 = 2166136261
-	for i := range len(tag) {
-		h = (h ^ uint32(tag[i])) * 16777619
-	}
-	return fmt.Sprintf("%02x:%02x:%02x", byte(h), byte(h>>8), byte(h>>16))
-}
-
 func (h *harness) ticketsFor(mac string) []map[string]string {
 	var out []map[string]string
 	for _, r := range h.stub.Records("incident") {
@@ -130,6 +103,26 @@ func (h *harness) ticketsFor(mac string) []map[string]string {
 		}
 	}
 	return out
+}
+
+// email waits for the one message whose subject contains subject, and reads it whole.
+func (h *harness) email(ctx context.Context, t *testing.T, subject string) testenv.Message {
+	t.Helper()
+	var id string
+	require.Eventually(t, func() bool { // the email goes out asynchronously, after the 202
+		msgs, err := h.mail.Messages(ctx)
+		require.NoError(t, err)
+		for _, m := range msgs {
+			if strings.Contains(m.Subject, subject) {
+				id = m.ID
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 50*time.Millisecond)
+	msg, err := h.mail.Message(ctx, id)
+	require.NoError(t, err)
+	return msg
 }
 
 type intakeAnswer struct {
@@ -166,8 +159,8 @@ func TestStartLikeTheTemporalUI(t *testing.T) {
 	h := newHarness(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	body := fixture(t, "sentinel-incident-new-engineering-station.json", "ui1")
-	mac := "00:1a:2b:" + macTail("ui1")
+	body := testenv.Fixture(t, "sentinel-incident-new-engineering-station.json", "ui1")
+	mac := "00:1a:2b:" + testenv.MACTail("ui1")
 
 	var results []playbooks.NewEngineeringStationResult
 	for _, id := range []string{"manual-ui-start-1", "manual-ui-start-2"} {
@@ -205,7 +198,7 @@ func TestIntakeRunsTheRightPlaybooksOnce(t *testing.T) {
 		{"sentinel-incident-unauthorized-plc-programming.json", "in2", playbooks.PLCReprogrammingName},
 	}
 	for _, tc := range cases {
-		body := fixture(t, tc.file, tc.tag)
+		body := testenv.Fixture(t, tc.file, tc.tag)
 		code, first := h.post(t, body)
 		require.Equal(t, http.StatusAccepted, code)
 		require.Len(t, first.Runs, 1)
@@ -237,7 +230,7 @@ func TestIntakeRunsTheRightPlaybooksOnce(t *testing.T) {
 	defer cancel()
 	var res playbooks.NewEngineeringStationResult
 	require.NoError(t, h.client.GetWorkflow(ctx, playbooks.NewEngineeringStationName+"/nes-in1", "").Get(ctx, &res))
-	require.Len(t, h.ticketsFor("00:1a:2b:"+macTail("in1")), 1)
+	require.Len(t, h.ticketsFor("00:1a:2b:"+testenv.MACTail("in1")), 1)
 }
 
 var (
@@ -252,24 +245,11 @@ func TestPLCEmailAndNotPlannedClick(t *testing.T) {
 	h := newHarness(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	code, a := h.post(t, fixture(t, "sentinel-incident-unauthorized-plc-programming.json", "click1"))
+	code, a := h.post(t, testenv.Fixture(t, "sentinel-incident-unauthorized-plc-programming.json", "click1"))
 	require.Equal(t, http.StatusAccepted, code)
 	wid := a.Runs[0].WorkflowID
 
-	var msgID string
-	require.Eventually(t, func() bool { // the email goes out asynchronously, after the 202
-		msgs, err := h.mail.Messages(ctx)
-		require.NoError(t, err)
-		for _, m := range msgs {
-			if strings.Contains(m.Subject, "PLC-click1") {
-				msgID = m.ID
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 50*time.Millisecond)
-	msg, err := h.mail.Message(ctx, msgID)
-	require.NoError(t, err)
+	msg := h.email(ctx, t, "PLC-click1")
 	require.Len(t, msg.To, 1)
 	require.Equal(t, "ot-line3@rotterdam.example.com", msg.To[0].Address, "the PLC's owners, as no directory is configured")
 	require.Contains(t, msg.Subject, "[High]")
@@ -337,14 +317,14 @@ func TestREADMEInputsStartLikeTheUI(t *testing.T) {
 	inputs := readmeInputs(t)
 
 	// Device and incident as in the README, made unique to this test so other tests' tickets don't count.
-	nes := strings.ReplaceAll(string(inputs[playbooks.NewEngineeringStationName]), "00:1a:2b:3c:4d:5e", "00:1a:2b:"+macTail("readme"))
+	nes := strings.ReplaceAll(string(inputs[playbooks.NewEngineeringStationName]), "00:1a:2b:3c:4d:5e", "00:1a:2b:"+testenv.MACTail("readme"))
 	run, err := h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "readme-nes", TaskQueue: workflows.TaskQueue},
 		playbooks.NewEngineeringStationName, json.RawMessage(nes))
 	require.NoError(t, err)
 	var nesRes playbooks.NewEngineeringStationResult
 	require.NoError(t, run.Get(ctx, &nesRes))
 	require.Len(t, nesRes.Tickets, 1)
-	require.Len(t, h.ticketsFor("00:1a:2b:"+macTail("readme")), 1)
+	require.Len(t, h.ticketsFor("00:1a:2b:"+testenv.MACTail("readme")), 1)
 
 	run, err = h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "readme-plc", TaskQueue: workflows.TaskQueue},
 		playbooks.PLCReprogrammingName, inputs[playbooks.PLCReprogrammingName])
@@ -375,24 +355,11 @@ func TestHostilePLCNameArrivesInert(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const hostile = `PLC-evil\r\nBcc: attacker@evil.example\r\nX-Injected: yes\r\n<script>alert(1)</script>`
-	body := strings.ReplaceAll(string(fixture(t, "sentinel-incident-unauthorized-plc-programming.json", "evil")), "PLC-evil", hostile)
+	body := strings.ReplaceAll(string(testenv.Fixture(t, "sentinel-incident-unauthorized-plc-programming.json", "evil")), "PLC-evil", hostile)
 	code, _ := h.post(t, []byte(body))
 	require.Equal(t, http.StatusAccepted, code)
 
-	var msgID string
-	require.Eventually(t, func() bool { // the email goes out asynchronously, after the 202
-		msgs, err := h.mail.Messages(ctx)
-		require.NoError(t, err)
-		for _, m := range msgs {
-			if strings.Contains(m.Subject, "PLC-evil") {
-				msgID = m.ID
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 50*time.Millisecond)
-	msg, err := h.mail.Message(ctx, msgID)
-	require.NoError(t, err)
+	msg := h.email(ctx, t, "PLC-evil")
 	require.Len(t, msg.To, 1)
 	require.Equal(t, "ot-line3@rotterdam.example.com", msg.To[0].Address)
 	require.Empty(t, msg.Bcc, "no recipient was added")
