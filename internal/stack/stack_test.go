@@ -16,7 +16,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/snowstub"
@@ -185,6 +189,7 @@ func TestStartLikeTheTemporalUI(t *testing.T) {
 	require.Equal(t, "interlock-ews-", tickets[0]["correlation_id"][:14])
 	require.Equal(t, "Interlock", tickets[0]["correlation_display"])
 	require.Contains(t, tickets[0]["short_description"], "ENG-WS-ui1")
+	requireReplays(ctx, t, h, "manual-ui-start-1")
 }
 
 // TestIntakeRunsTheRightPlaybooksOnce posts each fixture, again, and 20 times at once: the rules pick
@@ -293,6 +298,26 @@ func TestPLCEmailAndNotPlannedClick(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusConflict, resp.StatusCode, "the run already has an answer")
+
+	requireReplays(ctx, t, h, wid)
+}
+
+// requireReplays replays a finished run's real history against the registered playbooks: a change to
+// a playbook that would break running workflows (non-determinism) fails here.
+func requireReplays(ctx context.Context, t *testing.T, h *harness, workflowID string) {
+	t.Helper()
+	var events []*historypb.HistoryEvent
+	iter := h.client.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		events = append(events, ev)
+	}
+	replayer := sdkworker.NewWorkflowReplayer()
+	for _, p := range worker.Playbooks(config.Default().Playbooks).All() {
+		replayer.RegisterWorkflowWithOptions(p.Workflow, workflow.RegisterOptions{Name: p.Name})
+	}
+	require.NoError(t, replayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events}))
 }
 
 // readmeInputs returns the README's pasteable Temporal UI inputs, by the playbook named above each.
