@@ -49,9 +49,9 @@ func waitForAnswer(ctx workflow.Context) (workflows.Answer, error) {
 // TestTemporalAnswererOnDevServer runs against the pinned Temporal CLI dev server (installed on
 // first use).
 func TestTemporalAnswererOnDevServer(t *testing.T) {
+	c := testenv.NewTemporal(t).Client // first: a first run installs the CLI, which takes minutes
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	c := testenv.NewTemporal(t).Client
 
 	const queue = "answer-it"
 	w := sdkworker.New(c, queue, sdkworker.Options{})
