@@ -226,7 +226,8 @@ func (t *Tickets) EnsureTicket(ctx context.Context, req EnsureTicketRequest) (Ti
 	res := TicketResult{Table: table, CorrelationID: key, Device: ticketLine(req.Device.DisplayName(), 200)}
 	marker := ticketMarker(req.Incident.ID)
 
-	q := servicenow.And(servicenow.Eq("correlation_id", key), servicenow.Eq("active", "true"), servicenow.OrderBy("sys_created_on"))
+	// Oldest first by number: numbers are sequential, creation times only to the second.
+	q := servicenow.And(servicenow.Eq("correlation_id", key), servicenow.Eq("active", "true"), servicenow.OrderBy("number"))
 	recs, err := t.Client.Query(ctx, table, q, []string{"sys_id", "number", "correlation_id", "active", "description"}, 10)
 	if err != nil {
 		return TicketResult{}, ticketError("look up ticket in "+table, err)
@@ -265,7 +266,29 @@ func (t *Tickets) EnsureTicket(ctx context.Context, req EnsureTicketRequest) (Ti
 	}
 	res.SysID, res.Number, res.Created = rec["sys_id"], rec["number"], true
 	res.URL = servicenow.RecordURL(t.InstanceURL, table, res.SysID)
-	return res, nil
+	return t.settleRace(ctx, table, q, key, res), nil
+}
+
+// settleRace handles two incidents about the same device whose runs both found no ticket and both
+// created one. Looking again after the create, every run sees the same oldest ticket (the lower
+// number); a run whose own ticket is not that one cancels it as a duplicate and reports the oldest.
+// It is best effort: if the second look or the cancel fails, the run keeps its own ticket.
+func (t *Tickets) settleRace(ctx context.Context, table string, q servicenow.Query, key string, res TicketResult) TicketResult {
+	recs, err := t.Client.Query(ctx, table, q, []string{"sys_id", "number", "correlation_id", "active"}, 10)
+	if err != nil {
+		return res
+	}
+	oldest, ok := openTicket(recs, key)
+	if !ok || oldest["sys_id"] == res.SysID {
+		return res
+	}
+	note := "Duplicate of " + oldest["number"] + ", opened at the same moment for the same device by another incident. Cancelled by Interlock."
+	if _, err := t.Client.Update(ctx, table, res.SysID, map[string]string{"state": "8", "active": "false", "work_notes": note}); err != nil {
+		return res
+	}
+	res.SysID, res.Number, res.Created = oldest["sys_id"], oldest["number"], false
+	res.URL = servicenow.RecordURL(t.InstanceURL, table, res.SysID)
+	return res
 }
 
 // openTicket picks the oldest returned record that really carries the key and is open. ServiceNow

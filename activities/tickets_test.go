@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -371,4 +374,70 @@ func TestNewTickets(t *testing.T) {
 	tk, err := NewTickets(c, "https://x", "")
 	require.NoError(t, err)
 	require.Equal(t, "incident", tk.Table)
+}
+
+// barrier holds every create until n creates have arrived, so the runs' lookups all happen first: two
+// incidents about the same new device, processed at the same moment.
+type barrier struct {
+	next    http.Handler
+	n       int
+	mu      sync.Mutex
+	arrived int
+	release chan struct{}
+}
+
+func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		b.mu.Lock()
+		b.arrived++
+		if b.arrived == b.n {
+			close(b.release)
+		}
+		b.mu.Unlock()
+		<-b.release
+	}
+	b.next.ServeHTTP(w, r)
+}
+
+func TestEnsureTicketConcurrentIncidentsSameDevice(t *testing.T) {
+	t.Parallel()
+	stub, err := snowstub.Open(snowstub.Options{Username: snowUser, Password: snowPass})
+	require.NoError(t, err)
+	srv := httptest.NewServer(&barrier{next: stub, n: 2, release: make(chan struct{})})
+	t.Cleanup(srv.Close)
+	client, err := servicenow.New(servicenow.Config{InstanceURL: srv.URL, Username: snowUser, Password: snowPass, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	tickets, err := NewTickets(client, srv.URL, "incident")
+	require.NoError(t, err)
+
+	results := make([]TicketResult, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+			env.RegisterActivity(tickets)
+			val, err := env.ExecuteActivity(tickets.EnsureTicket, request(ewsIncident(fmt.Sprintf("inc-race-%d", i), int64(5000+i))))
+			if err == nil {
+				err = val.Get(&results[i])
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	require.Equal(t, 2, stub.CreatedCount("incident"), "both runs found nothing and created")
+	var open []map[string]string
+	for _, r := range stub.Records("incident") {
+		if r["active"] == "true" {
+			open = append(open, r)
+		}
+	}
+	require.Len(t, open, 1, "the later ticket was cancelled as a duplicate")
+	require.Equal(t, "INC0010001", open[0]["number"], "the oldest survives")
+	for _, res := range results {
+		require.Equal(t, "INC0010001", res.Number, "both runs report the surviving ticket")
+	}
+	require.NotEqual(t, results[0].Created, results[1].Created, "one run made it; the other found it")
 }
