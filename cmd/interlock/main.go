@@ -37,6 +37,7 @@ func commands() []command {
 		{"trigger", "post an incident payload to the intake and print the runs it started", runTrigger},
 		{"rules", "check a rules file, or dry-run the rules against an incident (rules check|test)", runRules},
 		{"config", "validate a config file or print the documented keys (config check|docs)", runConfig},
+		{"standin", "serve the local ServiceNow stand-in on its own (not a real instance)", runStandin},
 		{"bench", "measure throughput and latency of the running stack against the raw Temporal ceiling", runBench},
 		{"version", "print the version", runVersion},
 	}

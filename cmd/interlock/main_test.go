@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 func runCmd(t *testing.T, getenv map[string]string, args ...string) (stdout, stderr string, err error) {
@@ -87,4 +88,32 @@ func TestUnknownCommand(t *testing.T) {
 	_, stderr, err := runCmd(t, nil, "frobnicate")
 	require.ErrorContains(t, err, `unknown command "frobnicate"`)
 	require.Contains(t, stderr, "Commands:")
+}
+
+// TestComposeCommandsExist: every Interlock service in docker-compose.yml runs a real subcommand.
+func TestComposeCommandsExist(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../docker-compose.yml")
+	require.NoError(t, err)
+	var cf struct {
+		Services map[string]struct {
+			Build   any      `yaml:"build"`
+			Command []string `yaml:"command"`
+		} `yaml:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &cf))
+	known := map[string]bool{}
+	for _, c := range commands() {
+		known[c.name] = true
+	}
+	n := 0
+	for name, s := range cf.Services {
+		if s.Build == nil {
+			continue
+		}
+		require.NotEmpty(t, s.Command, name)
+		require.True(t, known[s.Command[0]], "service %s runs unknown command %q", name, s.Command[0])
+		n++
+	}
+	require.Equal(t, 3, n, "worker, intake and the stand-in are built from this repository")
 }
