@@ -30,7 +30,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -39,7 +38,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/activities"
-	"github.com/interlock-soar/interlock/activities/servicenow"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/workflows"
@@ -133,23 +131,9 @@ func NewEngineeringStationPlaybook(cfg config.NewEngineeringStation) *NewEnginee
 	return &NewEngineeringStation{Settings: NESSettingsFrom(cfg)}
 }
 
-// NewNESTickets makes the ticket activities the playbook calls, from the ServiceNow section. For the
-// dev stand-in, pass a copy of the section with the stand-in's URL and credentials.
-func NewNESTickets(sn config.ServiceNow, table string, logger *slog.Logger) (*activities.Tickets, error) {
-	client, err := servicenow.New(servicenow.Config{
-		InstanceURL:  sn.InstanceURL,
-		Username:     sn.Username,
-		Password:     sn.Password.Value(),
-		Token:        sn.Token.Value(),
-		Timeout:      sn.Timeout,
-		RetryMax:     sn.RetryMax,
-		RetryWaitMin: sn.RetryWaitMin,
-		RetryWaitMax: sn.RetryWaitMax,
-		Logger:       logger,
-	})
-	if err != nil {
-		return nil, err
-	}
+// NewNESTickets makes the ticket activities the playbook calls, on a client for the instance the
+// ServiceNow section names (for the dev stand-in, a copy of the section with its URL and credentials).
+func NewNESTickets(client activities.TicketAPI, sn config.ServiceNow, table string) (*activities.Tickets, error) {
 	t, err := activities.NewTickets(client, sn.InstanceURL, table)
 	if err != nil {
 		return nil, err

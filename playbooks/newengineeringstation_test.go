@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/activities"
+	"github.com/interlock-soar/interlock/activities/servicenow"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/snowstub"
@@ -491,7 +492,9 @@ func TestNewEngineeringStationOnDevServer(t *testing.T) {
 	t.Cleanup(snow.Close)
 	sn := config.Default().ServiceNow
 	sn.InstanceURL, sn.Username, sn.Password = snow.URL, "interlock", config.NewSecret("dev-pass")
-	tickets, err := NewNESTickets(sn, "incident", nil)
+	snowClient, err := servicenow.New(servicenow.Config{InstanceURL: snow.URL, Username: "interlock", Password: "dev-pass", Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	tickets, err := NewNESTickets(snowClient, sn, "incident")
 	require.NoError(t, err)
 	comments := &commentLog{}
 

@@ -33,11 +33,7 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 		changes activities.ChangeRequests
 	)
 	if cfg.ServiceNow.InstanceURL != "" {
-		t, err := playbooks.NewNESTickets(cfg.ServiceNow, pc.NewEngineeringStation.Table, logger)
-		if err != nil {
-			return nil, fmt.Errorf("servicenow: %w", err)
-		}
-		tickets = t
+		// One client, so its connection pool and retry budget serve tickets and change requests alike.
 		client, err := servicenow.New(servicenow.Config{
 			InstanceURL:  cfg.ServiceNow.InstanceURL,
 			Username:     cfg.ServiceNow.Username,
@@ -50,6 +46,9 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 			Logger:       logger,
 		})
 		if err != nil {
+			return nil, fmt.Errorf("servicenow: %w", err)
+		}
+		if tickets, err = playbooks.NewNESTickets(client, cfg.ServiceNow, pc.NewEngineeringStation.Table); err != nil {
 			return nil, fmt.Errorf("servicenow: %w", err)
 		}
 		changes = &changeRequests{client: client}
