@@ -126,3 +126,36 @@ func (a Alert) CustomDetail(key string) string {
 	}
 	return ""
 }
+
+// Providers of Defender for IoT alerts, as SecurityAlert's ProviderName spells them: the raw alert
+// (IoTSecurity), a Sentinel alert re-raised by one of the solution's analytics rules (ASI Scheduled
+// Alerts), and an alert that came straight from an on-premises OT sensor (OTSensor, Interlock's name).
+const (
+	ProviderIoTSecurity   = "IoTSecurity"
+	ProviderASIScheduled  = "ASI Scheduled Alerts"
+	ProviderOTSensor      = "OTSensor"
+	defenderProductLegacy = "Azure Security Center for IoT"
+	defenderProduct       = "Microsoft Defender for IoT"
+)
+
+// DefenderProvider says which kind of Defender for IoT alert a is, or "" when it is not one. The
+// trigger body names no provider, so the product name and the alert's AlertManagementUri tell: a
+// scheduled alert counts only when it carries an AlertManagementUri, which only the Defender for IoT
+// solution's rules export (whether that URI may be called is the status sync's own check).
+func (a Alert) DefenderProvider() string {
+	prov := strings.TrimSpace(a.ProviderName)
+	switch {
+	case strings.EqualFold(prov, ProviderIoTSecurity):
+		return ProviderIoTSecurity
+	case strings.EqualFold(prov, ProviderOTSensor):
+		return ProviderOTSensor
+	case strings.EqualFold(a.ProductName, defenderProductLegacy) || strings.EqualFold(a.ProductName, defenderProduct):
+		return ProviderIoTSecurity
+	}
+	scheduled := strings.EqualFold(prov, ProviderASIScheduled) ||
+		strings.HasPrefix(strings.ToLower(a.AlertType), "asischeduledalerts") || strings.EqualFold(a.Engine, "Scheduled Alerts")
+	if scheduled && strings.TrimSpace(a.ManagementURI) != "" {
+		return ProviderASIScheduled
+	}
+	return ""
+}
