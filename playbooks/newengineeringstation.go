@@ -234,7 +234,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 	var wr activities.WriteResult
 	cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
 	err := workflows.ExecuteSideEffect(cctx, nesIncidents.AddIncidentComment, activities.CommentRequest{
-		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment,
+		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "tickets",
 	}).Get(ctx, &wr)
 	if err != nil {
 		// The tickets exist; a lost comment is recorded, not a reason to fail the run.

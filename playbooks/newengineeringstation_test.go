@@ -470,13 +470,15 @@ type commentLog struct {
 }
 
 func (c *commentLog) Name() string { return "test" }
-func (c *commentLog) AddComment(_ context.Context, req activities.CommentRequest) error {
+func (c *commentLog) AddComment(_ context.Context, req activities.CommentRequest) (activities.WriteResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.comments = append(c.comments, req)
-	return nil
+	return activities.WriteResult{CommentID: req.CommentID}, nil
 }
-func (c *commentLog) Update(context.Context, activities.UpdateRequest) error { return nil }
+func (c *commentLog) Update(context.Context, activities.UpdateRequest) (activities.WriteResult, error) {
+	return activities.WriteResult{}, nil
+}
 
 // TestNewEngineeringStationOnDevServer runs the playbook end to end: a real Temporal dev server, the
 // real ticket activity over HTTP against the ServiceNow stand-in, the Sentinel fixture as input. It

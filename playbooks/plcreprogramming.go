@@ -223,7 +223,9 @@ type PLCReprogrammingResult struct {
 	EscalationRounds int `json:"escalationRounds"`
 	// Comments are the incident comments written, in order.
 	Comments []string `json:"comments,omitempty"`
-	Reason   string   `json:"reason,omitempty"`
+	// WriteBackErrors are the incident comments and updates that could not be written, and why.
+	WriteBackErrors []string `json:"writeBackErrors,omitempty"`
+	Reason          string   `json:"reason,omitempty"`
 }
 
 // PLCStatus is what the "status" query returns, for the UI.
@@ -405,7 +407,7 @@ func (r *plcRun) run(ctx workflow.Context) (PLCReprogrammingResult, error) {
 		if r.res.Planned == nil {
 			r.res.Planned = t.planned
 		}
-		if err := r.comment(ctx, plannedComment(t)); err != nil {
+		if err := r.comment(ctx, "planned/"+t.label, plannedComment(t)); err != nil {
 			return r.res, err
 		}
 	}
@@ -442,7 +444,7 @@ func (r *plcRun) run(ctx workflow.Context) (PLCReprogrammingResult, error) {
 	r.res.Outcome = OutcomeNoAnswer
 	msg := fmt.Sprintf("No answer from %s about the change to %s after %d escalation round(s) (%s each); handed to the SOC.",
 		esc(strings.Join(r.everyoneAsked(), ", ")), esc(r.labels()), r.res.EscalationRounds, r.s.AnswerTimeout)
-	return r.res, r.comment(ctx, msg)
+	return r.res, r.comment(ctx, "no-answer", msg)
 }
 
 // findTargets works out the affected PLCs; it returns why the playbook does not apply, or "".
@@ -699,7 +701,7 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 		}
 		r.res.Notifications = append(r.res.Notifications, nr)
 		sent[i] = fmt.Sprintf("%s about %s", emails(soc), t.label)
-		if err := r.comment(ctx, fmt.Sprintf("The email about the change to %s to %s was not delivered (%s). The SOC mailbox %s got it instead; check the directory entry or the device owners.",
+		if err := r.comment(ctx, fmt.Sprintf("rerouted/%d/%s", round, t.label), fmt.Sprintf("The email about the change to %s to %s was not delivered (%s). The SOC mailbox %s got it instead; check the directory entry or the device owners.",
 			esc(t.label), esc(emails(requests[i].Recipients)), esc(failure(err)), esc(r.s.SOCMailbox))); err != nil {
 			return err
 		}
@@ -727,14 +729,14 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 		msg = fmt.Sprintf("No answer yet: escalation round %d of %d sent to %s. Waiting until %s.",
 			round, r.s.EscalationRounds, esc(strings.Join(sent, "; ")), stamp(deadline))
 	}
-	return r.comment(ctx, msg)
+	return r.comment(ctx, fmt.Sprintf("notice/%d", round), msg)
 }
 
 // handOff comments that nobody could be emailed about t, and returns the error the run fails with.
 func (r *plcRun) handOff(ctx workflow.Context, t *plcTarget, cause error) error {
 	what := "could not email anyone about the change to " + t.label + "; handed to the SOC"
 	msg := fmt.Sprintf("Could not email anyone about the change to %s (%s); handed to the SOC.", esc(t.label), esc(failure(cause)))
-	if err := r.comment(ctx, msg); err != nil {
+	if err := r.comment(ctx, "handoff/"+t.label, msg); err != nil {
 		what += " (and the incident comment saying so failed: " + err.Error() + ")"
 	}
 	return temporal.NewNonRetryableApplicationError(what, ErrNotificationFailed, cause)
@@ -787,7 +789,7 @@ func (r *plcRun) finishAnswered(ctx workflow.Context) error {
 		if r.s.CloseOnPlanned {
 			msg += " Closing the incident as BenignPositive (SuspiciousButExpected)."
 		}
-		if err := r.comment(ctx, msg); err != nil {
+		if err := r.comment(ctx, "answer", msg); err != nil {
 			return err
 		}
 		if !r.s.CloseOnPlanned {
@@ -804,17 +806,24 @@ func (r *plcRun) finishAnswered(ctx workflow.Context) error {
 		inc.AddTags = []string{r.s.NotPlannedTag}
 		msg += fmt.Sprintf(", tagged &quot;%s&quot;", esc(r.s.NotPlannedTag))
 	}
-	if err := r.comment(ctx, msg+"."); err != nil {
+	if err := r.comment(ctx, "answer", msg+"."); err != nil {
 		return err
 	}
 	return r.update(ctx, inc)
 }
 
-func (r *plcRun) comment(ctx workflow.Context, msg string) error {
+// comment writes a comment on the incident. A write-back that fails for good is recorded in the
+// result and the log, and the run goes on: the engineers' answer matters more than the note about it.
+func (r *plcRun) comment(ctx workflow.Context, purpose, msg string) error {
 	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
-	req := activities.CommentRequest{IncidentID: r.inc.ID, IncidentARMID: r.inc.ARMID, Number: r.inc.Number, Message: msg}
+	req := activities.CommentRequest{IncidentID: r.inc.ID, IncidentARMID: r.inc.ARMID, Number: r.inc.Number, Message: msg, Purpose: purpose}
 	if err := workflows.ExecuteSideEffect(wctx, incidents.AddIncidentComment, req).Get(ctx, nil); err != nil {
-		return fmt.Errorf("comment on incident %s: %w", r.inc.ID, err)
+		if temporal.IsCanceledError(err) {
+			return err
+		}
+		workflow.GetLogger(ctx).Error("incident comment failed", "incident", r.inc.ID, "purpose", purpose, "error", err)
+		r.res.WriteBackErrors = append(r.res.WriteBackErrors, "comment "+purpose+": "+failure(err))
+		return nil
 	}
 	r.res.Comments = append(r.res.Comments, msg)
 	return nil
@@ -823,7 +832,11 @@ func (r *plcRun) comment(ctx workflow.Context, msg string) error {
 func (r *plcRun) update(ctx workflow.Context, req activities.UpdateRequest) error {
 	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
 	if err := workflows.ExecuteSideEffect(wctx, incidents.UpdateIncident, req).Get(ctx, nil); err != nil {
-		return fmt.Errorf("update incident %s: %w", r.inc.ID, err)
+		if temporal.IsCanceledError(err) {
+			return err
+		}
+		workflow.GetLogger(ctx).Error("incident update failed", "incident", r.inc.ID, "error", err)
+		r.res.WriteBackErrors = append(r.res.WriteBackErrors, "update: "+failure(err))
 	}
 	return nil
 }

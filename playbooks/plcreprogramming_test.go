@@ -850,11 +850,17 @@ func TestPLCReprogrammingWriteBackFailure(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, baseSection)
 	h.commentErr = temporal.NewNonRetryableApplicationError("403 forbidden", "Forbidden", nil)
-	_, err := h.run(testIncident())
-	require.ErrorContains(t, err, "comment on incident inc-1")
-	require.ErrorContains(t, err, "403 forbidden")
-	require.Len(t, h.mails, 1, "the engineers were told before the comment failed")
-	require.Empty(t, h.timers, "a run that cannot write back fails instead of waiting")
+	h.answerAt(5*time.Minute, "a1", workflows.Answer{Decision: "not_planned", By: alice})
+	res, err := h.run(testIncident())
+	require.NoError(t, err, "a write-back that fails for good does not stop the engineers' answer loop")
+	require.Equal(t, OutcomeAnsweredNotPlanned, res.Outcome)
+	require.Len(t, h.mails, 1)
+	require.Empty(t, res.Comments, "no comment was written")
+	require.Len(t, res.WriteBackErrors, 2, "the notice comment and the answer comment")
+	require.Contains(t, res.WriteBackErrors[0], "comment notice/0: ")
+	require.Contains(t, res.WriteBackErrors[0], "403 forbidden")
+	require.Contains(t, res.WriteBackErrors[1], "comment answer: ")
+	require.Len(t, h.updates, 1, "the severity update still went out")
 }
 
 func TestPLCReprogrammingCapsEmailsPerIncident(t *testing.T) {

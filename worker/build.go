@@ -25,7 +25,8 @@ type App struct {
 }
 
 // Build makes the activities from the configuration: ServiceNow client, SMTP sender, answer-link
-// signer, directory, maintenance windows and change requests, incident write-back.
+// signer, directory, maintenance windows and change requests, incident write-back (Sentinel, or the log
+// when sentinel.writeBack says so), Defender for IoT alert status.
 func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	pc := cfg.Playbooks
 	var (
@@ -91,6 +92,10 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	az, err := buildAzure(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	return &App{
 		Playbooks: Playbooks(pc),
 		Activities: []any{
@@ -98,7 +103,8 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 			&activities.Notifier{Mailer: sender, Links: links},
 			planned,
 			directory,
-			&activities.Incidents{Writer: &activities.LogWriter{Logger: logger}},
+			&activities.Incidents{Writer: az.writer},
+			az.status,
 		},
 	}, nil
 }

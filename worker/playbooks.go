@@ -11,6 +11,7 @@ func Playbooks(cfg config.Playbooks) *playbooks.Registry {
 	return playbooks.NewRegistry(
 		playbooks.NewEngineeringStationPlaybook(cfg.NewEngineeringStation).Playbook(),
 		playbooks.NewPLCReprogramming(cfg.PLCReprogramming).Playbook(),
+		playbooks.NewAlertStatusSync(cfg.AlertStatusSync).Playbook(),
 	)
 }
 

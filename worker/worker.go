@@ -13,13 +13,14 @@ import (
 	"github.com/interlock-soar/interlock/workflows"
 )
 
-// Register registers every playbook under its stable name and every activity struct's exported
-// methods. The worker process and the tests (a testsuite environment satisfies Registry too) call it,
+// Register registers every playbook under its stable name, the engine workflow that writes the rules'
+// own changes back, and every activity struct's exported methods. The worker process and the tests (a testsuite environment satisfies Registry too) call it,
 // so what runs in production is what the tests exercise.
 func Register(r sdkworker.Registry, pbs *playbooks.Registry, activities ...any) {
 	for _, p := range pbs.All() {
 		r.RegisterWorkflowWithOptions(p.Workflow, workflow.RegisterOptions{Name: p.Name})
 	}
+	r.RegisterWorkflowWithOptions(workflows.ApplyRuleChanges, workflow.RegisterOptions{Name: workflows.RuleChangesName})
 	for _, a := range activities {
 		r.RegisterActivity(a)
 	}

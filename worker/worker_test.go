@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/snowstub"
@@ -36,6 +37,7 @@ func TestRegisterServesTheTestEnvironment(t *testing.T) {
 	cfg := config.Default()
 	cfg.ServiceNow.InstanceURL, cfg.ServiceNow.Username, cfg.ServiceNow.Password = snow.URL, "u", config.NewSecret("p")
 	cfg.Intake.AnswerSecret = config.NewSecret(strings.Repeat("s", 32))
+	cfg.Sentinel.WriteBack = config.WriteBackLog
 	app, err := worker.Build(cfg, discard())
 	require.NoError(t, err)
 
@@ -117,4 +119,26 @@ func TestRunStopsGracefully(t *testing.T) {
 		completed = completed || ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
 	}
 	require.True(t, completed)
+}
+
+// TestBuildNeedsAnExplicitWriteBack: without a Sentinel workspace the worker does not quietly log its
+// write-backs; it says which keys to set, and sentinel.writeBack: log is the explicit way to have no SIEM.
+func TestBuildNeedsAnExplicitWriteBack(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.Intake.AnswerSecret = config.NewSecret(strings.Repeat("s", 32))
+	_, err := worker.Build(cfg, discard())
+	require.ErrorContains(t, err, "sentinel.subscriptionID")
+	require.ErrorContains(t, err, "sentinel.writeBack: log")
+
+	cfg.Sentinel.WriteBack = config.WriteBackLog
+	app, err := worker.Build(cfg, discard())
+	require.NoError(t, err)
+	var writers []string
+	for _, a := range app.Activities {
+		if in, ok := a.(*activities.Incidents); ok {
+			writers = append(writers, in.Writer.Name())
+		}
+	}
+	require.Equal(t, []string{"log"}, writers)
 }

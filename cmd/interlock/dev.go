@@ -26,13 +26,14 @@ import (
 
 // runDev is the embedded default: everything on one machine, installed on first use, stopped on Ctrl-C.
 func runDev(ctx context.Context, e env, args []string) error {
-	fs, cfgPath := newFlags(e, "dev", "dev [flags]\n\nStarts the Temporal dev server (with its UI), Mailpit, a local ServiceNow stand-in (unless\nservicenow.instanceURL is set), the worker and the intake; prints their URLs; stops all on Ctrl-C.")
+	fs, cfgPath := newFlags(e, "dev", "dev [flags]\n\nStarts the Temporal dev server (with its UI), Mailpit, a local ServiceNow stand-in (unless\nservicenow.instanceURL is set), a local Sentinel and Defender for IoT stand-in (unless a Sentinel\nworkspace is configured or sentinel.writeBack is log), the worker and the intake; prints their URLs;\nstops all on Ctrl-C.")
 	stateDir := fs.String("state-dir", ".state", "folder for the dev stack's state (Temporal's SQLite file, Mailpit's mail, tickets, logs)")
 	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend (gRPC) port")
 	uiPort := fs.Int("ui-port", 8233, "Temporal UI port")
 	smtpPort := fs.Int("smtp-port", 1025, "Mailpit SMTP port")
 	mailPort := fs.Int("mailpit-port", 8025, "Mailpit web UI and API port")
 	snowPort := fs.Int("servicenow-port", 8490, "ServiceNow stand-in port (used when no instance is configured)")
+	azurePort := fs.Int("azure-port", 8491, "Azure stand-in port: Entra ID sign-in, Sentinel, Defender for IoT alerts (used when no Sentinel workspace is configured)")
 	listen := fs.String("listen", "127.0.0.1:8480", "intake listen address")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the worker and intake to this file until the stack stops (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
@@ -161,6 +162,20 @@ func runDev(ctx context.Context, e env, args []string) error {
 		cfg.ServiceNow.Username, cfg.ServiceNow.Password, cfg.ServiceNow.Token = "interlock", config.NewSecret(password), config.Secret{}
 		snowNote = cfg.ServiceNow.InstanceURL + "   (local stand-in, not a real instance; user interlock, password in " + filepath.Join(*stateDir, "servicenow.password") + ")"
 	}
+	sentinelNote := "workspace " + cfg.Sentinel.SubscriptionID + "/" + cfg.Sentinel.ResourceGroup + "/" + cfg.Sentinel.WorkspaceName + " at " + cfg.Azure.ResourceManagerURL
+	var azure *devAzure
+	switch {
+	case cfg.Sentinel.WriteBack == config.WriteBackLog:
+		sentinelNote = "none (sentinel.writeBack: log; write-backs are only logged)"
+	case !cfg.Sentinel.Configured():
+		if azure, err = startDevAzure(*stateDir, *azurePort, &cfg); err != nil {
+			return err
+		}
+		stops = append(stops, func() { _ = azure.stub.Close() })
+		serve("azure", azure.ln, azure.stub)
+		sentinelNote = azure.url + "   (local stand-in for Sentinel and Defender for IoT, not Azure; user interlock, password in " +
+			filepath.Join(*stateDir, "azure.secret") + ")"
+	}
 	if !cfg.Intake.AnswerSecret.IsSet() {
 		secret, err := stateSecret(*stateDir, "answer.secret")
 		if err != nil {
@@ -206,7 +221,11 @@ func runDev(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	watchRules(ctx, in, cfg.Intake.RulesFile, logger)
-	serve("intake", ln, in.Handler)
+	handler := in.Handler
+	if azure != nil {
+		handler = stack.MirrorIncidents(handler, azure.stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)
+	}
+	serve("intake", ln, handler)
 
 	say("")
 	say("Interlock dev stack is up. Ctrl-C stops everything.")
@@ -214,6 +233,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	say("  Temporal gRPC   %s", tp.Addr())
 	say("  Mailpit         http://127.0.0.1:%d   (emails to control engineers land here; SMTP 127.0.0.1:%d)", *mailPort, *smtpPort)
 	say("  ServiceNow      %s", snowNote)
+	say("  Sentinel        %s", sentinelNote)
 	say("  Intake          %s   (POST /v1/incidents, /v1/playbooks/{name}/runs; GET /healthz /readyz /metrics; auth: %s)", cfg.Intake.PublicURL, authNote)
 	say("  State           %s", *stateDir)
 	say("")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/interlock-soar/interlock/internal/azurestub"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/snowstub"
 	"github.com/interlock-soar/interlock/internal/stack"
@@ -58,6 +59,8 @@ func TestBenchEndToEnd(t *testing.T) {
 	cfg.Intake.Listen = intakeLn.Addr().String()
 	cfg.Intake.PublicURL = "http://" + intakeLn.Addr().String()
 	cfg.Intake.AllowUnauthenticated = true
+	az := testenv.NewAzure(t, azurestub.Options{})
+	az.Configure(&cfg)
 
 	app, err := worker.Build(cfg, logger)
 	require.NoError(t, err)
@@ -67,7 +70,8 @@ func TestBenchEndToEnd(t *testing.T) {
 	t.Cleanup(func() { stopWorker(); <-werr })
 	in, err := stack.NewIntake(cfg, tp.Client, logger)
 	require.NoError(t, err)
-	srv := &http.Server{Handler: in.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: stack.MirrorIncidents(in.Handler, az.Stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes),
+		ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(intakeLn) }()
 	t.Cleanup(func() { _ = srv.Close() })
 

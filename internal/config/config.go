@@ -20,6 +20,9 @@ type Config struct {
 	Intake     Intake     `yaml:"intake"`
 	ServiceNow ServiceNow `yaml:"servicenow"`
 	SMTP       SMTP       `yaml:"smtp"`
+	Azure      Azure      `yaml:"azure"`
+	Sentinel   Sentinel   `yaml:"sentinel"`
+	Sensor     Sensor     `yaml:"sensor"`
 	Playbooks  Playbooks  `yaml:"playbooks"`
 }
 
@@ -64,6 +67,10 @@ func Parse(data []byte, getenv func(string) string) (Config, error) {
 	}
 	var errs Errors
 	applyEnv(&c, getenv, &errs)
+	if c.Azure.FederatedTokenFile == "" {
+		// What AKS workload identity injects into the pod.
+		c.Azure.FederatedTokenFile = getenv("AZURE_FEDERATED_TOKEN_FILE")
+	}
 	c.resolveSecrets(getenv, &errs)
 	c.validate(&errs)
 	if c.Intake.AnswerSecret.IsSet() && len(c.Intake.AnswerSecret.Value()) < 32 {
@@ -120,6 +127,9 @@ func (c *Config) validate(errs *Errors) {
 	c.Intake.validate(errs)
 	c.ServiceNow.validate(errs)
 	c.SMTP.validate(errs)
+	c.Azure.validate(errs)
+	c.Sentinel.validate(errs)
+	c.Sensor.validate(errs)
 	c.Playbooks.validate(errs)
 }
 

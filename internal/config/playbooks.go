@@ -4,9 +4,11 @@ package config
 type Playbooks struct {
 	NewEngineeringStation NewEngineeringStation `yaml:"newEngineeringStation"`
 	PLCReprogramming      PLCReprogramming      `yaml:"plcReprogramming"`
+	AlertStatusSync       AlertStatusSync       `yaml:"alertStatusSync"`
 }
 
 func (p *Playbooks) validate(errs *Errors) {
 	p.NewEngineeringStation.validate(errs)
 	p.PLCReprogramming.validate(errs)
+	p.AlertStatusSync.validate(errs)
 }

@@ -47,6 +47,8 @@ func (c *Config) secrets() []namedSecret {
 		{"intake.hmacSecret", "INTERLOCK_INTAKE_HMAC_SECRET", &c.Intake.HMACSecret},
 		{"intake.answerSecret", "INTERLOCK_INTAKE_ANSWER_SECRET", &c.Intake.AnswerSecret},
 		{"temporal.apiKey", "INTERLOCK_TEMPORAL_API_KEY", &c.Temporal.APIKey},
+		{"azure.clientSecret", "INTERLOCK_AZURE_CLIENT_SECRET", &c.Azure.ClientSecret},
+		{"sensor.token", "INTERLOCK_SENSOR_TOKEN", &c.Sensor.Token},
 	}
 	for i := range list {
 		list[i].secret.env = list[i].env

@@ -29,6 +29,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/activities"
+	"github.com/interlock-soar/interlock/internal/azurestub"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/snowstub"
@@ -101,6 +102,7 @@ type fstack struct {
 	tp        *testenv.Server
 	mp        *testenv.MailpitServer
 	stub      *snowstub.Server
+	azure     *testenv.Azure
 	cfg       config.Config
 	intakeURL string
 	logs      *logRecorder
@@ -156,6 +158,10 @@ func newStack(t *testing.T, opts stackOptions) *fstack {
 	cfg.Intake.Listen = intakeLn.Addr().String()
 	cfg.Intake.PublicURL = "http://" + intakeLn.Addr().String()
 	cfg.Intake.AllowUnauthenticated = true
+	s.azure = testenv.NewAzure(t, azurestub.Options{Logger: s.logger})
+	s.azure.Configure(&cfg)
+	// Short tries, so a hung write-back is given up on and retried within the test's time.
+	cfg.Azure.TryTimeout, cfg.Azure.RetryDelay, cfg.Azure.MaxRetryDelay = 3*time.Second, 200*time.Millisecond, 2*time.Second
 	if opts.tweak != nil {
 		opts.tweak(&cfg)
 	}
@@ -163,7 +169,8 @@ func newStack(t *testing.T, opts stackOptions) *fstack {
 
 	in, err := stack.NewIntake(cfg, tp.Client, s.logger)
 	require.NoError(t, err)
-	srv := &http.Server{Handler: in.Handler, ReadHeaderTimeout: 10 * time.Second}
+	ih := stack.MirrorIncidents(in.Handler, s.azure.Stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)
+	srv := &http.Server{Handler: ih, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(intakeLn) //nolint:errcheck // ends with Close in the cleanup
 	t.Cleanup(func() { _ = srv.Close() })
 	s.intakeURL = cfg.Intake.PublicURL
@@ -220,6 +227,20 @@ func childEnv(cfg config.Config) []string {
 		"INTERLOCK_INTAKE_PUBLIC_URL="+cfg.Intake.PublicURL,
 		"INTERLOCK_INTAKE_ALLOW_UNAUTHENTICATED=true",
 		"INTERLOCK_INTAKE_ANSWER_SECRET="+cfg.Intake.AnswerSecret.Value(),
+		"INTERLOCK_AZURE_TENANT_ID="+cfg.Azure.TenantID,
+		"INTERLOCK_AZURE_CLIENT_ID="+cfg.Azure.ClientID,
+		"INTERLOCK_AZURE_CLIENT_SECRET="+cfg.Azure.ClientSecret.Value(),
+		"INTERLOCK_AZURE_CREDENTIAL="+cfg.Azure.Credential,
+		"INTERLOCK_AZURE_AUTHORITY_HOST="+cfg.Azure.AuthorityHost,
+		"INTERLOCK_AZURE_RESOURCE_MANAGER_URL="+cfg.Azure.ResourceManagerURL,
+		"INTERLOCK_AZURE_CA_FILE="+cfg.Azure.CAFile,
+		"INTERLOCK_AZURE_TRY_TIMEOUT="+cfg.Azure.TryTimeout.String(),
+		"INTERLOCK_AZURE_RETRY_DELAY="+cfg.Azure.RetryDelay.String(),
+		"INTERLOCK_AZURE_MAX_RETRY_DELAY="+cfg.Azure.MaxRetryDelay.String(),
+		"INTERLOCK_SENTINEL_WRITE_BACK="+cfg.Sentinel.WriteBack,
+		"INTERLOCK_SENTINEL_SUBSCRIPTION_ID="+cfg.Sentinel.SubscriptionID,
+		"INTERLOCK_SENTINEL_RESOURCE_GROUP="+cfg.Sentinel.ResourceGroup,
+		"INTERLOCK_SENTINEL_WORKSPACE_NAME="+cfg.Sentinel.WorkspaceName,
 	)
 }
 

@@ -385,3 +385,49 @@ rules:
 	require.Equal(t, incident.SeverityInformational, starts[0].Input.(incident.Incident).Severity)
 	require.Equal(t, http.StatusOK, do(t, http.MethodGet, env.url+"/readyz", nil, nil).code)
 }
+
+// TestRuleChangesAreWrittenBack: with RuleChanges on, what the rules changed (here severity and tags)
+// is started as one write-back run per event, before the playbooks; a redelivery is deduplicated like
+// the playbooks, and with RuleChanges off nothing extra starts.
+func TestRuleChangesAreWrittenBack(t *testing.T) {
+	t.Parallel()
+	engine, err := rules.Parse([]byte(`
+rules:
+  - name: triage
+    order: 1
+    trigger: created
+    actions:
+      - setSeverity: High
+      - addTags: [ot, new-asset]
+      - runPlaybook: `+pbStation+`
+`), "test.yaml", []string{pbStation, pbPLC})
+	require.NoError(t, err)
+	env := newTestEnv(t, func(o *Options) { o.Rules = rules.NewSet(engine); o.RuleChanges = true })
+
+	a := do(t, http.MethodPost, env.url+"/v1/incidents", fixture(t, fixtureStation), bearerJSON)
+	require.Equal(t, http.StatusAccepted, a.code, "body: %s", a.body)
+	resp := a.response(t)
+	require.NotNil(t, resp.WriteBack)
+	require.Equal(t, workflows.RuleChangesName, resp.WriteBack.Playbook)
+	require.Equal(t, "started", resp.WriteBack.Status)
+	require.Len(t, resp.Runs, 1, "the write-back is not one of the playbook runs")
+	starts := env.starter.recorded()
+	require.Len(t, starts, 2)
+	require.Equal(t, workflows.RuleChangesName, starts[0].WorkflowType, "the rules' changes go first")
+	rc := starts[0].Input.(workflows.RuleChanges)
+	require.Equal(t, []string{"triage"}, rc.Rules)
+	require.Equal(t, "High", rc.Update.Severity)
+	require.Equal(t, []string{"ot", "new-asset"}, rc.Update.AddTags)
+	require.Empty(t, rc.Update.Status)
+	require.NotEmpty(t, rc.Update.IncidentARMID)
+	require.True(t, strings.HasPrefix(starts[0].WorkflowID, workflows.RuleChangesName+"/"))
+
+	again := do(t, http.MethodPost, env.url+"/v1/incidents", fixture(t, fixtureStation), bearerJSON).response(t)
+	require.Equal(t, "deduplicated", again.WriteBack.Status)
+	require.Len(t, env.starter.recorded(), 2)
+
+	off := newTestEnv(t, func(o *Options) { o.Rules = rules.NewSet(engine) })
+	resp = do(t, http.MethodPost, off.url+"/v1/incidents", fixture(t, fixtureStation), bearerJSON).response(t)
+	require.Nil(t, resp.WriteBack)
+	require.Len(t, off.starter.recorded(), 1)
+}

@@ -40,6 +40,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/rules"
 	"github.com/interlock-soar/interlock/playbooks"
@@ -98,6 +99,9 @@ type Options struct {
 	Now func() time.Time
 	// StartTimeout bounds each workflow start; zero means 10 s. Past it the start counts as unavailable.
 	StartTimeout time.Duration
+	// RuleChanges makes the intake write the rules' own changes to the incident, through the
+	// workflows.RuleChangesName engine workflow (a worker must run it).
+	RuleChanges bool
 }
 
 // PublicRoute is implemented by a mounted handler that authenticates requests itself and must be
@@ -128,6 +132,7 @@ type Server struct {
 	mounts       []mount
 	now          func() time.Time
 	startTimeout time.Duration
+	ruleChanges  bool
 }
 
 type mount struct {
@@ -177,6 +182,7 @@ func New(opts Options) (*Server, error) {
 		ready:        opts.Ready,
 		now:          opts.Now,
 		startTimeout: cmp.Or(opts.StartTimeout, 10*time.Second),
+		ruleChanges:  opts.RuleChanges,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -368,6 +374,9 @@ type Response struct {
 	// RuleErrors are conditions that failed at run time (those rules did not match; the others ran).
 	RuleErrors []string `json:"ruleErrors,omitempty"`
 	Runs       []Run    `json:"runs"`
+	// WriteBack is the run that writes the rules' own changes (severity, status, owner, tags) to the
+	// incident; absent when they changed nothing or Options.RuleChanges is off.
+	WriteBack *Run `json:"writeBack,omitempty"`
 }
 
 // Run is one playbook run the request resolved to.
@@ -434,11 +443,14 @@ func (s *Server) serveIncidents(w http.ResponseWriter, r *http.Request, body []b
 		RuleErrors: res.Errors,
 		Runs:       []Run{},
 	}
+	if s.ruleChanges && len(res.Changes) > 0 && !s.startRuleChanges(w, r, ev, inc, res, &resp) {
+		return
+	}
 	if !s.startAll(w, r, ev, inc, pbs, ruleNames, &resp) {
 		return
 	}
 	code := http.StatusAccepted
-	if len(resp.Runs) == 0 {
+	if len(resp.Runs) == 0 && resp.WriteBack == nil {
 		code = http.StatusOK
 	}
 	s.log.Info("incident handled", "incident", inc.ID, "event", ev.Type, "rules", len(res.Matches), "runs", len(resp.Runs))
@@ -482,9 +494,8 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request, name string, b
 // the rest, which is why a partial failure must never be answered with 2xx.
 func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Event, inc incident.Incident, pbs []playbooks.Playbook, ruleNames []string, resp *Response) bool {
 	for _, p := range pbs {
-		wid := playbooks.WorkflowID(p, inc.ID, ev.ID)
 		req := StartRequest{
-			WorkflowID:       wid,
+			WorkflowID:       playbooks.WorkflowID(p, inc.ID, eventKey(ev, inc)),
 			WorkflowType:     p.Name,
 			Input:            inc,
 			SearchAttributes: workflows.SearchAttributesFor(p.Name, inc),
@@ -493,37 +504,90 @@ func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Ev
 		if len(ruleNames) > 0 {
 			req.Memo["interlockRules"] = ruleNames
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.startTimeout)
-		began := time.Now()
-		res, err := s.starter.Start(ctx, req)
-		cancel()
-		s.metrics.startDuration.Observe(time.Since(began).Seconds())
-		if err != nil {
-			s.metrics.starts.WithLabelValues(p.Name, resultFailed).Inc()
-			s.log.Error("playbook start failed", "playbook", p.Name, "workflow_id", wid, "started_before", len(resp.Runs), "err", err)
-			if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-				w.Header().Set("Retry-After", retryAfterSeconds)
-				writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(
-					"Temporal is unavailable; playbook %q was not started. Retry: runs already started come back as deduplicated", p.Name), "")
-				return false
-			}
-			writeError(w, http.StatusInternalServerError, fmt.Sprintf("Temporal refused to start playbook %q; see the intake log", p.Name), "")
+		run, ok := s.start(w, r, req, len(resp.Runs))
+		if !ok {
 			return false
 		}
-		status := resultStarted
-		if res.Deduplicated {
-			status = resultDeduplicated
-		}
-		s.metrics.starts.WithLabelValues(p.Name, status).Inc()
-		resp.Runs = append(resp.Runs, Run{
-			Playbook:   p.Name,
-			WorkflowID: wid,
-			RunID:      res.RunID,
-			Status:     status,
-			URL:        s.runURL(wid, res.RunID),
-		})
+		resp.Runs = append(resp.Runs, run)
 	}
 	return true
+}
+
+// start makes one start; on failure it has answered the request.
+func (s *Server) start(w http.ResponseWriter, r *http.Request, req StartRequest, startedBefore int) (Run, bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.startTimeout)
+	began := time.Now()
+	res, err := s.starter.Start(ctx, req)
+	cancel()
+	s.metrics.startDuration.Observe(time.Since(began).Seconds())
+	if err != nil {
+		s.metrics.starts.WithLabelValues(req.WorkflowType, resultFailed).Inc()
+		s.log.Error("playbook start failed", "playbook", req.WorkflowType, "workflow_id", req.WorkflowID, "started_before", startedBefore, "err", err)
+		if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(
+				"Temporal is unavailable; playbook %q was not started. Retry: runs already started come back as deduplicated", req.WorkflowType), "")
+			return Run{}, false
+		}
+		writeError(w, http.StatusInternalServerError, fmt.Sprintf("Temporal refused to start playbook %q; see the intake log", req.WorkflowType), "")
+		return Run{}, false
+	}
+	status := resultStarted
+	if res.Deduplicated {
+		status = resultDeduplicated
+	}
+	s.metrics.starts.WithLabelValues(req.WorkflowType, status).Inc()
+	return Run{Playbook: req.WorkflowType, WorkflowID: req.WorkflowID, RunID: res.RunID, Status: status, URL: s.runURL(req.WorkflowID, res.RunID)}, true
+}
+
+// startRuleChanges starts the write-back of the rules' own changes (severity, status, owner, tags,
+// classification) to the incident, once per incident event, before the playbooks.
+func (s *Server) startRuleChanges(w http.ResponseWriter, r *http.Request, ev incident.Event, inc incident.Incident, res rules.Result, resp *Response) bool {
+	update := activities.UpdateRequest{IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number}
+	var names []string
+	for _, c := range res.Changes {
+		if !slices.Contains(names, c.Rule) {
+			names = append(names, c.Rule)
+		}
+		switch c.Field {
+		case "severity":
+			update.Severity = inc.Severity
+		case "status":
+			update.Status = inc.Status
+		case "owner":
+			update.Owner = &activities.Owner{Email: inc.Owner.Email, UserPrincipalName: inc.Owner.UserPrincipalName, AssignedTo: inc.Owner.AssignedTo}
+		case "labels":
+			update.AddTags = append(update.AddTags, c.To)
+		}
+	}
+	if cl := res.Classification; cl != nil {
+		update.Classification, update.ClassificationReason, update.ClassificationComment = cl.Classification, cl.Reason, cl.Comment
+	}
+	run, ok := s.start(w, r, StartRequest{
+		WorkflowID:       workflows.RuleChangesName + "/" + strings.ToValidUTF8(inc.ID, "?") + "/" + eventKey(ev, inc),
+		WorkflowType:     workflows.RuleChangesName,
+		Input:            workflows.RuleChanges{Rules: names, Update: update},
+		SearchAttributes: workflows.SearchAttributesFor(workflows.RuleChangesName, inc),
+		Memo:             map[string]any{"interlockEvent": string(ev.Type), "interlockRules": names},
+	}, 0)
+	if ok {
+		resp.WriteBack = &run
+	}
+	return ok
+}
+
+// eventKey tells one delivery of an incident event from another, for playbooks that run per event. A
+// sender that gives no eventUniqueId still gets one run per status change: the status and the
+// incident's last-modified time stand in for it, and a redelivery of the same update repeats both.
+func eventKey(ev incident.Event, inc incident.Incident) string {
+	if ev.ID != "" {
+		return ev.ID
+	}
+	key := strings.ToLower(string(ev.Type)) + "-" + strings.ToLower(inc.Status)
+	if !inc.LastModified.IsZero() {
+		key += "@" + inc.LastModified.UTC().Format(time.RFC3339Nano)
+	}
+	return key
 }
 
 // runURL links to the run's history in the Temporal UI. Workflow IDs contain "/", which the UI expects

@@ -50,7 +50,7 @@
 //	alerts           id, title, bareTitle, description, severity, status, engine, alertType, category,
 //	                 sensorId, sourceAddress, destinationAddress, destinationDevice, protocol,
 //	                 vendorOriginalId, providerName, productName, tactics, techniques, isNew, startTime,
-//	                 endTime
+//	                 endTime, defenderProvider (IoTSecurity, "ASI Scheduled Alerts", OTSensor or "")
 //	devices          id, name, displayName, type, subType, vendor, model, os, firmware, serial, mac, ip,
 //	                 protocols, site, zone, sensor, purdueLayer, importance, owners, isProgramming,
 //	                 isAuthorized, isScanner, firstSeen
@@ -89,7 +89,9 @@ Variables
                      bareTitle (without the "(MDIoT) " prefix), description, severity, status, engine,
                      alertType, category, sensorId, sourceAddress, destinationAddress,
                      destinationDevice, protocol, vendorOriginalId, providerName, productName,
-                     tactics, techniques, isNew, startTime, endTime
+                     tactics, techniques, isNew, startTime, endTime, defenderProvider
+                     (IoTSecurity, "ASI Scheduled Alerts" or OTSensor for a Defender for IoT
+                     alert, "" for any other)
   devices          list of IoT devices: id, name, displayName, type, subType, vendor, model, os,
                      firmware, serial, mac, ip, protocols, site, zone, sensor, purdueLayer,
                      importance, owners, isProgramming, isAuthorized, isScanner, firstSeen

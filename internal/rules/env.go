@@ -89,28 +89,31 @@ type ownerView struct {
 }
 
 type alertView struct {
-	ID                 string    `expr:"id"`
-	Title              string    `expr:"title"`
-	BareTitle          string    `expr:"bareTitle"`
-	Description        string    `expr:"description"`
-	Severity           string    `expr:"severity"`
-	Status             string    `expr:"status"`
-	VendorOriginalID   string    `expr:"vendorOriginalId"`
-	ProviderName       string    `expr:"providerName"`
-	ProductName        string    `expr:"productName"`
-	Engine             string    `expr:"engine"`
-	AlertType          string    `expr:"alertType"`
-	Category           string    `expr:"category"`
-	SensorID           string    `expr:"sensorId"`
-	SourceAddress      string    `expr:"sourceAddress"`
-	DestinationAddress string    `expr:"destinationAddress"`
-	DestinationDevice  string    `expr:"destinationDevice"`
-	Protocol           string    `expr:"protocol"`
-	Tactics            []string  `expr:"tactics"`
-	Techniques         []string  `expr:"techniques"`
-	IsNew              bool      `expr:"isNew"`
-	StartTime          time.Time `expr:"startTime"`
-	EndTime            time.Time `expr:"endTime"`
+	ID                 string   `expr:"id"`
+	Title              string   `expr:"title"`
+	BareTitle          string   `expr:"bareTitle"`
+	Description        string   `expr:"description"`
+	Severity           string   `expr:"severity"`
+	Status             string   `expr:"status"`
+	VendorOriginalID   string   `expr:"vendorOriginalId"`
+	ProviderName       string   `expr:"providerName"`
+	ProductName        string   `expr:"productName"`
+	Engine             string   `expr:"engine"`
+	AlertType          string   `expr:"alertType"`
+	Category           string   `expr:"category"`
+	SensorID           string   `expr:"sensorId"`
+	SourceAddress      string   `expr:"sourceAddress"`
+	DestinationAddress string   `expr:"destinationAddress"`
+	DestinationDevice  string   `expr:"destinationDevice"`
+	Protocol           string   `expr:"protocol"`
+	Tactics            []string `expr:"tactics"`
+	Techniques         []string `expr:"techniques"`
+	IsNew              bool     `expr:"isNew"`
+	// DefenderProvider is IoTSecurity, "ASI Scheduled Alerts" or OTSensor for a Defender for IoT
+	// alert, "" for any other (incident.Alert.DefenderProvider, the test the status sync uses too).
+	DefenderProvider string    `expr:"defenderProvider"`
+	StartTime        time.Time `expr:"startTime"`
+	EndTime          time.Time `expr:"endTime"`
 }
 
 type deviceView struct {
@@ -200,6 +203,7 @@ func makeAlertView(a *incident.Alert) alertView {
 		Tactics:            a.Tactics,
 		Techniques:         a.Techniques,
 		IsNew:              a.IsNew,
+		DefenderProvider:   a.DefenderProvider(),
 		StartTime:          a.StartTime,
 		EndTime:            a.EndTime,
 	}

@@ -23,7 +23,7 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 	t.Parallel()
 	e, err := Default(knownPlaybooks())
 	require.NoError(t, err)
-	require.Equal(t, 2, e.Len())
+	require.Equal(t, 3, e.Len())
 
 	lowerPLC := plcProgrammingEvent()
 	lowerPLC.Incident.Title = "(MDIoT) Unauthorized PLC Program Upload"

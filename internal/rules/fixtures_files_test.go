@@ -87,7 +87,8 @@ func TestUpdateFixtureFile(t *testing.T) {
 
 	def, err := Default(knownPlaybooks())
 	require.NoError(t, err)
-	require.Empty(t, def.Evaluate(ev, testNow).Playbooks, "the default rules react to new incidents only")
+	require.Equal(t, []string{"AlertStatusSync"}, def.Evaluate(ev, testNow).Playbooks,
+		"on an update, the default rules only carry the status change to the Defender for IoT alerts")
 
 	e := mustParse(t, `rules:
   - name: Triaged

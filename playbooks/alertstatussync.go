@@ -1,0 +1,289 @@
+package playbooks
+
+// The alert status sync playbook: when an incident's status changes, carry it to every Defender for
+// IoT alert of the incident, so the OT side (the Azure portal's alert list, the sensor console) shows
+// what the SOC decided. It replaces Microsoft's AD4IoT-AutoAlertStatusSync, which PATCHes whatever
+// AlertManagementUri the alert holds, only for the first alert's provider, and tells nobody.
+//
+// Decisions:
+//
+//   - Which alerts: every alert that is a Defender for IoT alert (incident.Alert.DefenderProvider). One
+//     with an AlertManagementUri is changed in Azure, but only after the URI passed the allowlist and the
+//     path check (defender.ParseManagementURI), here and again in the activity; a refused URI is listed
+//     with its reason and nothing is sent anywhere. An alert from an on-premises sensor (its ID is a
+//     sensor alert UUID) is closed on the sensor when the incident closes; the sensor API cannot reopen.
+//   - Status: New → New, Active → InProgress, Closed → Closed. The activity reads the incident's status
+//     in Sentinel at the time of the call and follows it, so two updates in quick succession (Active,
+//     then Closed) end with the alerts Closed whichever run finishes last.
+//   - Idempotent: an alert that already has the status is read, not written; a rerun changes nothing.
+//   - Each alert is synced independently, in parallel, retried for Settings.RetryFor; the run fails
+//     (AlertSyncFailed) only when every alert it tried failed, after the incident comment says so.
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/interlock-soar/interlock/activities"
+	"github.com/interlock-soar/interlock/activities/defender"
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/workflows"
+)
+
+// AlertStatusSyncName is the registered workflow type. Never rename it.
+const AlertStatusSyncName = "AlertStatusSync"
+
+// ErrAlertSyncFailed is the error type of a run in which no alert could be synced.
+const ErrAlertSyncFailed = "AlertSyncFailed"
+
+// maxSyncAlerts bounds the alerts one run changes.
+const maxSyncAlerts = 100
+
+// SyncSettings are the playbook's settings. Build them with SyncSettingsFrom.
+type SyncSettings struct {
+	AllowedHosts   []string      `json:"allowedHosts"`
+	Subscriptions  []string      `json:"subscriptions,omitempty"`
+	Comment        bool          `json:"comment"`
+	AttemptTimeout time.Duration `json:"attemptTimeout"`
+	RetryFor       time.Duration `json:"retryFor"`
+}
+
+// SyncSettingsFrom makes the settings from the validated config section.
+func SyncSettingsFrom(cfg config.AlertStatusSync) SyncSettings {
+	s := SyncSettings{Comment: cfg.Comment, AttemptTimeout: cfg.AttemptTimeout, RetryFor: cfg.RetryFor}
+	for _, h := range cfg.AllowedHosts {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			s.AllowedHosts = append(s.AllowedHosts, h)
+		}
+	}
+	s.Subscriptions = slices.Clone(cfg.Subscriptions)
+	return s
+}
+
+func (s SyncSettings) normalized() SyncSettings {
+	def := SyncSettingsFrom(config.Default().Playbooks.AlertStatusSync)
+	out := s
+	if len(out.AllowedHosts) == 0 {
+		out.AllowedHosts = def.AllowedHosts
+	}
+	if out.AttemptTimeout <= 0 {
+		out.AttemptTimeout = def.AttemptTimeout
+	}
+	if out.RetryFor < out.AttemptTimeout {
+		out.RetryFor = max(def.RetryFor, out.AttemptTimeout)
+	}
+	return out
+}
+
+// AlertStatusSync is the playbook.
+type AlertStatusSync struct {
+	Settings SyncSettings
+}
+
+// NewAlertStatusSync makes the playbook from the validated config section.
+func NewAlertStatusSync(cfg config.AlertStatusSync) *AlertStatusSync {
+	return &AlertStatusSync{Settings: SyncSettingsFrom(cfg)}
+}
+
+// Playbook describes the playbook for the registry. It runs once per event: each status change is
+// carried over by its own run.
+func (p *AlertStatusSync) Playbook() Playbook {
+	return Playbook{
+		Name:     AlertStatusSyncName,
+		Summary:  "Incident status changed: set every Defender for IoT alert of the incident to match (New, InProgress, Closed), in Azure or on the OT sensor.",
+		PerEvent: true,
+		Workflow: p.Run,
+	}
+}
+
+// AlertStatusSyncResult lists every alert of the incident with what was done to it, or why nothing was.
+type AlertStatusSyncResult struct {
+	Incident string `json:"incident"`
+	Number   int64  `json:"number,omitempty"`
+	// IncidentStatus is the status the run was started for; AlertStatus the alert status it means.
+	IncidentStatus string                       `json:"incidentStatus"`
+	AlertStatus    string                       `json:"alertStatus,omitempty"`
+	Alerts         []activities.AlertSyncResult `json:"alerts"`
+	Comment        string                       `json:"comment,omitempty"`
+	CommentError   string                       `json:"commentError,omitempty"`
+	Reason         string                       `json:"reason,omitempty"`
+}
+
+// The alert status activity, referenced through a nil pointer: the worker registers the real struct.
+var alertStatus *activities.AlertStatus
+
+// Run is the workflow.
+func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (AlertStatusSyncResult, error) {
+	if strings.TrimSpace(inc.ID) == "" {
+		return AlertStatusSyncResult{}, temporal.NewNonRetryableApplicationError(
+			"the incident has no id; start the run with a Sentinel incident or an Interlock incident with an id", ErrInvalidIncident, nil)
+	}
+	if err := workflows.Begin(ctx, AlertStatusSyncName, inc); err != nil {
+		return AlertStatusSyncResult{}, fmt.Errorf("set search attributes: %w", err)
+	}
+	settings := p.Settings
+	var s SyncSettings
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings.normalized() }).Get(&s); err != nil {
+		return AlertStatusSyncResult{}, fmt.Errorf("read settings: %w", err)
+	}
+	res := AlertStatusSyncResult{Incident: inc.ID, Number: inc.Number, IncidentStatus: inc.Status, Alerts: []activities.AlertSyncResult{}}
+	want, ok := defender.StatusForIncident(inc.Status)
+	if !ok {
+		res.Reason = fmt.Sprintf("incident status %q means no alert status (want New, Active or Closed)", clipLine(inc.Status, 40))
+		return res, nil
+	}
+	res.AlertStatus = want
+
+	targets, listed := planAlertSync(inc.Alerts, s)
+	res.Alerts = listed
+	if len(res.Alerts) == 0 {
+		res.Reason = "the incident has no alerts"
+		return res, nil
+	}
+	actx := workflows.WithSideEffectOptions(ctx, s.AttemptTimeout, s.RetryFor)
+	futures := make([]workflow.Future, len(targets))
+	for i, t := range targets {
+		futures[i] = workflows.ExecuteSideEffect(actx, alertStatus.SyncAlertStatus, activities.AlertSyncRequest{
+			IncidentID: inc.ID, IncidentARMID: inc.ARMID, Status: inc.Status, Alert: t.target,
+		})
+	}
+	tried, failed := len(targets), 0
+	for i, f := range futures {
+		entry := &res.Alerts[targets[i].index]
+		var r activities.AlertSyncResult
+		if err := f.Get(ctx, &r); err != nil {
+			if temporal.IsCanceledError(err) {
+				return res, err
+			}
+			entry.Action, entry.Reason, entry.To = activities.AlertFailed, failure(err), want
+			if ae, ok := errors.AsType[*temporal.ApplicationError](err); ok && ae.Type() == activities.ErrAlertRefused {
+				entry.Action = activities.AlertRefused
+			} else {
+				failed++
+			}
+			workflow.GetLogger(ctx).Warn("alert status not synced", "alert", entry.AlertID, "error", err)
+			continue
+		}
+		*entry = r
+	}
+
+	if s.Comment {
+		res.Comment = syncComment(res)
+		cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
+		err := workflows.ExecuteSideEffect(cctx, nesIncidents.AddIncidentComment, activities.CommentRequest{
+			IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "status-sync",
+		}).Get(ctx, nil)
+		if err != nil {
+			workflow.GetLogger(ctx).Warn("incident comment failed", "error", err)
+			res.CommentError = failure(err)
+		}
+	}
+	if tried > 0 && failed == tried {
+		return res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("no alert status could be set (%d failed): %s", failed, firstFailure(res.Alerts)), ErrAlertSyncFailed, nil)
+	}
+	return res, nil
+}
+
+type syncTarget struct {
+	index  int // into the result's Alerts
+	target activities.AlertSyncTarget
+}
+
+// planAlertSync lists every alert of the incident once, deciding for each whether and where its status
+// is set. Refusals are decided here, so a refused URI never reaches an activity.
+func planAlertSync(alerts []incident.Alert, s SyncSettings) ([]syncTarget, []activities.AlertSyncResult) {
+	var targets []syncTarget
+	listed := []activities.AlertSyncResult{}
+	seen := map[string]bool{}
+	for _, a := range alerts {
+		id := firstNonEmpty(a.VendorOriginalID, a.ID)
+		key := strings.ToLower(firstNonEmpty(a.ManagementURI, id))
+		if key != "" && seen[key] {
+			continue // the same alert twice in one incident: one change
+		}
+		seen[key] = true
+		entry := activities.AlertSyncResult{AlertID: clipLine(id, 200), Title: clipLine(a.BareTitle(), 200), Provider: a.DefenderProvider()}
+		if len(listed) == maxSyncAlerts {
+			break
+		}
+		idx := len(listed)
+		switch {
+		case entry.Provider == "":
+			entry.Action, entry.Reason = activities.AlertSkipped, "not a Defender for IoT alert"
+		case a.ManagementURI != "":
+			ref, err := defender.ParseManagementURI(a.ManagementURI, s.AllowedHosts, s.Subscriptions)
+			if err != nil {
+				entry.Action, entry.Via, entry.Reason = activities.AlertRefused, activities.AlertViaAzure, err.Error()
+				break
+			}
+			entry.Via, entry.Target = activities.AlertViaAzure, ref.Path()
+			targets = append(targets, syncTarget{idx, activities.AlertSyncTarget{
+				AlertID: entry.AlertID, Title: entry.Title, Provider: entry.Provider, Via: activities.AlertViaAzure, ManagementURI: a.ManagementURI,
+			}})
+		case defender.IsSensorAlertUUID(id):
+			entry.Via, entry.Target = activities.AlertViaSensor, id
+			targets = append(targets, syncTarget{idx, activities.AlertSyncTarget{
+				AlertID: entry.AlertID, Title: entry.Title, Provider: entry.Provider, Via: activities.AlertViaSensor, SensorUUID: id,
+			}})
+		default:
+			entry.Action, entry.Reason = activities.AlertSkipped, "no AlertManagementUri (Azure) and no sensor alert UUID (on premises) to reach it by"
+		}
+		listed = append(listed, entry)
+	}
+	return targets, listed
+}
+
+func firstFailure(list []activities.AlertSyncResult) string {
+	for _, a := range list {
+		if a.Action == activities.AlertFailed {
+			return a.Reason
+		}
+	}
+	return ""
+}
+
+func clipLine(s string, n int) string { return nesLine(s, n) }
+
+// syncComment is the incident comment: what happened to each alert. Every string is escaped.
+func syncComment(res AlertStatusSyncResult) string {
+	e := html.EscapeString
+	var b strings.Builder
+	fmt.Fprintf(&b, "<p><b>Interlock</b>: incident status %s → Defender for IoT alert status <b>%s</b> (%s).</p>\n<ul>\n",
+		e(res.IncidentStatus), e(res.AlertStatus), AlertStatusSyncName)
+	for _, a := range res.Alerts {
+		name := firstNonEmpty(a.Title, "alert")
+		if a.AlertID != "" {
+			name += " (" + a.AlertID + ")"
+		}
+		var what string
+		switch a.Action {
+		case activities.AlertUpdated:
+			what = fmt.Sprintf("set %s → %s", firstNonEmpty(a.From, "?"), a.To)
+			if a.Via == activities.AlertViaSensor {
+				what = "closed on the OT sensor"
+			}
+		case activities.AlertUnchanged:
+			what = "already " + firstNonEmpty(a.To, a.From)
+		case activities.AlertRefused:
+			what = "<b>not changed</b>: " + e(a.Reason)
+		case activities.AlertFailed:
+			what = "<b>failed</b>: " + e(a.Reason)
+		default:
+			what = "skipped: " + e(a.Reason)
+		}
+		if a.Action == activities.AlertUpdated || a.Action == activities.AlertUnchanged {
+			what = e(what)
+		}
+		b.WriteString("<li>" + e(name) + ": " + what + "</li>\n")
+	}
+	b.WriteString("</ul>\n")
+	return b.String()
+}
