@@ -16,7 +16,7 @@ import (
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="2">
+<meta http-equiv="refresh" content="1">
 <title>Microsoft Sentinel / Defender for IoT stand-in (not Azure)</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;line-height:1.4}

@@ -39,7 +39,7 @@ func TestPage(t *testing.T) {
 	body := page.Raw
 	for _, want := range []string{
 		"<title>Microsoft Sentinel / Defender for IoT stand-in (not Azure)</title>",
-		`<meta http-equiv="refresh" content="2">`,
+		`<meta http-equiv="refresh" content="1">`,
 		`<meta name="viewport"`,
 		"#1000 · EWS &lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;",
 		"eng@example.com", "ot-ews", "TruePositive · SuspiciousActivity · confirmed",

@@ -60,8 +60,9 @@ func commentNames(inc azurestub.Incident) []string {
 
 // TestSentinelWriteBackUnderFaults: the first incident update meets someone else's edit (412) and is
 // re-read and retried; comment writes meet a 10-second hang (the client gives up after 3 s, the
-// stand-in still carries the write out) and then bursts of 429 with Retry-After. Every write-back
-// lands exactly once: one comment per purpose, the severity, status and tag once.
+// stand-in still carries the write out) and then bursts of 429 with Retry-After; then the status
+// sync's alert PATCH and comment meet 429s and a hang too. Every write-back lands exactly once: one
+// comment per purpose, the severity, status and tag once, the alert status set.
 func TestSentinelWriteBackUnderFaults(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
@@ -106,6 +107,28 @@ func TestSentinelWriteBackUnderFaults(t *testing.T) {
 	}
 	s.requireComments(t, plc, func(incidentRef) int { return 2 }) // the notice, the answer
 
+	// The status sync under the same weather: its alert PATCH and its comment are throttled, then hang.
+	s.azure.Stub.InjectFaults(azurestub.Faults{
+		Match:           func(r *http.Request) bool { return r.Method == http.MethodPatch || isCommentPut(r) },
+		TooManyRequests: 2, RetryAfter: time.Second, Hang: 1, HangFor: 10 * time.Second,
+	})
+	in := plc[0]
+	upd := strings.NewReplacer("e2b1f7c4-4319-4d0e-8f3a-1b2c3d4e5f60", "wf-update").
+		Replace(string(testenv.Fixture(t, "sentinel-incident-update-plc-programming.json", in.tag)))
+	r := s.post([]byte(upd))
+	require.NoError(t, r.err)
+	require.Equal(t, http.StatusAccepted, r.code)
+	require.Len(t, r.answer.Runs, 1)
+	var sync playbooks.AlertStatusSyncResult
+	require.NoError(t, s.tp.Client.GetWorkflow(ctx, r.answer.Runs[0].WorkflowID, "").Get(ctx, &sync))
+	require.Len(t, sync.Alerts, 1)
+	require.Contains(t, []string{"updated", "unchanged"}, sync.Alerts[0].Action, sync.Alerts[0].Reason)
+	require.Empty(t, sync.CommentError)
+	alert, ok := s.azure.Stub.Alert(sync.Alerts[0].Target)
+	require.True(t, ok)
+	require.Equal(t, "InProgress", alert.Properties.Status)
+	s.requireComments(t, plc[:1], func(incidentRef) int { return 3 }) // and the status sync's
+
 	count := func(fault string, status int) int {
 		n := 0
 		for _, r := range s.azure.Stub.Requests() {
@@ -115,10 +138,10 @@ func TestSentinelWriteBackUnderFaults(t *testing.T) {
 		}
 		return n
 	}
-	require.Equal(t, 6, count("TooManyRequests", http.StatusTooManyRequests), "every injected 429 was met")
+	require.Equal(t, 8, count("TooManyRequests", http.StatusTooManyRequests), "every injected 429 was met")
 	require.Equal(t, 1, count("ConcurrentEdit", http.StatusPreconditionFailed), "the one concurrent edit was met, and the update tried again")
 	// The hung comment is served 10 s after it arrived, long after its client gave up and retried.
-	require.Eventually(t, func() bool { return count("Hang", 0) == 1 }, 20*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return count("Hang", 0) == 2 }, 20*time.Second, 50*time.Millisecond)
 	s.requireComments(t, nes, func(incidentRef) int { return 1 })
 }
 

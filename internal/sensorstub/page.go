@@ -13,7 +13,7 @@ import (
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="2">
+<meta http-equiv="refresh" content="1">
 <title>Defender for IoT sensor stand-in (not a real appliance)</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;line-height:1.4}

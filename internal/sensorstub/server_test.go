@@ -377,5 +377,5 @@ func TestPage(t *testing.T) {
 	require.Contains(t, body, "Handled and learned")
 	require.Contains(t, body, "Unhandled")
 	require.Contains(t, body, "/external/v1/alerts")
-	require.Contains(t, body, `<meta http-equiv="refresh" content="2">`)
+	require.Contains(t, body, `<meta http-equiv="refresh" content="1">`)
 }
