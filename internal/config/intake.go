@@ -22,6 +22,8 @@ type Intake struct {
 	HMACSecret   Secret        `yaml:"hmacSecret"`
 	AnswerSecret Secret        `yaml:"answerSecret"`
 	AnswerTTL    time.Duration `yaml:"answerTTL" doc:"How long an emailed answer link stays valid." default:"72h"`
+	// WriteRuleChanges costs one workflow run per incident event whose rules changed something.
+	WriteRuleChanges bool `yaml:"writeRuleChanges" doc:"Write the automation rules' own changes (setSeverity, setStatus, setOwner, addTags) to the incident, by one InterlockRuleChanges run per event; off when Sentinel's own automation rules make those changes." default:"true"`
 }
 
 // TokenList splits Tokens into the bearer tokens the intake accepts, trimmed, without empty entries.

@@ -74,7 +74,7 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 			return err
 		},
 		Mounts:      mounts,
-		RuleChanges: true,
+		RuleChanges: cfg.Intake.WriteRuleChanges,
 	})
 	if err != nil {
 		return nil, err
