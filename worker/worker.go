@@ -17,13 +17,18 @@ import (
 // own changes back, and every activity struct's exported methods. The worker process and the tests (a testsuite environment satisfies Registry too) call it,
 // so what runs in production is what the tests exercise.
 func Register(r sdkworker.Registry, pbs *playbooks.Registry, activities ...any) {
+	RegisterWorkflows(r, pbs)
+	for _, a := range activities {
+		r.RegisterActivity(a)
+	}
+}
+
+// RegisterWorkflows registers the workflows alone, for a replayer.
+func RegisterWorkflows(r sdkworker.WorkflowRegistry, pbs *playbooks.Registry) {
 	for _, p := range pbs.All() {
 		r.RegisterWorkflowWithOptions(p.Workflow, workflow.RegisterOptions{Name: p.Name})
 	}
 	r.RegisterWorkflowWithOptions(workflows.ApplyRuleChanges, workflow.RegisterOptions{Name: workflows.RuleChangesName})
-	for _, a := range activities {
-		r.RegisterActivity(a)
-	}
 }
 
 // Options returns the SDK worker options from the configuration.
