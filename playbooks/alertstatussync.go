@@ -46,6 +46,9 @@ const ErrAlertSyncFailed = "AlertSyncFailed"
 // maxSyncAlerts bounds the alerts one run changes.
 const maxSyncAlerts = 100
 
+// The incident comment is retried for a shorter time than the alerts: they are what matters.
+const syncCommentAttempt, syncCommentTotal = 30 * time.Second, 10 * time.Minute
+
 // SyncSettings are the playbook's settings. Build them with SyncSettingsFrom.
 type SyncSettings struct {
 	AllowedHosts   []string      `json:"allowedHosts"`
@@ -136,7 +139,7 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 	res := AlertStatusSyncResult{Incident: inc.ID, Number: inc.Number, IncidentStatus: inc.Status, Alerts: []activities.AlertSyncResult{}}
 	want, ok := defender.StatusForIncident(inc.Status)
 	if !ok {
-		res.Reason = fmt.Sprintf("incident status %q means no alert status (want New, Active or Closed)", clipLine(inc.Status, 40))
+		res.Reason = fmt.Sprintf("incident status %q means no alert status (want New, Active or Closed)", nesLine(inc.Status, 40))
 		return res, nil
 	}
 	res.AlertStatus = want
@@ -176,8 +179,8 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 
 	if s.Comment {
 		res.Comment = syncComment(res)
-		cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
-		err := workflows.ExecuteSideEffect(cctx, nesIncidents.AddIncidentComment, activities.CommentRequest{
+		cctx := workflows.WithSideEffectOptions(ctx, syncCommentAttempt, syncCommentTotal)
+		err := workflows.ExecuteSideEffect(cctx, incidents.AddIncidentComment, activities.CommentRequest{
 			IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "status-sync",
 		}).Get(ctx, nil)
 		if err != nil {
@@ -210,7 +213,7 @@ func planAlertSync(alerts []incident.Alert, s SyncSettings) ([]syncTarget, []act
 			continue // the same alert twice in one incident: one change
 		}
 		seen[key] = true
-		entry := activities.AlertSyncResult{AlertID: clipLine(id, 200), Title: clipLine(a.BareTitle(), 200), Provider: a.DefenderProvider()}
+		entry := activities.AlertSyncResult{AlertID: nesLine(id, 200), Title: nesLine(a.BareTitle(), 200), Provider: a.DefenderProvider()}
 		if len(listed) == maxSyncAlerts {
 			break
 		}
@@ -250,8 +253,6 @@ func firstFailure(list []activities.AlertSyncResult) string {
 	return ""
 }
 
-func clipLine(s string, n int) string { return nesLine(s, n) }
-
 // syncComment is the incident comment: what happened to each alert. Every string is escaped.
 func syncComment(res AlertStatusSyncResult) string {
 	e := html.EscapeString
@@ -263,24 +264,21 @@ func syncComment(res AlertStatusSyncResult) string {
 		if a.AlertID != "" {
 			name += " (" + a.AlertID + ")"
 		}
-		var what string
+		var what string // HTML: every alert or server string in it is escaped
 		switch a.Action {
 		case activities.AlertUpdated:
-			what = fmt.Sprintf("set %s → %s", firstNonEmpty(a.From, "?"), a.To)
+			what = e(fmt.Sprintf("set %s → %s", firstNonEmpty(a.From, "?"), a.To))
 			if a.Via == activities.AlertViaSensor {
 				what = "closed on the OT sensor"
 			}
 		case activities.AlertUnchanged:
-			what = "already " + firstNonEmpty(a.To, a.From)
+			what = e("already " + firstNonEmpty(a.To, a.From))
 		case activities.AlertRefused:
 			what = "<b>not changed</b>: " + e(a.Reason)
 		case activities.AlertFailed:
 			what = "<b>failed</b>: " + e(a.Reason)
 		default:
 			what = "skipped: " + e(a.Reason)
-		}
-		if a.Action == activities.AlertUpdated || a.Action == activities.AlertUnchanged {
-			what = e(what)
 		}
 		b.WriteString("<li>" + e(name) + ": " + what + "</li>\n")
 	}

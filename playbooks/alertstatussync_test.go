@@ -111,7 +111,7 @@ func newSyncRig(t *testing.T, s SyncSettings) *syncRig {
 			r.mu.Unlock()
 			return r.act.SyncAlertStatus(ctx, req)
 		})
-	r.env.OnActivity(nesIncidents.AddIncidentComment, mock.Anything, mock.Anything).Return(
+	r.env.OnActivity(incidents.AddIncidentComment, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.CommentRequest) (activities.WriteResult, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()

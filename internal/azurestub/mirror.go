@@ -1,7 +1,7 @@
 package azurestub
 
 import (
-	"strings"
+	"cmp"
 
 	"github.com/interlock-soar/interlock/activities/defender"
 	"github.com/interlock-soar/interlock/activities/sentinel"
@@ -20,7 +20,7 @@ func (s *Server) Mirror(ev incident.Event, allowedHosts []string) {
 	if _, err := sentinel.ParseIncidentID(inc.ARMID); err != nil {
 		return
 	}
-	status := orDefault(inc.Status, "New")
+	status := cmp.Or(inc.Status, "New")
 	classification := ""
 	if status == incident.StatusClosed {
 		classification = "Undetermined"
@@ -45,7 +45,7 @@ func (s *Server) Mirror(ev incident.Event, allowedHosts []string) {
 			labels = append(labels, Label{LabelName: l, LabelType: "User"})
 		}
 		s.PutIncident(inc.ARMID, IncidentProperties{
-			Title: orDefault(inc.Title, "(untitled)"), Description: inc.Description, Severity: orDefault(inc.Severity, "Medium"), Status: status,
+			Title: cmp.Or(inc.Title, "(untitled)"), Description: inc.Description, Severity: cmp.Or(inc.Severity, "Medium"), Status: status,
 			Classification: classification, Owner: owner, Labels: labels, IncidentNumber: int(inc.Number),
 			FirstActivityTimeUtc: inc.FirstActivity, LastActivityTimeUtc: inc.LastActivity,
 		})
@@ -60,11 +60,4 @@ func (s *Server) Mirror(ev incident.Event, allowedHosts []string) {
 				StartTimeUtc: a.StartTime, EndTimeUtc: a.EndTime})
 		}
 	}
-}
-
-func orDefault(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
 }
