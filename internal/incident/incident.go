@@ -78,6 +78,9 @@ type Incident struct {
 	IPs []string `json:"ips,omitempty"`
 
 	Workspace Workspace `json:"workspace,omitzero"`
+
+	// Impact is the business impact computed from the asset directory; nil until mapped.
+	Impact *Impact `json:"impact,omitempty"`
 }
 
 // Owner is the analyst an incident is assigned to.
