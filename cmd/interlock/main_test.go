@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,4 +117,42 @@ func TestComposeCommandsExist(t *testing.T) {
 		n++
 	}
 	require.Equal(t, 3, n, "worker, intake and the stand-in are built from this repository")
+}
+
+func TestRulesTestAlert(t *testing.T) {
+	t.Parallel()
+	const record = "../../testdata/d4iot-securityalert-unauthorized-plc-programming.json"
+	stdout, _, err := runCmd(t, nil, "rules", "test", "--alert", record)
+	require.NoError(t, err)
+	require.Contains(t, stdout, "✓ [100] Unauthorized PLC changes (Microsoft Defender for IoT): matched")
+	require.Contains(t, stdout, "  create:     yes\n")
+	require.Contains(t, stdout, "  severity:   High\n")
+
+	stdout, _, err = runCmd(t, nil, "rules", "test", "--json", "--alert", record)
+	require.NoError(t, err)
+	var d struct {
+		Rule     string   `json:"rule"`
+		Create   bool     `json:"create"`
+		Title    string   `json:"title"`
+		Severity string   `json:"severity"`
+		Tactics  []string `json:"tactics"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &d))
+	require.Equal(t, "Unauthorized PLC changes (Microsoft Defender for IoT)", d.Rule)
+	require.True(t, d.Create)
+	require.Equal(t, "Unauthorized PLC Programming", d.Title)
+	require.Equal(t, "High", d.Severity)
+	require.Equal(t, "Persistence", d.Tactics[0])
+
+	_, _, err = runCmd(t, nil, "rules", "test", "--alert", record, "--incident", record)
+	require.ErrorContains(t, err, "not both")
+	_, _, err = runCmd(t, nil, "rules", "test")
+	require.ErrorContains(t, err, "--incident FILE or --alert FILE")
+	_, _, err = runCmd(t, nil, "rules", "test", "--alert", "../../testdata/sentinel-incident-new-engineering-station.json")
+	require.Error(t, err, "a Sentinel trigger body is not an alert record")
+
+	stdout, _, err = runCmd(t, nil, "rules", "check")
+	require.NoError(t, err)
+	require.Contains(t, stdout, "[1000] One incident per alert")
+	require.Contains(t, stdout, "ok, 3 rules (3 enabled), 16 incident rules")
 }

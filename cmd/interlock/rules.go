@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,7 +16,11 @@ import (
 
 const rulesUsage = `Usage:
   interlock rules check [FILE]                    validate a rules file and list its rules
+                                                  (automation rules and incident creation rules)
   interlock rules test --incident FILE [RULES]    dry run: which rules match, in which order, what they do
+  interlock rules test --alert FILE [RULES]       dry run of the incident creation rules on one Defender
+                                                  for IoT alert record: rule, create, title, severity,
+                                                  tactics, techniques, group key (--json: as JSON)
   interlock rules env                             print the condition environment (variables, helpers)
   interlock rules default                         print the built-in default rules
 
@@ -43,11 +48,14 @@ func runRules(_ context.Context, e env, args []string) error {
 		return fmt.Errorf("unknown rules subcommand %q", sub)
 	}
 	fs, cfgPath := newFlags(e, "rules "+sub, "rules "+sub+" [flags] [RULES-FILE]")
-	incidentFile := ""
+	incidentFile, alertFile := "", ""
 	at := ""
+	asJSON := false
 	if sub == "test" {
 		fs.StringVar(&incidentFile, "incident", "", "incident payload (Sentinel trigger body, Defender alert record or Interlock's form)")
+		fs.StringVar(&alertFile, "alert", "", "one Defender for IoT alert record (SecurityAlert row); runs the incident creation rules")
 		fs.StringVar(&at, "at", "", "evaluate as of this time (RFC 3339), for rule expiry; default now")
+		fs.BoolVar(&asJSON, "json", false, "with --alert: print the creation decision as JSON instead of the report")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,11 +81,18 @@ func runRules(_ context.Context, e env, args []string) error {
 	}
 	if sub == "check" {
 		rules.Check(e.stdout, eng)
-		fmt.Fprintf(e.stdout, "%s: ok, %d rules (%d enabled)\n", file, eng.Len(), eng.Enabled())
+		fmt.Fprintf(e.stdout, "%s: ok, %d rules (%d enabled), %d incident rules\n", file, eng.Len(), eng.Enabled(), len(eng.IncidentRules()))
 		return nil
 	}
-	if incidentFile == "" {
-		return errors.New("rules test needs --incident FILE")
+	switch {
+	case incidentFile != "" && alertFile != "":
+		return errors.New("rules test takes --incident FILE or --alert FILE, not both")
+	case alertFile != "":
+		return testAlert(e, eng, alertFile, asJSON)
+	case incidentFile == "":
+		return errors.New("rules test needs --incident FILE or --alert FILE")
+	case asJSON:
+		return errors.New("--json goes with --alert")
 	}
 	data, err := os.ReadFile(incidentFile)
 	if err != nil {
@@ -95,4 +110,23 @@ func runRules(_ context.Context, e env, args []string) error {
 	}
 	rules.Explain(e.stdout, eng, ev, now)
 	return nil
+}
+
+// testAlert is `rules test --alert FILE`: the incident creation rules' decision for one alert record.
+func testAlert(e env, eng *rules.Engine, path string, asJSON bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	alert, err := incident.ParseAlertRecord(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if !asJSON {
+		rules.ExplainIncident(e.stdout, eng, alert)
+		return nil
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(eng.DecideIncident(alert))
 }

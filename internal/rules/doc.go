@@ -1,5 +1,7 @@
-// Package rules is Interlock's automation-rules engine: ordered rules with expr conditions, modelled on
-// Microsoft Sentinel automation rules but kept in a YAML file under version control.
+// Package rules is Interlock's rules engine, kept in one YAML file under version control: automation
+// rules (ordered rules with expr conditions, modelled on Microsoft Sentinel automation rules) and
+// incident creation rules (which alerts become incidents, modelled on the Microsoft Defender for IoT
+// solution's analytics rules).
 //
 // # Rules file
 //
@@ -20,8 +22,26 @@
 //	      - addTags: [ot, plc]
 //	      - runPlaybook: PLCReprogrammingNotice   # or runPlaybooks: [A, B]; names must be registered
 //
-// Parse refuses a file with any problem and lists them all (*FileError): a half-loaded rules file would
-// silently skip playbooks. default_rules.yaml is the built-in default and the documented example.
+//	incidentRules:
+//	  - name: Unauthorized PLC changes        # unique among incidentRules
+//	    order: 100                            # 1–1000, ascending; the first match decides
+//	    enabled: true                         # optional, default true
+//	    analyticRuleId: c2fb27c7-5f67-49c4-aaf3-d82934234a69   # optional, recorded in the decision
+//	    titles: ["Unauthorized PLC Programming"]    # optional: bare title is one of these (KQL in / ==)
+//	    titlesHave: ["Modbus Address Range Violation"]   # optional: title has a phrase (KQL has_any)
+//	    condition: alert.severity == "High"   # optional expr over the alert
+//	    severity: alert                       # alert (default: the alert's) | High | Medium | Low | Informational
+//	    tactics: [Persistence]                # Sentinel spelling
+//	    techniques: [T0839]
+//	    create: true                          # optional, default true; false suppresses the alerts
+//	    groupBy: alert.sourceAddress          # optional expr → string: same key, same incident
+//	    groupWindow: 8h                       # optional, with groupBy: epoch-aligned windows of first detection
+//	    title: "Engineering session on {key}" # optional, with groupBy; default the rule name
+//
+// Both lists are optional, but a file needs at least one of the two keys ("rules: []" says "none" on
+// purpose). Parse refuses a file with any problem and lists them all (*FileError): a half-loaded rules
+// file would silently skip playbooks. default_rules.yaml is the built-in default and the documented
+// example.
 //
 // # Semantics
 //
@@ -33,6 +53,25 @@
 // order run in name order (byte-wise), never in random order, so a dry run (Explain) and the intake always
 // agree. A condition that fails at run time (nil dereference, bad helper argument) does not match and is
 // reported in Result.Errors; evaluation never panics and has no side effects.
+//
+// # Incident creation rules
+//
+// Engine.DecideIncident takes one alert (an incident whose Alerts[0] is the alert, as
+// incident.ParseAlertRecord makes it) and returns an IncidentDecision. Enabled rules are tried in ascending
+// order, ties by name; the FIRST rule whose clauses all hold decides, so every alert gets exactly one
+// decision (unlike Sentinel, where every matching analytics rule raises an incident). A rule's title
+// clauses hold when the bare title (without "(MDIoT) ") equals one of titles, or has one of the
+// titlesHave phrases, both case-insensitively; a rule with neither matches every title. The condition,
+// when given, must also hold. A rule without clauses is a fallback.
+//
+// titlesHave follows KQL has: a term is a maximal run of ASCII letters and digits, and a phrase matches
+// where its terms appear consecutively in the title: "Scan" matches "Port Scan Detected", not
+// "Scanner". Severity "alert" takes the alert's severity, Medium when it has none. Tactics and
+// techniques are the rule's followed by the alert's, without repeats. With groupBy, alerts whose key is
+// the same (and, with groupWindow, whose first detection (startTime, else timeGenerated) falls in the same
+// window) share a GroupKey, "<rule slug>/<16 hex of sha256(key)>[/<window start>]"; an empty key, a
+// failing groupBy or an alert a window cannot place gets an incident of its own. Without a match, or
+// with create: false, Decision.Create is false.
 //
 // # Conditions
 //
@@ -50,7 +89,8 @@
 //	alerts           id, title, bareTitle, description, severity, status, engine, alertType, category,
 //	                 sensorId, sourceAddress, destinationAddress, destinationDevice, protocol,
 //	                 vendorOriginalId, providerName, productName, tactics, techniques, isNew, startTime,
-//	                 endTime, defenderProvider (IoTSecurity, "ASI Scheduled Alerts", OTSensor or "")
+//	                 endTime, timeGenerated, defenderProvider (IoTSecurity, "ASI Scheduled Alerts",
+//	                 OTSensor or "")
 //	devices          id, name, displayName, type, subType, vendor, model, os, firmware, serial, mac, ip,
 //	                 protocols, site, zone, sensor, purdueLayer, importance, owners, isProgramming,
 //	                 isAuthorized, isScanner, firstSeen
@@ -62,7 +102,12 @@
 //
 // Helpers: anyAlertTitle(list), anyAlertCategory(list), hasDevice(typeOrSubtype), sensorIn(list),
 // siteIn(list), severityAtLeast(severity), hasLabel(tag), changed(property), changedTo(property, value),
-// changedFrom(property, value). EnvironmentDoc describes each; `interlock rules check` prints it.
+// changedFrom(property, value). EnvironmentDoc describes each; `interlock rules env` prints it.
+//
+// An incident rule's condition and groupBy see one alert instead: alert (the same fields as an item of
+// alerts), devices, entities, ips and plcChangeTitles, with the helpers titleIn(list), titleHas(list),
+// categoryIn(list), hasDevice(typeOrSubtype), sensorIn(list), siteIn(list) and severityAtLeast(severity)
+// (the alert's severity).
 //
 // # Reload
 //
@@ -89,9 +134,9 @@ Variables
                      bareTitle (without the "(MDIoT) " prefix), description, severity, status, engine,
                      alertType, category, sensorId, sourceAddress, destinationAddress,
                      destinationDevice, protocol, vendorOriginalId, providerName, productName,
-                     tactics, techniques, isNew, startTime, endTime, defenderProvider
-                     (IoTSecurity, "ASI Scheduled Alerts" or OTSensor for a Defender for IoT
-                     alert, "" for any other)
+                     tactics, techniques, isNew, startTime, endTime, timeGenerated,
+                     defenderProvider (IoTSecurity, "ASI Scheduled Alerts" or OTSensor for a
+                     Defender for IoT alert, "" for any other)
   devices          list of IoT devices: id, name, displayName, type, subType, vendor, model, os,
                      firmware, serial, mac, ip, protocols, site, zone, sensor, purdueLayer,
                      importance, owners, isProgramming, isAuthorized, isScanner, firstSeen
@@ -129,4 +174,30 @@ Examples
   any(devices, .type == "PLC" && .importance == "High")
   trigger == "updated" && changedTo("status", "Closed")
   !hasLabel("maintenance") && severityAtLeast("Medium")
+
+Incident creation rules (incidentRules:) see one alert: their condition returns true or false, their
+groupBy returns the grouping key (a string; "" means: do not group this alert). Same restrictions and
+limits.
+
+Variables
+  alert            the alert, with the fields of an item of alerts above
+  devices          its IoT devices, as above
+  entities         its entities, as above
+  ips              its IP addresses
+  plcChangeTitles  as above
+
+Helpers
+  titleIn(list)              the alert's title is in list ("(MDIoT) " prefixes ignored), like titles:
+  titleHas(list)             the title has one of these phrases as whole terms (KQL has_any), like
+                             titlesHave: "Scan" matches "Port Scan Detected", not "Scanner"
+  categoryIn(list)           the alert's category is in list
+  hasDevice(typeOrSubtype)   a device of the alert has this type or subtype
+  sensorIn(list)             the alert or one of its devices comes from one of these sensors
+  siteIn(list)               a device of the alert is at one of these sites
+  severityAtLeast(severity)  the alert's severity is at least this
+
+Examples
+  condition: siteIn(["Test Lab"]) && titleHas(["Scan"])
+  groupBy: alert.sourceAddress
+  groupBy: 'alert.sensorId + "/" + alert.protocol'
 `

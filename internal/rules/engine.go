@@ -29,8 +29,10 @@ const maxFileSize = 4 << 20
 type Engine struct {
 	file  string
 	rules []*rule // in evaluation order
-	sum   [sha256.Size]byte
-	pool  sync.Pool // *evaluator
+	// incRules are the incident creation rules, in evaluation order.
+	incRules []*incidentRule
+	sum      [sha256.Size]byte
+	pool     sync.Pool // *evaluator
 }
 
 type rule struct {
@@ -132,10 +134,11 @@ func Parse(data []byte, file string, known []string) (*Engine, error) {
 	if file == "" {
 		file = "rules"
 	}
-	rules, problems := parseFile(data, known)
+	pf, problems := parseFile(data, known)
 	if len(problems) > 0 {
 		return nil, &FileError{File: file, Problems: problems}
 	}
+	rules := pf.rules
 	// Sentinel leaves rules with equal order in random relative order; Interlock breaks ties by name so
 	// that a dry run and the live intake always agree.
 	sort.SliceStable(rules, func(i, j int) bool {
@@ -144,7 +147,7 @@ func Parse(data []byte, file string, known []string) (*Engine, error) {
 		}
 		return rules[i].name < rules[j].name
 	})
-	return &Engine{file: file, rules: rules, sum: sha256.Sum256(data)}, nil
+	return &Engine{file: file, rules: rules, incRules: sortIncidentRules(pf.incRules), sum: sha256.Sum256(data)}, nil
 }
 
 // Load reads and parses the rules file at path.
@@ -173,7 +176,8 @@ func readFile(path string) ([]byte, error) {
 }
 
 // Default is the built-in rules file (default_rules.yaml, also the documented example): new engineering
-// workstations open a ServiceNow ticket, PLC program changes notify the control engineers.
+// workstations open a ServiceNow ticket, PLC program changes notify the control engineers; the incident
+// creation rules are the Microsoft Defender for IoT solution's analytics rules, one incident per alert.
 func Default(known []string) (*Engine, error) {
 	return Parse(defaultRules, DefaultRulesFile, known)
 }
@@ -184,7 +188,7 @@ func DefaultRules() []byte { return append([]byte(nil), defaultRules...) }
 // File is the name the engine was loaded from.
 func (e *Engine) File() string { return e.file }
 
-// Len is the number of rules, enabled or not.
+// Len is the number of automation rules, enabled or not; IncidentRules lists the creation rules.
 func (e *Engine) Len() int { return len(e.rules) }
 
 // Enabled is the number of enabled rules (expired ones included: expiry depends on the time of the event).

@@ -114,6 +114,7 @@ type alertView struct {
 	DefenderProvider string    `expr:"defenderProvider"`
 	StartTime        time.Time `expr:"startTime"`
 	EndTime          time.Time `expr:"endTime"`
+	TimeGenerated    time.Time `expr:"timeGenerated"`
 }
 
 type deviceView struct {
@@ -206,6 +207,7 @@ func makeAlertView(a *incident.Alert) alertView {
 		DefenderProvider:   a.DefenderProvider(),
 		StartTime:          a.StartTime,
 		EndTime:            a.EndTime,
+		TimeGenerated:      a.TimeGenerated,
 	}
 }
 
@@ -300,9 +302,14 @@ func (c *helperCheck) Visit(node *ast.Node) {
 	}
 	args := call.Arguments
 	switch id.Value {
-	case "anyAlertTitle", "anyAlertCategory", "sensorIn", "siteIn":
+	case "anyAlertTitle", "anyAlertCategory", "sensorIn", "siteIn", "titleIn", "categoryIn":
 		if len(args) == 1 {
 			c.checkList(id.Value, args[0])
+		}
+	case "titleHas":
+		if len(args) == 1 {
+			c.checkList(id.Value, args[0])
+			c.checkPhrases(args[0])
 		}
 	case "severityAtLeast":
 		if s, ok := constString(args, 0); ok && severityRank(s) == 0 {
@@ -360,6 +367,34 @@ func (c *helperCheck) checkList(fn string, arg ast.Node) {
 		return
 	}
 	c.fail(arg, "%s wants a list of strings, got %v", fn, t)
+}
+
+// checkPhrases refuses a constant titleHas phrase without letters or digits: it could never match.
+func (c *helperCheck) checkPhrases(arg ast.Node) {
+	var phrases []string
+	switch k := arg.(type) {
+	case *ast.StringNode:
+		phrases = []string{k.Value}
+	case *ast.ConstantNode:
+		items, _ := k.Value.([]any)
+		for _, it := range items {
+			if s, ok := it.(string); ok {
+				phrases = append(phrases, s)
+			}
+		}
+	case *ast.ArrayNode:
+		for _, n := range k.Nodes {
+			if s, ok := n.(*ast.StringNode); ok {
+				phrases = append(phrases, s.Value)
+			}
+		}
+	}
+	for _, p := range phrases {
+		if len(splitTerms(p)) == 0 {
+			c.fail(arg, "titleHas: %q has no letters or digits; it would match nothing", p)
+			return
+		}
+	}
 }
 
 func constString(args []ast.Node, i int) (string, bool) {

@@ -22,6 +22,7 @@ const (
 	outcomeDisabled
 	outcomeExpired
 	outcomeOtherTrigger
+	outcomeTitleNotMatched // incident rules: the alert title is not in the rule's lists
 )
 
 // tracer sees every rule in evaluation order. Evaluate passes none; Explain records.
@@ -142,6 +143,13 @@ type evaluator struct {
 	alerts     []*alertView
 	devices    []*deviceView
 	entities   []*entityView
+
+	// The incident rules' environment (DecideIncident): one alert, its title split into terms for
+	// titlesHave and titleHas, and lowered for titles.
+	aenv     alertEnv
+	aboxed   any
+	terms    termBuf
+	titleKey []byte
 }
 
 // memoryBudget bounds what one condition may build or loop over (expr counts range, array and map
@@ -163,6 +171,7 @@ func newEvaluator() *evaluator {
 	st.env.Changed = st.changed
 	st.env.ChangedTo = st.changedTo
 	st.env.ChangedFrom = st.changedFrom
+	st.bindAlertEnv()
 	return st
 }
 
@@ -171,6 +180,25 @@ func (st *evaluator) reset(ev *incident.Event, trig Trigger) {
 	st.labelsOwned = false
 	st.prev = ev.Previous
 
+	st.fillViews()
+
+	st.env.Alerts = st.alerts
+	st.env.Devices = st.devices
+	st.env.Entities = st.entities
+	st.env.IPs = st.inc.IPs
+	st.env.Event = eventView{ID: ev.ID, Type: string(ev.Type)}
+	st.env.Trigger = string(trig)
+	if st.prev != nil {
+		fillIncidentView(&st.prevView, st.prev)
+		st.env.Previous = &st.prevView
+	} else {
+		st.env.Previous = nil
+	}
+	st.rebox()
+}
+
+// fillViews builds the views conditions read from st.inc.
+func (st *evaluator) fillViews() {
 	// Precomputed once per evaluation so the helpers only compare: titles without the "(MDIoT) " prefix.
 	for i := range st.inc.Alerts {
 		st.bareTitles = append(st.bareTitles, st.inc.Alerts[i].BareTitle())
@@ -201,20 +229,6 @@ func (st *evaluator) reset(ev *incident.Event, trig Trigger) {
 	for i := range st.entityVals {
 		st.entities = append(st.entities, &st.entityVals[i])
 	}
-
-	st.env.Alerts = st.alerts
-	st.env.Devices = st.devices
-	st.env.Entities = st.entities
-	st.env.IPs = st.inc.IPs
-	st.env.Event = eventView{ID: ev.ID, Type: string(ev.Type)}
-	st.env.Trigger = string(trig)
-	if st.prev != nil {
-		fillIncidentView(&st.prevView, st.prev)
-		st.env.Previous = &st.prevView
-	} else {
-		st.env.Previous = nil
-	}
-	st.rebox()
 }
 
 // rebox refreshes what conditions see after an action changed the incident.

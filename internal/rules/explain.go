@@ -109,7 +109,8 @@ func Explain(w io.Writer, e *Engine, ev incident.Event, now time.Time) Result {
 	return res
 }
 
-// Check writes the rules of e in evaluation order, for `interlock rules check`.
+// Check writes the rules of e in evaluation order, for `interlock rules check`: the automation rules,
+// then the incident creation rules when there are any.
 func Check(w io.Writer, e *Engine) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s, %d enabled (evaluation order: order, then name)\n", e.file, plural(len(e.rules), "rule"), e.Enabled())
@@ -133,6 +134,9 @@ func Check(w io.Writer, e *Engine) {
 			}
 			fmt.Fprintf(&b, "        %s%s\n", label, d)
 		}
+	}
+	if len(e.incRules) > 0 {
+		checkIncidentRules(&b, e)
 	}
 	_, _ = io.WriteString(w, b.String())
 }

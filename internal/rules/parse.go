@@ -55,6 +55,9 @@ type FileError struct {
 
 // Problem is one thing wrong with a rules file.
 type Problem struct {
+	// Section is "incidentRules" for a problem with an incident creation rule; empty for automation rules
+	// and the file as a whole.
+	Section string
 	// Rule is the rule's name; empty for problems with the file as a whole or a rule without a name.
 	Rule string
 	// Index is the rule's 1-based position in the file; 0 for problems with the file as a whole.
@@ -91,6 +94,10 @@ func (p Problem) location(file string) string {
 	}
 	switch {
 	case p.Index == 0:
+	case p.Section == sectionIncident && p.Rule != "":
+		s += fmt.Sprintf(": incident rule %d %q", p.Index, p.Rule)
+	case p.Section == sectionIncident:
+		s += fmt.Sprintf(": incident rule %d", p.Index)
 	case p.Rule != "":
 		s += fmt.Sprintf(": rule %d %q", p.Index, p.Rule)
 	default:
@@ -107,8 +114,9 @@ type parser struct {
 
 // ruleCtx is the rule a problem belongs to.
 type ruleCtx struct {
-	index int
-	name  string
+	section string // "" for automation rules, sectionIncident for creation rules
+	index   int
+	name    string
 }
 
 func (p *parser) add(rc ruleCtx, n *yaml.Node, format string, args ...any) {
@@ -116,15 +124,25 @@ func (p *parser) add(rc ruleCtx, n *yaml.Node, format string, args ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	p.problems = append(p.problems, Problem{Rule: rc.name, Index: rc.index, Line: line, Msg: fmt.Sprintf(format, args...)})
+	p.problems = append(p.problems, Problem{Section: rc.section, Rule: rc.name, Index: rc.index, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
-func parseFile(data []byte, known []string) ([]*rule, []Problem) {
+// parsed is what a valid rules file holds.
+type parsed struct {
+	rules    []*rule
+	incRules []*incidentRule
+}
+
+// topLevelKeys are the lists a rules file may hold; either may be left out, not both.
+var topLevelKeys = []string{"rules", "incidentRules"}
+
+func parseFile(data []byte, known []string) (parsed, []Problem) {
 	p := &parser{known: known}
 	var file ruleCtx
+	var out parsed
 	if len(data) > maxFileSize {
 		p.add(file, nil, "the file is larger than %d bytes", maxFileSize)
-		return nil, p.problems
+		return out, p.problems
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -137,52 +155,66 @@ func parseFile(data []byte, known []string) ([]*rule, []Problem) {
 		} else {
 			p.add(file, nil, "not valid YAML: %v", err)
 		}
-		return nil, p.problems
+		return out, p.problems
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		p.add(file, &extra, "the file holds more than one YAML document; put every rule under the one \"rules:\" list")
-		return nil, p.problems
+		return out, p.problems
 	} else if !errors.Is(err, io.EOF) {
 		p.add(file, nil, "not valid YAML: %v", err)
-		return nil, p.problems
+		return out, p.problems
 	}
 	root := resolve(&doc)
 	if root.Kind == yaml.DocumentNode {
 		if len(root.Content) == 0 {
 			p.add(file, nil, `the file is empty; want a top-level "rules:" list`)
-			return nil, p.problems
+			return out, p.problems
 		}
 		root = resolve(root.Content[0])
 	}
 	if root.Kind != yaml.MappingNode {
 		p.add(file, root, `want a mapping with a "rules:" list at the top, got %s`, describe(root))
-		return nil, p.problems
+		return out, p.problems
 	}
-	var list *yaml.Node
+	var list, incList *yaml.Node
 	p.eachKey(file, root, func(key string, k, v *yaml.Node) {
-		if key != "rules" {
-			p.add(file, k, `unknown top-level key %q (want "rules")`, key)
-			return
+		switch key {
+		case "rules":
+			list = v
+		case "incidentRules":
+			incList = v
+		default:
+			p.add(file, k, `unknown top-level key %q (want "rules" or "incidentRules")%s`, key, suggestKey(key, topLevelKeys))
 		}
-		list = v
 	})
-	if list == nil {
+	if list == nil && incList == nil {
 		if len(p.problems) == 0 {
-			p.add(file, root, `no "rules:" list`)
+			p.add(file, root, `no "rules:" or "incidentRules:" list`)
 		}
-		return nil, p.problems
+		return out, p.problems
 	}
+	if list != nil {
+		out.rules = p.ruleList(list)
+	}
+	if incList != nil {
+		out.incRules = p.incidentRuleList(incList)
+	}
+	return out, p.problems
+}
+
+func (p *parser) ruleList(list *yaml.Node) []*rule {
+	var file ruleCtx
 	switch {
 	case list.Kind == yaml.ScalarNode && list.ShortTag() == "!!null":
 		// "rules:" with every rule commented out: a deliberate empty list.
-		return nil, p.problems
+		return nil
 	case list.Kind != yaml.SequenceNode:
 		p.add(file, list, "rules: want a list of rules, got %s", describe(list))
-		return nil, p.problems
+		return nil
 	case len(list.Content) > maxRules:
 		p.add(file, list, "rules: %d rules; the limit is %d", len(list.Content), maxRules)
-		return nil, p.problems
+		return nil
 	}
 	rules := make([]*rule, 0, len(list.Content))
 	seen := map[string]*rule{}
@@ -194,7 +226,7 @@ func parseFile(data []byte, known []string) ([]*rule, []Problem) {
 		// Names are checked even on rules with other problems, so one run reports all of them.
 		if key := strings.ToLower(r.name); key != "" {
 			if first, dup := seen[key]; dup {
-				p.add(ruleCtx{r.index, r.name}, resolve(n), "name: %q is already the name of rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
+				p.add(ruleCtx{index: r.index, name: r.name}, resolve(n), "name: %q is already the name of rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
 				continue
 			}
 			seen[key] = r
@@ -203,7 +235,7 @@ func parseFile(data []byte, known []string) ([]*rule, []Problem) {
 			rules = append(rules, r)
 		}
 	}
-	return rules, p.problems
+	return rules
 }
 
 // eachKey walks a mapping, refusing non-scalar and duplicate keys (yaml.v3 checks duplicates only when

@@ -1,0 +1,469 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/interlock-soar/interlock/internal/incident"
+)
+
+// sectionIncident is the top-level key of the incident creation rules, and Problem.Section for them.
+const sectionIncident = "incidentRules"
+
+// Limits of an incident creation rule.
+const (
+	maxListItems      = 1000 // titles, titlesHave, tactics, techniques
+	maxTitleLen       = 500  // an alert title or phrase, and the title template
+	maxRuleIDLen      = 128
+	maxGroupWindow    = 366 * 24 * time.Hour
+	maxGroupLabel     = 200 // runes of the group key shown in GroupLabel and {key}
+	maxSlugLen        = 48
+	severityFromAlert = "alert"
+	// defaultAlertSeverity is the incident severity under `severity: alert` when the alert has none (or one
+	// Sentinel does not know): the middle of the scale, so the alert is neither buried nor escalated.
+	defaultAlertSeverity = incident.SeverityMedium
+)
+
+var (
+	incidentRuleKeys = []string{"name", "order", "enabled", "analyticRuleId", "titles", "titlesHave", "condition",
+		"severity", "tactics", "techniques", "create", "groupBy", "groupWindow", "title"}
+	incidentSeverities = append([]string{severityFromAlert}, severities...)
+	// tacticNames are the tactics as Sentinel spells them (enterprise and ICS matrices).
+	tacticNames = []string{"Reconnaissance", "ResourceDevelopment", "InitialAccess", "Execution", "Persistence",
+		"PrivilegeEscalation", "DefenseEvasion", "CredentialAccess", "Discovery", "LateralMovement", "Collection",
+		"Exfiltration", "CommandAndControl", "Impact", "PreAttack", "ImpairProcessControl", "InhibitResponseFunction"}
+	techniqueRE = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+)
+
+// incidentRule is one compiled incident creation rule.
+type incidentRule struct {
+	name           string
+	slug           string // the rule's part of a GroupKey
+	index, line    int
+	order          int
+	enabled        bool
+	create         bool
+	analyticRuleID string
+	titles         map[string]struct{} // lowered bare titles (KQL in / ==)
+	nTitles        int
+	phrases        phraseSet // titlesHave, by first term (KQL has_any)
+	nPhrases       int
+	condition      string
+	program        *vm.Program
+	severity       string // severityFromAlert or a Sentinel severity
+	tactics        []string
+	techniques     []string
+	groupBy        string
+	groupProgram   *vm.Program
+	groupWindow    time.Duration // 0: no window
+	title          string        // template with {key}; empty: the default
+}
+
+// matchesTitle applies the title clauses; a rule without any matches every title.
+func (r *incidentRule) matchesTitle(t *termBuf, lowered []byte) bool {
+	if r.nTitles == 0 && r.nPhrases == 0 {
+		return true
+	}
+	if _, ok := r.titles[string(lowered)]; ok {
+		return true
+	}
+	return r.phrases.match(t)
+}
+
+// IncidentRuleInfo describes one incident creation rule, for `interlock rules check`.
+type IncidentRuleInfo struct {
+	Name    string
+	Order   int
+	Enabled bool
+	// Create is false for a suppression rule: matching alerts make no incident.
+	Create bool
+	// Grouped is true when the rule has groupBy: alerts with the same key join one incident.
+	Grouped bool
+	GroupBy string
+	// GroupWindow is the grouping window; zero means alerts join whenever they arrive.
+	GroupWindow    time.Duration
+	AnalyticRuleID string
+	// Titles and TitlesHave count the rule's title clauses; Condition is its expr source.
+	Titles, TitlesHave int
+	Condition          string
+	Severity           string // "alert" or a severity
+	Tactics            []string
+	Techniques         []string
+	Line               int
+}
+
+// IncidentRules describes the incident creation rules in evaluation order.
+func (e *Engine) IncidentRules() []IncidentRuleInfo {
+	out := make([]IncidentRuleInfo, len(e.incRules))
+	for i, r := range e.incRules {
+		out[i] = IncidentRuleInfo{
+			Name: r.name, Order: r.order, Enabled: r.enabled, Create: r.create,
+			Grouped: r.groupProgram != nil, GroupBy: r.groupBy, GroupWindow: r.groupWindow,
+			AnalyticRuleID: r.analyticRuleID, Titles: r.nTitles, TitlesHave: r.nPhrases,
+			Condition: r.condition, Severity: r.severity,
+			Tactics: append([]string(nil), r.tactics...), Techniques: append([]string(nil), r.techniques...),
+			Line: r.line,
+		}
+	}
+	return out
+}
+
+// sortIncidentRules puts the rules in evaluation order: ascending order, ties by name (byte-wise), as the
+// automation rules.
+func sortIncidentRules(rs []*incidentRule) []*incidentRule {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if rs[i].order != rs[j].order {
+			return rs[i].order < rs[j].order
+		}
+		return rs[i].name < rs[j].name
+	})
+	return rs
+}
+
+func (p *parser) incidentRuleList(list *yaml.Node) []*incidentRule {
+	file := ruleCtx{section: sectionIncident}
+	switch {
+	case list.Kind == yaml.ScalarNode && list.ShortTag() == "!!null":
+		return nil
+	case list.Kind != yaml.SequenceNode:
+		p.add(file, list, "incidentRules: want a list of rules, got %s", describe(list))
+		return nil
+	case len(list.Content) > maxRules:
+		p.add(file, list, "incidentRules: %d rules; the limit is %d", len(list.Content), maxRules)
+		return nil
+	}
+	out := make([]*incidentRule, 0, len(list.Content))
+	byName := map[string]*incidentRule{}
+	bySlug := map[string]*incidentRule{}
+	for i, n := range list.Content {
+		n = resolve(n)
+		r, ok := p.parseIncidentRule(i+1, n)
+		if r == nil {
+			continue
+		}
+		rc := ruleCtx{section: sectionIncident, index: r.index, name: r.name}
+		if key := strings.ToLower(r.name); key != "" {
+			if first, dup := byName[key]; dup {
+				p.add(rc, n, "name: %q is already the name of incident rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
+				continue
+			}
+			byName[key] = r
+			// Group keys start with the slug; two rules sharing one could merge each other's incidents.
+			if first, dup := bySlug[r.slug]; dup {
+				p.add(rc, n, "name: %q and incident rule %d %q give the same group key prefix %q; make the names differ in letters or digits", r.name, first.index, first.name, r.slug)
+				continue
+			}
+			bySlug[r.slug] = r
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// parseIncidentRule returns the rule and whether it is valid, like parseRule.
+func (p *parser) parseIncidentRule(index int, n *yaml.Node) (*incidentRule, bool) {
+	rc := ruleCtx{section: sectionIncident, index: index}
+	before := len(p.problems)
+	if n.Kind != yaml.MappingNode {
+		p.add(rc, n, "want a mapping (name, order, titles, titlesHave, condition, ...), got %s", describe(n))
+		return nil, false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "name" {
+			if v := resolve(n.Content[i+1]); v.Kind == yaml.ScalarNode {
+				rc.name = strings.TrimSpace(v.Value)
+			}
+			break
+		}
+	}
+	r := &incidentRule{index: index, line: n.Line, enabled: true, create: true, severity: severityFromAlert}
+	var haveName, haveOrder bool
+	var windowNode, titleNode, groupNode *yaml.Node
+	createNode := (*yaml.Node)(nil)
+	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "name":
+			haveName = true
+			r.name = p.name(rc, v)
+		case "order":
+			haveOrder = true
+			r.order = p.order(rc, v)
+		case "enabled":
+			r.enabled = p.boolean(rc, key, v, true)
+		case "create":
+			createNode = v
+			r.create = p.boolean(rc, key, v, true)
+		case "analyticRuleId":
+			r.analyticRuleID = p.ruleID(rc, v)
+		case "titles":
+			titles := p.textList(rc, key, v)
+			r.titles = make(map[string]struct{}, len(titles))
+			for _, t := range titles {
+				t = strings.ToLower(incident.BareTitle(t))
+				if _, dup := r.titles[t]; dup {
+					p.add(rc, v, "titles: %q is listed twice", t)
+				}
+				r.titles[t] = struct{}{}
+			}
+			r.nTitles = len(r.titles)
+		case "titlesHave":
+			var phrases [][]string
+			seen := map[string]bool{}
+			for _, t := range p.textList(rc, key, v) {
+				terms := splitTerms(t)
+				if len(terms) == 0 {
+					p.add(rc, v, "titlesHave: %q has no letters or digits; it would match nothing", t)
+					continue
+				}
+				if j := strings.Join(terms, " "); seen[j] {
+					p.add(rc, v, "titlesHave: %q is listed twice (terms compare case-insensitively, punctuation aside)", t)
+					continue
+				} else {
+					seen[j] = true
+				}
+				phrases = append(phrases, terms)
+			}
+			r.phrases, r.nPhrases = newPhraseSet(phrases), len(phrases)
+		case "condition":
+			r.condition, r.program = p.alertExpr(rc, key, v, false)
+		case "groupBy":
+			groupNode = v
+			r.groupBy, r.groupProgram = p.alertExpr(rc, key, v, true)
+		case "groupWindow":
+			windowNode = v
+			r.groupWindow = p.window(rc, v)
+		case "title":
+			titleNode = v
+			r.title = p.titleTemplate(rc, v)
+		case "severity":
+			if s, ok := p.text(rc, key, v); ok {
+				if !contains(incidentSeverities, s) {
+					p.add(rc, v, "severity: %q is not one of %s%s", s, strings.Join(incidentSeverities, ", "), didYouMean(v, incidentSeverities))
+				} else {
+					r.severity = s
+				}
+			}
+		case "tactics":
+			for _, t := range p.textList(rc, key, v) {
+				switch {
+				case !contains(tacticNames, t):
+					p.add(rc, v, "tactics: %q is not a tactic as Sentinel spells it (%s)%s", t, strings.Join(tacticNames, ", "), didYouMean(&yaml.Node{Kind: yaml.ScalarNode, Value: t}, tacticNames))
+				case contains(r.tactics, t):
+					p.add(rc, v, "tactics: %q is listed twice", t)
+				default:
+					r.tactics = append(r.tactics, t)
+				}
+			}
+		case "techniques":
+			for _, t := range p.textList(rc, key, v) {
+				switch {
+				case !techniqueRE.MatchString(t):
+					p.add(rc, v, "techniques: %q is not a MITRE ATT&CK technique ID (T0839, T1059.001)", t)
+				case contains(r.techniques, t):
+					p.add(rc, v, "techniques: %q is listed twice", t)
+				default:
+					r.techniques = append(r.techniques, t)
+				}
+			}
+		default:
+			p.add(rc, k, "unknown key %q (want %s)%s", key, strings.Join(incidentRuleKeys, ", "), suggestKey(key, incidentRuleKeys))
+		}
+	})
+	if !haveName {
+		p.add(rc, n, "name: missing; every incident rule needs a unique name")
+	}
+	if !haveOrder {
+		p.add(rc, n, "order: missing; want a number from %d to %d (the first matching rule in ascending order decides)", minOrder, maxOrder)
+	}
+	if groupNode == nil {
+		if windowNode != nil {
+			p.add(rc, windowNode, "groupWindow: only means something with groupBy")
+		}
+		if titleNode != nil {
+			p.add(rc, titleNode, "title: only with groupBy; an incident of one alert is titled after the alert")
+		}
+	} else if !r.create && createNode != nil {
+		p.add(rc, groupNode, "groupBy: a rule with create: false makes no incident to group alerts into")
+	}
+	// The slug even of an invalid rule, so a clash with another rule is reported in the same run.
+	r.slug = slug(r.name)
+	return r, len(p.problems) == before
+}
+
+func (p *parser) boolean(rc ruleCtx, key string, v *yaml.Node, def bool) bool {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
+		p.add(rc, v, "%s: want true or false, got %s", key, describe(v))
+		return def
+	}
+	return strings.EqualFold(v.Value, "true")
+}
+
+// text is one printable line of text.
+func (p *parser) text(rc ruleCtx, key string, v *yaml.Node) (string, bool) {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" || strings.TrimSpace(v.Value) == "" {
+		p.add(rc, v, "%s: want text, got %s", key, describe(v))
+		return "", false
+	}
+	s := strings.TrimSpace(v.Value)
+	switch {
+	case utf8.RuneCountInString(s) > maxTitleLen:
+		p.add(rc, v, "%s: longer than %d characters", key, maxTitleLen)
+	case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
+		p.add(rc, v, "%s: %q contains control characters or invalid UTF-8", key, s)
+	default:
+		return s, true
+	}
+	return "", false
+}
+
+// textList is a non-empty list of text; a single value need not be written as a list.
+func (p *parser) textList(rc ruleCtx, key string, v *yaml.Node) []string {
+	items := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		items = v.Content
+		switch {
+		case len(items) == 0:
+			p.add(rc, v, "%s: empty list; leave the key out instead", key)
+			return nil
+		case len(items) > maxListItems:
+			p.add(rc, v, "%s: %d items; the limit is %d", key, len(items), maxListItems)
+			return nil
+		}
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if s, ok := p.text(rc, key, resolve(it)); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *parser) ruleID(rc ruleCtx, v *yaml.Node) string {
+	s, ok := p.text(rc, "analyticRuleId", v)
+	if !ok {
+		return ""
+	}
+	if len(s) > maxRuleIDLen || strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+		p.add(rc, v, "analyticRuleId: want one word of at most %d characters (a GUID), got %s", maxRuleIDLen, describe(v))
+		return ""
+	}
+	return s
+}
+
+func (p *parser) alertExpr(rc ruleCtx, key string, v *yaml.Node, group bool) (string, *vm.Program) {
+	if v.Kind != yaml.ScalarNode {
+		p.add(rc, v, "%s: want an expression, got %s", key, describe(v))
+		return "", nil
+	}
+	src := strings.TrimSpace(v.Value)
+	if v.ShortTag() == "!!null" || src == "" {
+		if group {
+			p.add(rc, v, "groupBy: empty; write an expression returning the key (alert.sourceAddress), or leave groupBy out")
+		}
+		return "", nil
+	}
+	prog, err := compileAlertExpr(src, group)
+	if err != nil {
+		p.add(rc, v, "%s: %v", key, err)
+		return src, nil
+	}
+	return src, prog
+}
+
+func (p *parser) window(rc ruleCtx, v *yaml.Node) time.Duration {
+	d, err := time.ParseDuration(strings.TrimSpace(v.Value))
+	switch {
+	case v.Kind != yaml.ScalarNode || err != nil:
+		p.add(rc, v, "groupWindow: want a duration like 30m or 8h, got %s", describe(v))
+	case d < time.Second || d > maxGroupWindow || d%time.Second != 0:
+		p.add(rc, v, "groupWindow: %s is out of range; want whole seconds from 1s to %s", d, maxGroupWindow)
+	default:
+		return d
+	}
+	return 0
+}
+
+func (p *parser) titleTemplate(rc ruleCtx, v *yaml.Node) string {
+	s, _ := p.text(rc, "title", v)
+	return s
+}
+
+// suggestKey names the key the author probably meant: same letters in another case, or one or two typos.
+func suggestKey(key string, keys []string) string {
+	best, bestDist := "", 3
+	for _, k := range keys {
+		if strings.EqualFold(k, key) {
+			return fmt.Sprintf(" (did you mean %s?)", k)
+		}
+		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// slug makes a rule name safe in a workflow ID: lower-case ASCII letters and digits, runs of anything
+// else as one "-". A long name is cut and given a hash of the whole, so that names differing only at the
+// end still differ; a name with no ASCII letters or digits is a hash alone.
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !isTermByte(c) {
+			dash = true
+			continue
+		}
+		if dash && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		dash = false
+		b.WriteByte(lowerByte(c))
+	}
+	s := b.String()
+	sum := sha256.Sum256([]byte(name))
+	switch {
+	case s == "":
+		return "rule-" + hex.EncodeToString(sum[:4])
+	case len(s) > maxSlugLen:
+		return strings.TrimRight(s[:maxSlugLen-9], "-") + "-" + hex.EncodeToString(sum[:4])
+	}
+	return s
+}
