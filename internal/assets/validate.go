@@ -1,0 +1,337 @@
+package assets
+
+import (
+	"fmt"
+	"net/mail"
+	"net/netip"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Both readers turn their input into vals (a value plus the place it came from) and hand them to a
+// builder, so YAML and CSV get the same checks and differ only in how they name places.
+
+// val is one input value and where it came from, e.g. "line 14: sites[0].lines[0].zones[0].assets[2].ip"
+// or "row 7, column ip".
+type val struct {
+	s   string
+	pos string
+	// bad marks a value whose reader already reported it (wrong YAML shape), so it is not reported twice.
+	bad bool
+}
+
+const (
+	maxNameRunes  = 200
+	maxEmailBytes = 254 // RFC 5321 path limit
+)
+
+// assetIn is an asset as read, before validation.
+type assetIn struct {
+	pos                                      string // place of the asset itself
+	name, typ, subType, crit, purdue, safety val
+	ips, macs, owners                        []val
+}
+
+type builder struct {
+	problems []string
+	omitted  int
+	stopped  bool // a fatal problem (size, syntax) makes further checks pointless
+
+	sites   []Site
+	refs    []AssetRef
+	byIP    map[string]int
+	byMAC   map[string]int
+	byName  map[string]int
+	firstAt map[string]string // index key → place it was first seen, for duplicate messages
+}
+
+func (b *builder) init() {
+	if b.firstAt == nil {
+		b.byIP, b.byMAC, b.byName = map[string]int{}, map[string]int{}, map[string]int{}
+		b.firstAt = map[string]string{}
+	}
+}
+
+func (b *builder) problem(pos, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if pos != "" {
+		msg = pos + ": " + msg
+	}
+	if len(b.problems) >= maxProblems {
+		b.omitted++
+		return
+	}
+	b.problems = append(b.problems, msg)
+}
+
+func (b *builder) fatal(pos, format string, args ...any) {
+	b.problem(pos, format, args...)
+	b.stopped = true
+}
+
+func (b *builder) finish() (*Directory, error) {
+	if len(b.problems) == 0 && len(b.refs) == 0 {
+		b.problem("", "empty directory: no asset is defined")
+	}
+	if len(b.problems) > 0 {
+		return nil, &FileError{Problems: b.problems, Omitted: b.omitted}
+	}
+	return &Directory{sites: b.sites, refs: b.refs, byIP: b.byIP, byMAC: b.byMAC, byName: b.byName}, nil
+}
+
+// text validates a free-text value: valid UTF-8, no control or line-breaking characters, at most
+// maxNameRunes. It returns the value trimmed of surrounding space.
+func (b *builder) text(v val, required bool) (string, bool) {
+	if v.bad {
+		return "", false
+	}
+	s := strings.TrimSpace(v.s)
+	switch {
+	case !utf8.ValidString(s):
+		b.problem(v.pos, "is not valid UTF-8")
+		return "", false
+	case s == "" && required:
+		b.problem(v.pos, "is required")
+		return "", false
+	case utf8.RuneCountInString(s) > maxNameRunes:
+		b.problem(v.pos, "is longer than %d characters", maxNameRunes)
+		return "", false
+	}
+	if i := strings.IndexFunc(s, badRune); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		b.problem(v.pos, "contains control character %U", r)
+		return "", false
+	}
+	return s, true
+}
+
+// badRune reports characters that let a value break out of a line or reorder text where it is shown:
+// C0/C1 controls, line and paragraph separators, and bidirectional overrides and isolates.
+func badRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+		return true
+	case '\u202a' <= r && r <= '\u202e', '\u2066' <= r && r <= '\u2069':
+		return true
+	}
+	return false
+}
+
+// owners validates owner email addresses: bare addresses only, no display names or comments, since they
+// end up in mail headers. Duplicates are dropped.
+func (b *builder) owners(vs []val) ([]string, bool) {
+	var out []string
+	ok := true
+	for _, v := range vs {
+		s, good := b.text(v, true)
+		if !good {
+			ok = false
+			continue
+		}
+		if len(s) > maxEmailBytes {
+			b.problem(v.pos, "%s is longer than %d bytes", quote(s), maxEmailBytes)
+			ok = false
+			continue
+		}
+		a, err := mail.ParseAddress(s)
+		if err != nil || a.Name != "" || a.Address != s {
+			b.problem(v.pos, "%s is not a bare email address like name@example.com", quote(s))
+			ok = false
+			continue
+		}
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, s) }) {
+			out = append(out, s)
+		}
+	}
+	return out, ok
+}
+
+// level is a site, line or zone header as read.
+type level struct {
+	name   val
+	owners []val
+}
+
+func (b *builder) levelHeader(l level) (string, []string, bool) {
+	name, ok1 := b.text(l.name, true)
+	owners, ok2 := b.owners(l.owners)
+	return name, owners, ok1 && ok2
+}
+
+// asset validates one asset and indexes it under its place.
+func (b *builder) asset(in assetIn, site, line, zone string, inherited []string) (Asset, bool) {
+	b.init()
+	var a Asset
+	ok := true
+	check := func(good bool) {
+		ok = ok && good
+	}
+	var good bool
+	a.Name, good = b.text(in.name, true)
+	check(good)
+	a.Type, good = b.text(in.typ, false)
+	check(good)
+	a.SubType, good = b.text(in.subType, false)
+	check(good)
+
+	if crit, good := b.text(in.crit, true); good {
+		a.Criticality = strings.ToLower(crit)
+		if criticalityRank[a.Criticality] == 0 {
+			b.problem(in.crit.pos, "must be high, medium or low, not %s", quote(crit))
+			ok = false
+		}
+	} else {
+		ok = false
+	}
+	if p, good := b.text(in.purdue, false); good {
+		if p != "" && !slices.Contains(purdueLevels, p) {
+			b.problem(in.purdue.pos, "must be one of 0, 1, 2, 3, 3.5, 4, 5, not %s", quote(p))
+			ok = false
+		}
+		a.PurdueLevel = p
+	} else {
+		ok = false
+	}
+	if s, good := b.text(in.safety, false); good {
+		switch strings.ToLower(s) {
+		case "true", "yes", "1":
+			a.Safety = true
+		case "false", "no", "0", "":
+		default:
+			b.problem(in.safety.pos, "must be true or false, not %s", quote(s))
+			ok = false
+		}
+	} else {
+		ok = false
+	}
+
+	var ipPos, macPos []string // place of each kept address, for duplicate messages
+	for _, v := range in.ips {
+		s, good := b.text(v, true)
+		if !good {
+			ok = false
+			continue
+		}
+		ip, err := netip.ParseAddr(s)
+		switch {
+		case err != nil:
+			b.problem(v.pos, "%s is not an IP address", quote(s))
+		case ip.Zone() != "":
+			b.problem(v.pos, "IP address %s must not have a zone", quote(s))
+		case ip.Unmap().IsUnspecified():
+			b.problem(v.pos, "%s is not a device address", quote(s))
+		default:
+			if c := ip.Unmap().String(); !slices.Contains(a.IP, c) {
+				a.IP = append(a.IP, c)
+				ipPos = append(ipPos, v.pos)
+			}
+			continue
+		}
+		ok = false
+	}
+	for _, v := range in.macs {
+		s, good := b.text(v, true)
+		if !good {
+			ok = false
+			continue
+		}
+		mac, valid := canonicalMAC(s)
+		switch {
+		case !valid:
+			b.problem(v.pos, "%s is not a MAC address like 00:1b:1b:aa:bb:cc", quote(s))
+		case mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff":
+			b.problem(v.pos, "%s is not a device MAC address", quote(s))
+		default:
+			if !slices.Contains(a.MAC, mac) {
+				a.MAC = append(a.MAC, mac)
+				macPos = append(macPos, v.pos)
+			}
+			continue
+		}
+		ok = false
+	}
+	owners, good := b.owners(in.owners)
+	check(good)
+	a.Owners = owners
+
+	// Uniqueness is checked even when the asset has other problems, so one run reports them all.
+	if a.Name != "" {
+		ok = b.unique("name:"+strings.ToLower(a.Name), in.name.pos, "asset name "+quote(a.Name)) && ok
+	}
+	for i, ip := range a.IP {
+		ok = b.unique("ip:"+ip, ipPos[i], "IP address "+ip) && ok
+	}
+	for i, mac := range a.MAC {
+		ok = b.unique("mac:"+mac, macPos[i], "MAC address "+mac) && ok
+	}
+	if !ok {
+		return Asset{}, false
+	}
+	i := len(b.refs)
+	b.byName[strings.ToLower(a.Name)] = i
+	for _, ip := range a.IP {
+		b.byIP[ip] = i
+	}
+	for _, mac := range a.MAC {
+		b.byMAC[mac] = i
+	}
+	eff := a.Owners
+	if len(eff) == 0 {
+		eff = inherited
+	}
+	b.refs = append(b.refs, AssetRef{Asset: cloneAsset(a), Site: site, Line: line, Zone: zone, Owners: slices.Clone(eff)})
+	return a, true
+}
+
+// unique records key as seen at pos; a second sighting is a problem naming the first.
+func (b *builder) unique(key, pos, what string) bool {
+	b.init()
+	if first, dup := b.firstAt[key]; dup {
+		b.problem(pos, "%s is already used (at %s)", what, first)
+		return false
+	}
+	b.firstAt[key] = pos
+	return true
+}
+
+// didYouMean suggests the known word closest to s, if it is close enough to be a typo.
+func didYouMean(s string, known []string) string {
+	best, bestD := "", 3
+	ls := strings.ToLower(s)
+	for _, k := range known {
+		d := editDistance(ls, strings.ToLower(k))
+		if d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance, capped in cost by only being used on short keys.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
