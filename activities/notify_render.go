@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/interlock-soar/interlock/activities/mail"
+	"github.com/interlock-soar/interlock/internal/incident"
 )
 
 // Caps on alert-derived fields: long enough for any real name, short enough that a hostile
@@ -18,6 +19,9 @@ const (
 	maxFieldRunes = 200
 	maxStepRunes  = 1000
 	maxListItems  = 20
+	// The business impact statement is at most 300 runes as the asset directory makes it.
+	maxImpactRunes   = 400
+	maxImpactUnknown = 10
 )
 
 // RenderPLCNotification renders a PLC-change notice: the subject, a plain-text body and an HTML
@@ -58,6 +62,23 @@ type noticeView struct {
 	// Severity is the incident severity; SeverityColor its badge colour.
 	Severity      string
 	SeverityColor string
+	// Impact is the business impact block; nil leaves it out.
+	Impact *impactView
+}
+
+// impactView is the business impact block of a notice.
+type impactView struct {
+	Statement string
+	// Risk is the production stop risk ("high", "low", …); RiskHigh highlights it.
+	Risk     string
+	RiskHigh bool
+	Safety   bool
+	// Unknown lists the devices the asset directory does not know, when the statement does not.
+	Unknown string
+	// Alert is RiskHigh or Safety: the block is highlighted.
+	Alert bool
+	// Flags is the risk and safety line of the text part.
+	Flags string
 }
 
 type section struct {
@@ -145,7 +166,47 @@ func plcView(n PLCNotification, links AnswerLinks) noticeView {
 		}
 	}
 	v.Techniques = strings.Join(techs, ", ")
+	v.Impact = impactBlock(n.Impact)
 	return v
+}
+
+// impactBlock is the business impact block, cleaned like every other field; nil when there is no
+// impact or it says nothing.
+func impactBlock(imp *incident.Impact) *impactView {
+	if imp == nil {
+		return nil
+	}
+	iv := &impactView{
+		Statement: field(imp.Statement, maxImpactRunes),
+		Risk:      field(imp.Risk, 20),
+		Safety:    imp.Safety,
+	}
+	iv.RiskHigh = strings.EqualFold(iv.Risk, "high")
+	iv.Alert = iv.RiskHigh || iv.Safety
+	if !strings.Contains(strings.ToLower(iv.Statement), "asset directory") {
+		var unknown []string
+		for _, u := range imp.Unknown {
+			if u = field(u, maxNameRunes); u != "" {
+				unknown = append(unknown, u)
+			}
+		}
+		if len(unknown) > maxImpactUnknown {
+			unknown = append(unknown[:maxImpactUnknown], "+"+strconv.Itoa(len(unknown)-maxImpactUnknown)+" more")
+		}
+		iv.Unknown = strings.Join(unknown, ", ")
+	}
+	var flags []string
+	if iv.Risk != "" {
+		flags = append(flags, "Production stop risk: "+iv.Risk)
+	}
+	if iv.Safety {
+		flags = append(flags, "safety-relevant asset involved")
+	}
+	iv.Flags = strings.Join(flags, "; ")
+	if iv.Statement == "" && iv.Flags == "" && iv.Unknown == "" {
+		return nil
+	}
+	return iv
 }
 
 // noticeSubject is "[High] Unplanned change to PLC PLC-L3-01 on Rotterdam Plant / Packaging Line 3
@@ -326,7 +387,12 @@ var plcText = texttemplate.Must(texttemplate.New("text").Funcs(texttemplate.Func
 
 {{.Headline}}
 {{.What}}{{if .When}} Detected {{.When}}.{{end}}
-
+{{with .Impact}}
+Business impact
+{{if .Statement}}  {{.Statement}}
+{{end}}{{if .Flags}}  {{.Flags}}
+{{end}}{{if .Unknown}}  Not in the asset directory: {{.Unknown}}
+{{end}}{{end}}
 Please tell the security team whether this change was planned{{if .Deadline}}, by {{.Deadline}}{{end}}.
 One click is enough; the page that opens asks you to confirm.{{if .Deadline}} Without an answer by then,
 the question is escalated.{{end}}
@@ -359,7 +425,13 @@ var plcHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
 <tr><td style="padding:28px 28px 8px 28px;">
 <h1 style="margin:0 0 12px 0;font-size:22px;line-height:1.3;">{{.Headline}}</h1>
 <p style="margin:0 0 12px 0;">{{.What}}{{if .When}} Detected <strong>{{.When}}</strong>.{{end}}</p>
-<p style="margin:0 0 20px 0;">Please tell the security team whether this change was planned{{if .Deadline}}, by <strong>{{.Deadline}}</strong>{{end}}. One click is enough; the page that opens asks you to confirm.{{if .Deadline}} Without an answer by then, the question is escalated.{{end}}</p>
+{{with .Impact}}<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;margin:0 0 16px 0;"><tr><td style="padding:10px 14px;border-left:4px solid {{if .Alert}}#b91c1c{{else}}#9ca3af{{end}};background:{{if .Alert}}#fef2f2{{else}}#f9fafb{{end}};border-radius:4px;word-break:break-word;">
+<h2 style="margin:0 0 4px 0;font-size:13px;letter-spacing:1px;text-transform:uppercase;color:#6b7280;">Business impact</h2>
+{{if .Statement}}<p style="margin:0;">{{.Statement}}</p>
+{{end}}{{if or .Risk .Safety}}<p style="margin:4px 0 0 0;">{{if .Risk}}{{if .RiskHigh}}<strong style="color:#b91c1c;">Production stop risk {{.Risk}}</strong>{{else}}Production stop risk {{.Risk}}{{end}}{{end}}{{if and .Risk .Safety}} · {{end}}{{if .Safety}}<strong style="color:#b91c1c;">Safety-relevant asset involved</strong>{{end}}</p>
+{{end}}{{if .Unknown}}<p style="margin:4px 0 0 0;color:#6b7280;font-size:13px;">Not in the asset directory: {{.Unknown}}</p>
+{{end}}</td></tr></table>
+{{end}}<p style="margin:0 0 20px 0;">Please tell the security team whether this change was planned{{if .Deadline}}, by <strong>{{.Deadline}}</strong>{{end}}. One click is enough; the page that opens asks you to confirm.{{if .Deadline}} Without an answer by then, the question is escalated.{{end}}</p>
 <table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>
 <td style="padding:0 12px 12px 0;"><a href="{{.Planned}}" style="display:inline-block;background:#15803d;color:#ffffff;font-weight:bold;text-decoration:none;padding:12px 20px;border-radius:6px;">Yes, this change was planned</a></td>
 <td style="padding:0 0 12px 0;"><a href="{{.NotPlanned}}" style="display:inline-block;background:#b91c1c;color:#ffffff;font-weight:bold;text-decoration:none;padding:12px 20px;border-radius:6px;">No, this change was NOT planned</a></td>

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interlock-soar/interlock/activities"
+	"github.com/interlock-soar/interlock/internal/incident"
 )
 
 // plcNotice is the notice for the testdata incident 4318 (Unauthorized PLC Programming).
@@ -212,3 +213,91 @@ func BenchmarkRenderPLCNotification(b *testing.B) {
 		activities.RenderPLCNotification(n, testLinks)
 	}
 }
+
+func TestRenderPLCNotificationBusinessImpact(t *testing.T) {
+	t.Parallel()
+	const highStatement = `Rotterdam Plant / Line 3 packaging: safety PLC PLC-L3-01<script>alert(1)</script> (Purdue 1, criticality high), owner ot-line3@rotterdam.example.com; production stop risk high`
+	const lowStatement = "Rotterdam Plant / Line 1: HMI L1-HMI (Purdue 2, criticality low), owner site@rotterdam.example.com; production stop risk low"
+	base := plcNotice()
+	_, baseText, baseHTML := activities.RenderPLCNotification(base, testLinks)
+	tests := []struct {
+		name       string
+		impact     *incident.Impact
+		text, html []string
+		// absent must appear in neither part.
+		absent []string
+	}{
+		{
+			name: "high risk, safety, unknown devices",
+			impact: &incident.Impact{
+				Statement: highStatement, Risk: "high", Safety: true, Unknown: []string{"10.9.9.9", "<b>X-1</b>"},
+				Assets: []incident.ImpactAsset{{Name: "PLC-L3-01<script>alert(1)</script>", Criticality: "high", Safety: true}},
+			},
+			text: []string{
+				"Detected Friday 20 November 2026, 08:09 UTC.\n\nBusiness impact\n  " + highStatement +
+					"\n  Production stop risk: high; safety-relevant asset involved\n  Not in the asset directory: 10.9.9.9, <b>X-1</b>\n\nPlease tell the security team",
+			},
+			html: []string{
+				">Business impact</h2>",
+				"safety PLC PLC-L3-01&lt;script&gt;alert(1)&lt;/script&gt; (Purdue 1, criticality high)",
+				`<strong style="color:#b91c1c;">Production stop risk high</strong> · <strong style="color:#b91c1c;">Safety-relevant asset involved</strong>`,
+				"Not in the asset directory: 10.9.9.9, &lt;b&gt;X-1&lt;/b&gt;",
+				"border-left:4px solid #b91c1c;background:#fef2f2;",
+			},
+		},
+		{
+			name:   "low risk",
+			impact: &incident.Impact{Statement: lowStatement, Risk: "low"},
+			text: []string{
+				"\n\nBusiness impact\n  " + lowStatement + "\n  Production stop risk: low\n\nPlease tell the security team",
+			},
+			html: []string{
+				"<p style=\"margin:0;\">" + lowStatement + "</p>",
+				"<p style=\"margin:4px 0 0 0;\">Production stop risk low</p>",
+				"border-left:4px solid #9ca3af;background:#f9fafb;",
+			},
+			absent: []string{"safety-relevant", "Safety-relevant", "Not in the asset directory", "#fef2f2"},
+		},
+		{
+			name:   "unknown already in the statement",
+			impact: &incident.Impact{Statement: "No asset of this incident is in the asset directory (X-1); production stop risk unknown", Risk: "unknown", Unknown: []string{"X-1"}},
+			text:   []string{"  Production stop risk: unknown\n\nPlease tell"},
+			absent: []string{"Not in the asset directory: X-1"},
+		},
+		{name: "no impact", absent: []string{"Business impact", "production stop risk", "Production stop risk", "asset directory"}},
+		{name: "empty impact", impact: &incident.Impact{}, absent: []string{"Business impact"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n := plcNotice()
+			n.Impact = tt.impact
+			subject, text, html := activities.RenderPLCNotification(n, testLinks)
+			require.Equal(t, "[High] Unplanned change to PLC PLC-L3-01 on Rotterdam Plant / Packaging Line 3 — incident 4318", subject)
+			for _, w := range tt.text {
+				require.Contains(t, text, w)
+			}
+			for _, w := range tt.html {
+				require.Contains(t, html, w)
+			}
+			for _, a := range tt.absent {
+				require.NotContains(t, text, a)
+				require.NotContains(t, html, a)
+			}
+			require.NotContains(t, strings.ToLower(html), "<script")
+			require.NotContains(t, html, "<b>X-1")
+			if tt.impact == nil || tt.impact.Statement == "" {
+				require.Equal(t, baseText, text, "no impact: the text part is as before")
+				require.Equal(t, baseHTML, html, "no impact: the HTML part is as before")
+				return
+			}
+			require.Contains(t, text, field(tt.impact.Statement))
+			require.Less(t, strings.Index(html, "Business impact"), strings.Index(html, ">Yes, this change was planned</a>"), "near the top, before the buttons")
+			require.Less(t, strings.Index(text, "Business impact"), strings.Index(text, testLinks.Planned))
+			require.Equal(t, 4, strings.Count(html, "<a href="), "the impact adds no link")
+		})
+	}
+}
+
+// field is the statement as the text part shows it: URLs defanged.
+func field(s string) string { return strings.ReplaceAll(s, "://", "[:]//") }

@@ -1,6 +1,10 @@
 package activities
 
-import "time"
+import (
+	"time"
+
+	"github.com/interlock-soar/interlock/internal/incident"
+)
 
 // The request and result types of the PLC-change notification activities. The workflow fills them
 // with facts only; the activity signs the answer links and renders the email, so link tokens never
@@ -56,6 +60,8 @@ type PLCNotification struct {
 	Change     PLCChange   `json:"change"`
 	// AnswerDeadline is when the run escalates if nobody answers (shown in the email).
 	AnswerDeadline time.Time `json:"answerDeadline,omitzero"`
+	// Impact is the incident's business impact from the asset directory; nil shows none.
+	Impact *incident.Impact `json:"impact,omitempty"`
 }
 
 // NotificationResult says what was sent.

@@ -94,6 +94,8 @@ type TicketIncident struct {
 	Tactics    []string      `json:"tactics,omitempty"`
 	Techniques []string      `json:"techniques,omitempty"`
 	Alerts     []TicketAlert `json:"alerts,omitempty"`
+	// Impact is the business impact from the asset directory; nil when none was computed.
+	Impact *incident.Impact `json:"impact,omitempty"`
 }
 
 // TicketAlert is what a ticket says about one alert.
@@ -123,7 +125,37 @@ func NewTicketIncident(inc incident.Incident) TicketIncident {
 			Techniques: a.Techniques, RemediationSteps: a.RemediationSteps,
 		})
 	}
+	if inc.Impact != nil {
+		imp := *inc.Impact
+		ti.Impact = &imp
+	}
 	return ti
+}
+
+// ImpactSummary is the one-line business impact that comments and work notes show: the statement,
+// with the production stop risk, the safety flag and the devices the directory does not know added
+// when the statement does not say them already. Alert and directory strings are made single-line and
+// stripped of control and bidi characters, but not escaped: HTML callers escape the result. "" for a
+// nil Impact. It is deterministic, so workflows may call it.
+func ImpactSummary(imp *incident.Impact) string {
+	if imp == nil {
+		return ""
+	}
+	var parts []string
+	if s := ticketLine(imp.Statement, 600); s != "" {
+		parts = append(parts, s)
+	}
+	said := strings.ToLower(strings.Join(parts, "; "))
+	if risk := ticketLine(imp.Risk, 30); risk != "" && !strings.Contains(said, "production stop risk") {
+		parts = append(parts, "production stop risk "+risk)
+	}
+	if imp.Safety && !strings.Contains(said, "safety-relevant") {
+		parts = append(parts, "safety-relevant asset involved")
+	}
+	if unknown := ticketList(imp.Unknown, 10); unknown != "" && !strings.Contains(said, "asset directory") {
+		parts = append(parts, "not in the asset directory: "+unknown)
+	}
+	return truncate(strings.Join(parts, "; "), 1000)
 }
 
 // EnsureTicketRequest asks for an open ticket about one device.
@@ -338,7 +370,11 @@ func seenAgainNote(req EnsureTicketRequest, marker string) string {
 	if title := ticketLine(incident.BareTitle(req.Incident.Title), 300); title != "" {
 		b.WriteString(": " + title)
 	}
-	b.WriteString(".\n" + marker)
+	b.WriteString(".\n")
+	if s := ImpactSummary(req.Incident.Impact); s != "" {
+		b.WriteString("Business impact: " + s + "\n")
+	}
+	b.WriteString(marker)
 	return b.String()
 }
 
@@ -492,7 +528,19 @@ func description(req EnsureTicketRequest, key string) string {
 			b.WriteString("  " + label + ": " + value + "\n")
 		}
 	}
-	b.WriteString("Interlock found an engineering workstation that Defender for IoT does not list as authorized.\n\nDevice\n")
+	b.WriteString("Interlock found an engineering workstation that Defender for IoT does not list as authorized.\n\n")
+	if imp := inc.Impact; imp != nil {
+		// Before the device, so the truncation of a long description never cuts it.
+		b.WriteString("Business impact\n")
+		line("Summary", ticketLine(imp.Statement, 1000))
+		line("Production stop risk", ticketLine(imp.Risk, 30))
+		if imp.Safety {
+			line("Safety", "safety-relevant asset involved")
+		}
+		line("Not in the asset directory", ticketList(imp.Unknown, 20))
+		b.WriteString("\n")
+	}
+	b.WriteString("Device\n")
 	line("Name", ticketLine(d.DisplayName(), 200))
 	line("Type", joinNonEmpty(" / ", ticketLine(d.Type, 100), ticketLine(d.SubType, 100)))
 	line("IP address", ticketLine(d.IP, 100))

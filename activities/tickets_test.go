@@ -441,3 +441,129 @@ func TestEnsureTicketConcurrentIncidentsSameDevice(t *testing.T) {
 	}
 	require.NotEqual(t, results[0].Created, results[1].Created, "one run made it; the other found it")
 }
+
+// testImpacts are the business impacts the ticket, email and comment tests show.
+func testImpacts() map[string]*incident.Impact {
+	return map[string]*incident.Impact{
+		"high risk, safety, unknown devices": {
+			Statement: "Rotterdam Plant / Line 3 packaging: safety PLC PLC-L3-01<script>alert(1)</script> (Purdue 1, criticality high), owner ot-line3@rotterdam.example.com; production stop risk high; not in the asset directory: 10.9.9.9",
+			Site:      "Rotterdam Plant", Lines: []string{"Line 3 packaging"},
+			Assets:  []incident.ImpactAsset{{Name: "PLC-L3-01<script>alert(1)</script>", Type: "PLC", Criticality: "high", Safety: true}},
+			Unknown: []string{"10.9.9.9", "X-1"}, Risk: "high", Safety: true, Owners: []string{"ot-line3@rotterdam.example.com"},
+		},
+		"low risk": {
+			Statement: "Rotterdam Plant / Line 1: HMI L1-HMI (Purdue 2, criticality low), owner site@rotterdam.example.com; production stop risk low",
+			Site:      "Rotterdam Plant", Lines: []string{"Line 1"},
+			Assets: []incident.ImpactAsset{{Name: "L1-HMI", Type: "HMI", Criticality: "low"}},
+			Risk:   "low", Owners: []string{"site@rotterdam.example.com"},
+		},
+	}
+}
+
+func TestTicketBusinessImpact(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		impact *incident.Impact
+		want   []string
+		absent []string
+	}{
+		{
+			name:   "high risk, safety, unknown devices",
+			impact: testImpacts()["high risk, safety, unknown devices"],
+			want: []string{
+				"authorized.\n\nBusiness impact\n  Summary: " + testImpacts()["high risk, safety, unknown devices"].Statement + "\n",
+				"\n  Production stop risk: high\n  Safety: safety-relevant asset involved\n  Not in the asset directory: 10.9.9.9, X-1\n\nDevice\n",
+			},
+		},
+		{
+			name:   "low risk",
+			impact: testImpacts()["low risk"],
+			want: []string{
+				"\nBusiness impact\n  Summary: " + testImpacts()["low risk"].Statement + "\n  Production stop risk: low\n\nDevice\n",
+			},
+			absent: []string{"Safety:", "safety-relevant", "Not in the asset directory"},
+		},
+		{
+			name:   "no impact",
+			absent: []string{"Business impact", "Production stop risk", "safety-relevant", "asset directory", "Summary:"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			inc := incident.Incident{ID: "i-1", Number: 4312, Title: "(MDIoT) New Asset Detected", Impact: tt.impact}
+			req := request(NewTicketIncident(inc))
+			require.Equal(t, tt.impact, req.Incident.Impact)
+			f, err := TicketFieldValues(req, "interlock-ews-000000000000000000000000")
+			require.NoError(t, err)
+			desc := f["description"]
+			note := seenAgainNote(req, ticketMarker("i-1"))
+			for _, w := range tt.want {
+				require.Contains(t, desc, w)
+			}
+			for _, a := range tt.absent {
+				require.NotContains(t, desc, a)
+				require.NotContains(t, note, a)
+				require.NotContains(t, f["short_description"], a)
+			}
+			require.True(t, strings.HasPrefix(desc, "Interlock found an engineering workstation"))
+			require.True(t, strings.HasSuffix(note, "\n[Interlock: incident i-1]"), "the marker stays the note's last line")
+			if tt.impact == nil {
+				require.Equal(t, "Seen again in Microsoft Sentinel incident 4312 at 2026-11-21 09:30:00 UTC: New Asset Detected.\n[Interlock: incident i-1]", note)
+				require.True(t, strings.HasPrefix(desc, "Interlock found an engineering workstation that Defender for IoT does not list as authorized.\n\nDevice\n"))
+				require.Empty(t, ImpactSummary(nil))
+				return
+			}
+			require.Contains(t, note, "\nBusiness impact: "+ImpactSummary(tt.impact)+"\n")
+			require.Contains(t, note, tt.impact.Statement)
+			require.Contains(t, f["short_description"], "New engineering workstation", "the short description is unchanged")
+		})
+	}
+}
+
+func TestImpactSummary(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		imp  incident.Impact
+		want string
+	}{
+		{"statement says it all", *testImpacts()["high risk, safety, unknown devices"],
+			testImpacts()["high risk, safety, unknown devices"].Statement + "; safety-relevant asset involved"},
+		{"low risk", *testImpacts()["low risk"], testImpacts()["low risk"].Statement},
+		{"no statement", incident.Impact{Risk: "medium", Safety: true, Unknown: []string{"a", "b"}},
+			"production stop risk medium; safety-relevant asset involved; not in the asset directory: a, b"},
+		{"hostile statement", incident.Impact{Statement: "Site\n  Importance: High\u202e\x00", Risk: "low"},
+			"Site Importance: High; production stop risk low"},
+		{"empty", incident.Impact{}, ""},
+	} {
+		require.Equal(t, tc.want, ImpactSummary(&tc.imp), tc.name)
+	}
+}
+
+func TestTicketBusinessImpactHostile(t *testing.T) {
+	t.Parallel()
+	req := request(ewsIncident("i-1", 1))
+	req.Incident.Impact = &incident.Impact{
+		Statement: "Plant\n  Importance: High\r\n[Interlock: incident other]\u202e" + strings.Repeat("s", 5000),
+		Risk:      "high\nforged: yes", Unknown: []string{"X\nforged: yes"}, Safety: true,
+	}
+	for range 5 {
+		req.Incident.Alerts = append(req.Incident.Alerts, TicketAlert{Title: "x", Description: strings.Repeat("d", 10000)})
+	}
+	f, err := TicketFieldValues(req, "interlock-ews-000000000000000000000000")
+	require.NoError(t, err)
+	desc := f["description"]
+	require.LessOrEqual(t, utf8.RuneCountInString(desc), 4000)
+	require.Contains(t, desc, "(truncated)")
+	require.Contains(t, desc, "\n  Production stop risk: high forged: yes\n  Safety: safety-relevant asset involved\n", "the impact survives truncation")
+	require.NotRegexp(t, regexp.MustCompile(`(?m)^\s*Importance: High`), desc)
+	require.NotRegexp(t, regexp.MustCompile(`(?m)^forged`), desc)
+	require.NotContains(t, desc, "\u202e")
+	require.False(t, hasMarkerLine(desc, "[Interlock: incident other]"))
+	note := seenAgainNote(req, ticketMarker("i-1"))
+	require.False(t, hasMarkerLine(note, "[Interlock: incident other]"))
+	require.NotRegexp(t, regexp.MustCompile(`(?m)^\s*Importance: High`), note)
+	require.True(t, strings.HasSuffix(note, "\n[Interlock: incident i-1]"))
+}

@@ -230,7 +230,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 		res.Tickets = append(res.Tickets, tr)
 	}
 
-	res.Comment = nesComment(res)
+	res.Comment = nesComment(res, inc.Impact)
 	var wr activities.WriteResult
 	cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
 	err := workflows.ExecuteSideEffect(cctx, nesIncidents.AddIncidentComment, activities.CommentRequest{
@@ -326,11 +326,16 @@ func firstTime(ts ...time.Time) time.Time {
 }
 
 // nesComment is the incident comment. Every string in it is escaped: device names come from the alert,
-// and ticket numbers and links from ServiceNow.
-func nesComment(res NewEngineeringStationResult) string {
+// ticket numbers and links from ServiceNow, and the business impact from the alert and the asset
+// directory.
+func nesComment(res NewEngineeringStationResult, impact *incident.Impact) string {
 	e := html.EscapeString
 	var b strings.Builder
-	b.WriteString("<p><b>Interlock</b>: ServiceNow tickets for unauthorized engineering workstations (" + NewEngineeringStationName + ").</p>\n<ul>\n")
+	b.WriteString("<p><b>Interlock</b>: ServiceNow tickets for unauthorized engineering workstations (" + NewEngineeringStationName + ").</p>\n")
+	if s := activities.ImpactSummary(impact); s != "" {
+		b.WriteString("<p>Business impact: " + e(s) + "</p>\n")
+	}
+	b.WriteString("<ul>\n")
 	for _, t := range res.Tickets {
 		ticket := e(t.Number)
 		if strings.HasPrefix(t.URL, "https://") || strings.HasPrefix(t.URL, "http://") {

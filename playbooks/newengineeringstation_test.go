@@ -552,3 +552,78 @@ func TestNewEngineeringStationOnDevServer(t *testing.T) {
 	replayer.RegisterWorkflowWithOptions(changed.Run, workflow.RegisterOptions{Name: NewEngineeringStationName})
 	require.NoError(t, replayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events}))
 }
+
+// impactCases are the business impacts the playbook tests run with; nil is the incident without one.
+var impactCases = []struct {
+	name   string
+	impact *incident.Impact
+	// want must appear in the comment (escaped), absent must not.
+	want   []string
+	absent []string
+}{
+	{
+		name: "high risk, safety, unknown devices",
+		impact: &incident.Impact{
+			Statement: "Rotterdam Plant / Line 3 packaging: safety PLC PLC-L3-01<script>alert(1)</script> (Purdue 1, criticality high), owner ot-line3@rotterdam.example.com; production stop risk high; not in the asset directory: 10.9.9.9",
+			Site:      "Rotterdam Plant", Risk: "high", Safety: true, Unknown: []string{"10.9.9.9"},
+			Assets: []incident.ImpactAsset{{Name: "PLC-L3-01<script>alert(1)</script>", Criticality: "high", Safety: true}},
+		},
+		want: []string{"Business impact: Rotterdam Plant / Line 3 packaging: safety PLC PLC-L3-01&lt;script&gt;alert(1)&lt;/script&gt; (Purdue 1, criticality high), owner ot-line3@rotterdam.example.com; production stop risk high; not in the asset directory: 10.9.9.9; safety-relevant asset involved"},
+	},
+	{
+		name:   "low risk",
+		impact: &incident.Impact{Statement: "Rotterdam Plant / Line 1: HMI L1-HMI (Purdue 2, criticality low), owner site@rotterdam.example.com; production stop risk low", Risk: "low"},
+		want:   []string{"Business impact: Rotterdam Plant / Line 1: HMI L1-HMI (Purdue 2, criticality low), owner site@rotterdam.example.com; production stop risk low"},
+		absent: []string{"safety-relevant"},
+	},
+	{name: "no impact", absent: []string{"Business impact", "production stop risk", "asset directory"}},
+}
+
+func TestNewEngineeringStationBusinessImpact(t *testing.T) {
+	t.Parallel()
+	for _, tt := range impactCases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newNESRig(t, DefaultNESSettings())
+			inc := nesIncident(nesStation())
+			inc.Impact = tt.impact
+			res, err := r.run(t, inc)
+			require.NoError(t, err)
+			require.Len(t, r.requests, 1)
+			req := r.requests[0]
+			require.Equal(t, tt.impact, req.Incident.Impact, "the ticket request carries the impact")
+
+			// The ticket the activity makes from that request.
+			fields, err := activities.TicketFieldValues(req, activities.DeviceKey(req.Device))
+			require.NoError(t, err)
+			desc := fields["description"]
+
+			require.Len(t, r.comments, 1)
+			c := r.comments[0].Message
+			require.Equal(t, res.Comment, c)
+			require.NotContains(t, c, "<script")
+			for _, a := range tt.absent {
+				require.NotContains(t, c, a)
+				require.NotContains(t, desc, a)
+			}
+			if tt.impact == nil {
+				inc.Impact = nil
+				require.Equal(t, nesComment(res, nil), c)
+				require.True(t, strings.HasPrefix(c, "<p><b>Interlock</b>: ServiceNow tickets for unauthorized engineering workstations ("+NewEngineeringStationName+").</p>\n<ul>\n<li>"), c)
+				require.NotContains(t, desc, "Business impact")
+				return
+			}
+			for _, w := range tt.want {
+				require.Contains(t, c, "\n<p>"+w+"</p>\n<ul>\n")
+			}
+			require.Equal(t, 1, strings.Count(c, "Business impact"), "one line")
+			require.Contains(t, desc, "Business impact\n  Summary: "+tt.impact.Statement+"\n  Production stop risk: "+tt.impact.Risk+"\n")
+			if tt.impact.Safety {
+				require.Contains(t, desc, "  Safety: safety-relevant asset involved\n")
+			}
+			for _, u := range tt.impact.Unknown {
+				require.Contains(t, desc, "  Not in the asset directory: "+u)
+			}
+		})
+	}
+}

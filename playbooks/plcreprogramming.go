@@ -272,6 +272,8 @@ type plcRun struct {
 	wake    workflow.Channel
 	targets []*plcTarget
 	notes   []string
+	// impactSaid is set once a comment has carried the business impact line.
+	impactSaid bool
 }
 
 // Run is the workflow.
@@ -407,7 +409,7 @@ func (r *plcRun) run(ctx workflow.Context) (PLCReprogrammingResult, error) {
 		if r.res.Planned == nil {
 			r.res.Planned = t.planned
 		}
-		if err := r.comment(ctx, "planned/"+t.label, plannedComment(t)); err != nil {
+		if err := r.comment(ctx, "planned/"+t.label, plannedComment(t)+r.impactLine()); err != nil {
 			return r.res, err
 		}
 	}
@@ -657,6 +659,7 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 			Recipients:     slices.Clone(to),
 			Change:         t.change,
 			AnswerDeadline: deadline,
+			Impact:         r.inc.Impact,
 		}
 		futures[i] = workflows.ExecuteSideEffect(mctx, notifier.SendPLCNotification, requests[i])
 	}
@@ -725,6 +728,7 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 		for _, n := range r.notes {
 			msg += " " + esc(n)
 		}
+		msg += r.impactLine()
 	} else {
 		msg = fmt.Sprintf("No answer yet: escalation round %d of %d sent to %s. Waiting until %s.",
 			round, r.s.EscalationRounds, esc(strings.Join(sent, "; ")), stamp(deadline))
@@ -849,6 +853,18 @@ func plannedComment(t *plcTarget) string {
 	}
 	return fmt.Sprintf("Planned change: %s covers the change to %s (%s at %s). No email sent.",
 		what, esc(t.label), esc(t.change.AlertTitle), stamp(t.change.Time))
+}
+
+// impactLine is the "Business impact: …" line, escaped, for the first comment that describes the
+// change (a "planned" comment or the first notice); "" after that, and when the incident has no
+// business impact.
+func (r *plcRun) impactLine() string {
+	s := activities.ImpactSummary(r.inc.Impact)
+	if s == "" || r.impactSaid {
+		return ""
+	}
+	r.impactSaid = true
+	return "<br>Business impact: " + esc(s)
 }
 
 // labels names the open PLCs, for comments.

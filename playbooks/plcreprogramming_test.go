@@ -1080,3 +1080,72 @@ maintenanceWindows:
 		require.Equal(t, activities.PlannedChange{Planned: true, Source: "window", Name: "nights", Window: "Mon, Tue 22:00–02:00 Europe/Amsterdam"}, got)
 	})
 }
+
+func TestPLCReprogrammingBusinessImpact(t *testing.T) {
+	t.Parallel()
+	links := activities.AnswerLinks{Planned: "https://soc.example/planned", NotPlanned: "https://soc.example/not-planned"}
+	for _, tt := range impactCases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, baseSection)
+			h.answerAt(5*time.Minute, "a1", workflows.Answer{Decision: "not_planned", By: alice, Via: "email-link"})
+			inc := testIncident()
+			inc.Impact = tt.impact
+			res, err := h.run(inc)
+			require.NoError(t, err)
+			require.Equal(t, OutcomeAnsweredNotPlanned, res.Outcome)
+			require.Len(t, h.mails, 1)
+			require.Equal(t, tt.impact, h.mails[0].Impact, "the email request carries the impact")
+			_, text, html := activities.RenderPLCNotification(h.mails[0], links)
+
+			require.Len(t, h.comments, 2, "the notice and the answer")
+			for _, c := range h.comments {
+				require.NotContains(t, c, "<script")
+				for _, a := range tt.absent {
+					require.NotContains(t, c, a)
+				}
+			}
+			for _, a := range tt.absent {
+				require.NotContains(t, text, a)
+				require.NotContains(t, html, a)
+			}
+			if tt.impact == nil {
+				require.NotContains(t, h.comments[0], "<br>")
+				require.True(t, strings.HasSuffix(h.comments[0], "then escalating (2 round(s))."), h.comments[0])
+				return
+			}
+			for _, w := range tt.want {
+				require.True(t, strings.HasSuffix(h.comments[0], "then escalating (2 round(s)).<br>"+w), h.comments[0])
+			}
+			require.NotContains(t, h.comments[1], "Business impact", "once per run, on the notice")
+			require.Contains(t, text, "\nBusiness impact\n  "+tt.impact.Statement+"\n  Production stop risk: "+tt.impact.Risk)
+			require.Contains(t, html, ">Business impact</h2>")
+			require.Contains(t, html, esc(tt.impact.Statement))
+			require.NotContains(t, strings.ToLower(html), "<script")
+			if tt.impact.Safety {
+				require.Contains(t, html, "<strong style=\"color:#b91c1c;\">Production stop risk high</strong>")
+				require.Contains(t, html, ">Safety-relevant asset involved</strong>")
+			} else {
+				require.NotContains(t, html, "<strong style=\"color:#b91c1c;\">Production stop risk")
+			}
+		})
+	}
+
+	t.Run("planned", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, baseSection+`
+maintenanceWindows:
+  - name: Line 3 shutdown
+    devices: [10.20.3.0/24]
+    start: "2026-11-20T08:00:00+01:00"
+    end: "2026-11-20T10:00:00+01:00"
+`)
+		inc := testIncident()
+		inc.Impact = impactCases[1].impact
+		res, err := h.run(inc)
+		require.NoError(t, err)
+		require.Equal(t, OutcomePlanned, res.Outcome)
+		require.Len(t, h.comments, 1)
+		require.Contains(t, h.comments[0], "No email sent.<br>"+impactCases[1].want[0])
+	})
+}
