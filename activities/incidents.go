@@ -3,6 +3,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -88,9 +89,9 @@ func (a *Incidents) AddIncidentComment(ctx context.Context, req CommentRequest) 
 	}
 	res, err := a.Writer.AddComment(ctx, req)
 	if err != nil {
-		return WriteResult{}, wrapWriteError(fmt.Sprintf("add comment to incident %s via %s", req.IncidentID, a.Writer.Name()), err)
+		return WriteResult{}, wrapWriteError(fmt.Sprintf("add comment to incident %s via %s", req.IncidentID, cmp.Or(res.Via, a.Writer.Name())), err)
 	}
-	res.Via = a.Writer.Name()
+	res.Via = cmp.Or(res.Via, a.Writer.Name())
 	return res, nil
 }
 
@@ -101,9 +102,9 @@ func (a *Incidents) UpdateIncident(ctx context.Context, req UpdateRequest) (Writ
 	}
 	res, err := a.Writer.Update(ctx, req)
 	if err != nil {
-		return WriteResult{}, wrapWriteError(fmt.Sprintf("update incident %s via %s", req.IncidentID, a.Writer.Name()), err)
+		return WriteResult{}, wrapWriteError(fmt.Sprintf("update incident %s via %s", req.IncidentID, cmp.Or(res.Via, a.Writer.Name())), err)
 	}
-	res.Via = a.Writer.Name()
+	res.Via = cmp.Or(res.Via, a.Writer.Name())
 	return res, nil
 }
 

@@ -80,6 +80,7 @@ func AzureCredential(cfg config.Azure) (azcore.TokenCredential, *http.Client, er
 
 // azureClients are the Azure-side activities: the Sentinel writer and the alert status sync.
 type azureClients struct {
+	// writer is nil with sentinel.writeBack none.
 	writer activities.IncidentWriter
 	status *activities.AlertStatus
 }
@@ -110,9 +111,15 @@ func buildAzure(cfg config.Config, logger *slog.Logger) (azureClients, error) {
 	}
 	// Without Sentinel the alert sync can still use Azure when an identity is configured.
 	azureWanted := useSentinel || cfg.Azure.ClientID != "" || cfg.Azure.ClientSecret.IsSet()
+	var noSIEM activities.IncidentWriter = &activities.LogWriter{Logger: logger}
+	if cfg.Sentinel.WriteBack == config.WriteBackNone {
+		noSIEM = nil // only Interlock's own incidents take write-backs
+	}
 	if !azureWanted {
-		out.writer = &activities.LogWriter{Logger: logger}
-		logger.Warn("sentinel.writeBack is log: playbook outcomes are only logged, and Defender for IoT alerts in Azure are not synced", "key", "sentinel.writeBack")
+		out.writer = noSIEM
+		if noSIEM != nil {
+			logger.Warn("sentinel.writeBack is log: playbook outcomes for Sentinel incidents are only logged, and Defender for IoT alerts in Azure are not synced", "key", "sentinel.writeBack")
+		}
 		return out, nil
 	}
 	cred, hc, err := AzureCredential(cfg.Azure)
@@ -132,7 +139,7 @@ func buildAzure(cfg config.Config, logger *slog.Logger) (azureClients, error) {
 	}
 	out.status.Cloud = cloudAlerts
 	if !useSentinel {
-		out.writer = &activities.LogWriter{Logger: logger}
+		out.writer = noSIEM
 		return out, nil
 	}
 	sent, err := sentinel.New(ac, sentinel.Workspace{SubscriptionID: cfg.Sentinel.SubscriptionID, ResourceGroup: cfg.Sentinel.ResourceGroup,

@@ -2,19 +2,21 @@ package worker
 
 import (
 	"context"
-
-	"go.temporal.io/sdk/temporal"
-
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/activities/mail"
 	"github.com/interlock-soar/interlock/activities/servicenow"
 	"github.com/interlock-soar/interlock/internal/answer"
+	"github.com/interlock-soar/interlock/internal/assets"
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/otincident"
+	"github.com/interlock-soar/interlock/internal/rules"
 	"github.com/interlock-soar/interlock/playbooks"
 )
 
@@ -22,6 +24,8 @@ import (
 type App struct {
 	Playbooks  *playbooks.Registry
 	Activities []any
+	// Rules are the rules incidents Interlock keeps fire; watch them to reload.
+	Rules *rules.Set
 }
 
 // Build makes the activities from the configuration: ServiceNow client, SMTP sender, answer-link
@@ -96,17 +100,60 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	registry := Playbooks(pc)
+	set, err := LoadRules(cfg.Intake.RulesFile, PlaybookNames(registry))
+	if err != nil {
+		return nil, err
+	}
+	layer := &activities.IncidentLayer{Rules: set, Settings: otincident.Settings{
+		KeepClosedFor: cfg.Incidents.KeepClosedFor, MaxHistoryEvents: cfg.Incidents.MaxHistoryEvents,
+	}}
+	if dir, err := LoadAssets(cfg.Incidents); err != nil {
+		return nil, err
+	} else if dir != nil {
+		layer.Assets = dir
+	}
 	return &App{
-		Playbooks: Playbooks(pc),
+		Playbooks: registry,
+		Rules:     set,
 		Activities: []any{
 			tickets,
 			&activities.Notifier{Mailer: sender, Links: links},
 			planned,
 			directory,
-			&activities.Incidents{Writer: az.writer},
+			// Interlock's own incidents take their write-backs themselves; the others go to the SIEM.
+			&activities.Incidents{Writer: &activities.RoutedWriter{Interlock: &activities.InterlockWriter{}, Other: az.writer}},
 			az.status,
+			layer,
 		},
 	}, nil
+}
+
+// LoadRules loads the rules file (the built-in default when path is empty) for the playbooks known.
+func LoadRules(path string, known []string) (*rules.Set, error) {
+	var eng *rules.Engine
+	var err error
+	if path == "" {
+		eng, err = rules.Default(known)
+	} else {
+		eng, err = rules.Load(path, known)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rules.NewSet(eng), nil
+}
+
+// LoadAssets loads the asset directory; nil when none is configured.
+func LoadAssets(cfg config.Incidents) (*assets.Directory, error) {
+	if cfg.AssetsFile == "" {
+		return nil, nil
+	}
+	dir, err := assets.Load(cfg.AssetsFile)
+	if err != nil {
+		return nil, fmt.Errorf("incidents.assetsFile: %w", err)
+	}
+	return dir, nil
 }
 
 // AnswerSigner makes the signer of the one-click answer links; the worker signs, the intake verifies,

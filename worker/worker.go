@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -29,6 +30,14 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry, pbs *playbooks.Registry) {
 		r.RegisterWorkflowWithOptions(p.Workflow, workflow.RegisterOptions{Name: p.Name})
 	}
 	r.RegisterWorkflowWithOptions(workflows.ApplyRuleChanges, workflow.RegisterOptions{Name: workflows.RuleChangesName})
+	inc := &workflows.Incident{Playbooks: func(name, incidentID, eventKey string) (string, bool) {
+		p, ok := pbs.Lookup(name)
+		if !ok {
+			return "", false
+		}
+		return playbooks.WorkflowID(p, incidentID, eventKey), true
+	}}
+	r.RegisterWorkflowWithOptions(inc.Run, workflow.RegisterOptions{Name: otincident.WorkflowType})
 }
 
 // Options returns the SDK worker options from the configuration.

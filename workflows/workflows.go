@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/interlock-soar/interlock/internal/otincident"
 )
 
 // TaskQueue is the task queue every Interlock worker polls and every playbook runs on.
@@ -39,6 +41,10 @@ func SearchAttributes() []SearchAttribute {
 		{AttrSeverity.GetName(), "Keyword"},
 		{AttrSites.GetName(), "KeywordList"},
 		{AttrDevices.GetName(), "KeywordList"},
+		{otincident.AttrStatus.GetName(), "Keyword"},
+		{otincident.AttrOwner.GetName(), "Keyword"},
+		{otincident.AttrLine.GetName(), "Keyword"},
+		{otincident.AttrTactics.GetName(), "KeywordList"},
 	}
 }
 

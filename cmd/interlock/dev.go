@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -26,7 +27,7 @@ import (
 
 // runDev is the embedded default: everything on one machine, installed on first use, stopped on Ctrl-C.
 func runDev(ctx context.Context, e env, args []string) error {
-	fs, cfgPath := newFlags(e, "dev", "dev [flags]\n\nStarts the Temporal dev server (with its UI), Mailpit, a local ServiceNow stand-in (unless\nservicenow.instanceURL is set), a local Sentinel and Defender for IoT stand-in (unless a Sentinel\nworkspace is configured or sentinel.writeBack is log), the worker and the intake; prints their URLs;\nstops all on Ctrl-C.")
+	fs, cfgPath := newFlags(e, "dev", "dev [flags]\n\nStarts the Temporal dev server (with its UI), Mailpit, a local ServiceNow stand-in (unless\nservicenow.instanceURL is set), a local Sentinel and Defender for IoT stand-in (unless a Sentinel\nworkspace is configured or sentinel.writeBack is log or none), a local OT sensor stand-in (unless\nsensor.url is set), the worker and the intake; prints their URLs; stops all on Ctrl-C.\n\nWithout a SIEM (INTERLOCK_SENTINEL_WRITE_BACK=none) Interlock is the incident layer: post alerts\nto /v1/alerts. The asset directory is testdata/assets.yaml unless incidents.assetsFile is set.")
 	stateDir := fs.String("state-dir", ".state", "folder for the dev stack's state (Temporal's SQLite file, Mailpit's mail, tickets, logs)")
 	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend (gRPC) port")
 	uiPort := fs.Int("ui-port", 8233, "Temporal UI port")
@@ -34,6 +35,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	mailPort := fs.Int("mailpit-port", 8025, "Mailpit web UI and API port")
 	snowPort := fs.Int("servicenow-port", 8490, "ServiceNow stand-in port (used when no instance is configured)")
 	azurePort := fs.Int("azure-port", 8491, "Azure stand-in port: Entra ID sign-in, Sentinel, Defender for IoT alerts (used when no Sentinel workspace is configured)")
+	sensorPort := fs.Int("sensor-port", 8492, "OT sensor stand-in port: the on-premises alert API (used when sensor.url is not set)")
 	listen := fs.String("listen", "127.0.0.1:8480", "intake listen address")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the worker and intake to this file until the stack stops (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
@@ -167,6 +169,8 @@ func runDev(ctx context.Context, e env, args []string) error {
 	switch {
 	case cfg.Sentinel.WriteBack == config.WriteBackLog:
 		sentinelNote = "none (sentinel.writeBack: log; write-backs are only logged)"
+	case cfg.Sentinel.WriteBack == config.WriteBackNone:
+		sentinelNote = "none (sentinel.writeBack: none; Interlock is the incident layer: POST /v1/alerts)"
 	case !cfg.Sentinel.Configured():
 		if azure, err = startDevAzure(*stateDir, *azurePort, &cfg); err != nil {
 			return err
@@ -175,6 +179,22 @@ func runDev(ctx context.Context, e env, args []string) error {
 		serve("azure", azure.ln, azure.stub)
 		sentinelNote = azure.url + "   (local stand-in for Sentinel and Defender for IoT, not Azure; user interlock, password in " +
 			filepath.Join(*stateDir, "azure.secret") + ")"
+	}
+	if cfg.Incidents.AssetsFile == "" {
+		if _, err := os.Stat(devAssets); err == nil {
+			cfg.Incidents.AssetsFile = devAssets
+		}
+	}
+	sensorNote := cfg.Sensor.URL
+	var sensor *devSensor
+	if cfg.Sensor.URL == "" {
+		if sensor, err = startDevSensor(*stateDir, *sensorPort, &cfg); err != nil {
+			return err
+		}
+		stops = append(stops, func() { _ = sensor.stub.Close() })
+		serve("sensor", sensor.ln, sensor.stub)
+		sensorNote = sensor.url + "   (local stand-in for an OT sensor's alert API, not an appliance; user interlock, password in " +
+			filepath.Join(*stateDir, "sensor.token") + ")"
 	}
 	if !cfg.Intake.AnswerSecret.IsSet() {
 		secret, err := stateSecret(*stateDir, "answer.secret")
@@ -225,6 +245,9 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if azure != nil {
 		handler = stack.MirrorIncidents(handler, azure.stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)
 	}
+	if sensor != nil {
+		handler = stack.MirrorSensorAlerts(handler, sensor.stub, cfg.Incidents.MaxAlertBatchBytes)
+	}
 	serve("intake", ln, handler)
 
 	say("")
@@ -234,10 +257,13 @@ func runDev(ctx context.Context, e env, args []string) error {
 	say("  Mailpit         http://127.0.0.1:%d   (emails to control engineers land here; SMTP 127.0.0.1:%d)", *mailPort, *smtpPort)
 	say("  ServiceNow      %s", snowNote)
 	say("  Sentinel        %s", sentinelNote)
-	say("  Intake          %s   (POST /v1/incidents, /v1/playbooks/{name}/runs; GET /healthz /readyz /metrics; auth: %s)", cfg.Intake.PublicURL, authNote)
+	say("  OT sensor       %s", sensorNote)
+	say("  Intake          %s   (POST /v1/incidents, /v1/alerts, /v1/playbooks/{name}/runs; GET /v1/incidents; GET /healthz /readyz /metrics; auth: %s)", cfg.Intake.PublicURL, authNote)
+	say("  Assets          %s", cmp.Or(cfg.Incidents.AssetsFile, "none (set incidents.assetsFile for business impact)"))
 	say("  State           %s", *stateDir)
 	say("")
 	say("Try:  interlock trigger testdata/sentinel-incident-new-engineering-station.json")
+	say("      interlock trigger --alerts testdata/sensor-alert-unauthorized-plc-programming.json")
 
 	select {
 	case <-ctx.Done():
@@ -251,6 +277,9 @@ func runDev(ctx context.Context, e env, args []string) error {
 	}
 	return nil
 }
+
+// devAssets is the example asset directory the dev stack maps impact with.
+const devAssets = "testdata/assets.yaml"
 
 // stateSecret reads a random secret kept in the state dir, making it on first use, so answer links
 // and the stand-in's password survive restarts of the dev stack.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/azurestub"
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/sensorstub"
 )
 
 // The dev stand-in's app registration and workspace. The workspace is the one the testdata fixtures'
@@ -57,4 +58,32 @@ func startDevAzure(stateDir string, port int, cfg *config.Config) (*devAzure, er
 	cfg.Azure.AuthorityHost, cfg.Azure.ResourceManagerURL, cfg.Azure.CAFile = url+"/", url, certFile
 	cfg.Sentinel.SubscriptionID, cfg.Sentinel.ResourceGroup, cfg.Sentinel.WorkspaceName = devSubscription, devResourceGroup, devWorkspace
 	return &devAzure{stub: stub, ln: tls.NewListener(ln, tlsCfg), url: url}, nil
+}
+
+// devSensor is the OT sensor stand-in of the dev stack: the on-premises alert API the status sync
+// closes alerts on, over TLS with the stand-ins' certificate.
+type devSensor struct {
+	stub *sensorstub.Server
+	ln   net.Listener
+	url  string
+}
+
+// startDevSensor starts the sensor stand-in on port and points cfg.sensor at it.
+func startDevSensor(stateDir string, port int, cfg *config.Config) (*devSensor, error) {
+	token, err := stateSecret(stateDir, "sensor.token")
+	if err != nil {
+		return nil, err
+	}
+	certFile, _, tlsCfg, err := azurestub.LocalCertificate(filepath.Join(stateDir, "azure-tls"))
+	if err != nil {
+		return nil, fmt.Errorf("sensor stand-in certificate: %w", err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("sensor stand-in: %w", err)
+	}
+	stub := sensorstub.New(sensorstub.Options{Token: token, PageUser: "interlock", PagePassword: token})
+	url := "https://" + ln.Addr().String()
+	cfg.Sensor.URL, cfg.Sensor.Token, cfg.Sensor.CAFile = url, config.NewSecret(token), certFile
+	return &devSensor{stub: stub, ln: tls.NewListener(ln, tlsCfg), url: url}, nil
 }

@@ -391,6 +391,8 @@ func fill(dev *incident.Device, r AssetRef) {
 			*field = v
 		}
 	}
+	// The name too: a sensor alert names devices only by address, and people know them by name.
+	set(&dev.Name, r.Asset.Name)
 	set(&dev.Type, r.Asset.Type)
 	set(&dev.SubType, r.Asset.SubType)
 	set(&dev.Site, r.Site)

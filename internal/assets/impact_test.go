@@ -277,7 +277,7 @@ func TestEnrich(t *testing.T) {
 	d.Enrich(&inc)
 	want := []incident.Device{
 		{Name: "PLC-L3-01", Type: "Controller", SubType: "Safety PLC", Site: "Rotterdam Plant", Zone: "Packaging Line 3", PurdueLayer: "Process control", Importance: "High", Owners: []string{"alert@example.com"}},
-		{IP: "10.20.1.20", Type: "HMI", Site: "Rotterdam Plant", Zone: "Z1", PurdueLayer: "Supervisory", Importance: "Low", Owners: []string{"site@rotterdam.example.com"}},
+		{Name: "L1-HMI", IP: "10.20.1.20", Type: "HMI", Site: "Rotterdam Plant", Zone: "Z1", PurdueLayer: "Supervisory", Importance: "Low", Owners: []string{"site@rotterdam.example.com"}},
 		{Name: "stranger", IP: "10.9.9.9"},
 		{Name: "ENG-WS-07", IP: "10.20.3.45", Type: "Engineering Station", Site: "Rotterdam Plant", Zone: "Packaging Line 3", PurdueLayer: "Supervisory", Importance: "Normal", Owners: []string{"eng@rotterdam.example.com"}},
 		{Name: "HMI-L3-01", IP: "10.20.3.20", Type: "HMI", Site: "Rotterdam Plant", Zone: "Packaging Line 3", PurdueLayer: "Supervisory", Importance: "Normal", Owners: []string{"line3@rotterdam.example.com"}},

@@ -98,7 +98,7 @@ func (a *Azure) Scope() string {
 
 // Sentinel configures the write-back of playbook outcomes to Microsoft Sentinel incidents.
 type Sentinel struct {
-	WriteBack      string `yaml:"writeBack" doc:"Where playbooks write outcomes (comments, severity, status, tags): sentinel (the workspace below), or log, the explicit no-SIEM choice that only logs them." default:"sentinel"`
+	WriteBack      string `yaml:"writeBack" doc:"Where playbooks write outcomes (comments, severity, status, tags) for Sentinel incidents: sentinel (the workspace below); log, which only logs them; or none, for a plant without a SIEM, where only Interlock's own incidents (POST /v1/alerts) are written to. Interlock's own incidents always take their write-backs themselves." default:"sentinel"`
 	SubscriptionID string `yaml:"subscriptionID" doc:"Subscription of the Sentinel workspace. Only incidents whose armId names this workspace are written to."`
 	ResourceGroup  string `yaml:"resourceGroup" doc:"Resource group of the Sentinel workspace."`
 	WorkspaceName  string `yaml:"workspaceName" doc:"Log Analytics workspace name of Sentinel."`
@@ -110,15 +110,16 @@ type Sentinel struct {
 const (
 	WriteBackSentinel = "sentinel"
 	WriteBackLog      = "log"
+	WriteBackNone     = "none"
 )
 
 var apiVersionRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
 
 func (s *Sentinel) validate(errs *Errors) {
 	switch s.WriteBack {
-	case WriteBackSentinel, WriteBackLog:
+	case WriteBackSentinel, WriteBackLog, WriteBackNone:
 	default:
-		errs.add("sentinel.writeBack", "must be sentinel or log, not %q", s.WriteBack)
+		errs.add("sentinel.writeBack", "must be sentinel, log or none, not %q", s.WriteBack)
 	}
 	if s.SubscriptionID != "" && !guidRe.MatchString(s.SubscriptionID) {
 		errs.add("sentinel.subscriptionID", "must be a subscription ID (a GUID)")

@@ -23,6 +23,7 @@ type Config struct {
 	Azure      Azure      `yaml:"azure"`
 	Sentinel   Sentinel   `yaml:"sentinel"`
 	Sensor     Sensor     `yaml:"sensor"`
+	Incidents  Incidents  `yaml:"incidents"`
 	Playbooks  Playbooks  `yaml:"playbooks"`
 }
 
@@ -130,6 +131,7 @@ func (c *Config) validate(errs *Errors) {
 	c.Azure.validate(errs)
 	c.Sentinel.validate(errs)
 	c.Sensor.validate(errs)
+	c.Incidents.validate(errs)
 	c.Playbooks.validate(errs)
 }
 

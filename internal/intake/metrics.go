@@ -17,6 +17,8 @@ type metrics struct {
 	ruleMatches   *prometheus.CounterVec
 	starts        *prometheus.CounterVec
 	startDuration prometheus.Histogram
+	alerts        *prometheus.CounterVec
+	alertTime     prometheus.Histogram
 	handler       http.Handler
 }
 
@@ -62,8 +64,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time Temporal took to answer one workflow start.",
 			Buckets: prometheus.DefBuckets,
 		}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "interlock_alert_records_total",
+			Help: "Alert records by outcome (accepted, duplicate, rejected, suppressed, unavailable, failed).",
+		}, []string{"status"}),
+		alertTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "interlock_alert_delivery_duration_seconds",
+			Help:    "Time one incident took to record a batch's records (update-with-start).",
+			Buckets: prometheus.DefBuckets,
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.requestTime, m.ruleMatches, m.starts, m.startDuration} {
+	for _, c := range []prometheus.Collector{m.requests, m.requestTime, m.ruleMatches, m.starts, m.startDuration, m.alerts, m.alertTime} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register intake metrics: %w", err)
 		}

@@ -11,6 +11,9 @@
 //
 //	POST /v1/incidents              rules decide; 202 with the runs, 200 when no playbook was selected
 //	POST /v1/playbooks/{name}/runs  that playbook on the incident as sent (no rules); 202, 404 if unknown
+//	POST /v1/alerts                 Defender for IoT alert records (one, a JSON array or NDJSON) become
+//	                                Interlock's own incidents, one per alert ID; answered per record
+//	GET  /v1/incidents              Interlock's own incidents (see incidents.go for the rest of /v1/incidents/…)
 //	GET  /healthz                   process alive
 //	GET  /readyz                    rules loaded and Temporal reachable, else 503 with the reason
 //	GET  /metrics                   Prometheus
@@ -102,6 +105,14 @@ type Options struct {
 	// RuleChanges makes the intake write the rules' own changes to the incident, through the
 	// workflows.RuleChangesName engine workflow (a worker must run it).
 	RuleChanges bool
+	// Incidents holds Interlock's own incidents; nil turns off /v1/alerts and /v1/incidents/{id}.
+	Incidents IncidentStore
+	// IncidentRules are the incident creation rules (a *rules.Set); required with Incidents.
+	IncidentRules IncidentDecider
+	// Assets is the asset directory; nil when none is configured.
+	Assets AssetDirectory
+	// MaxAlertBatchBytes bounds a POST /v1/alerts body; zero means DefaultMaxAlertBatchBytes.
+	MaxAlertBatchBytes int64
 }
 
 // PublicRoute is implemented by a mounted handler that authenticates requests itself and must be
@@ -133,6 +144,11 @@ type Server struct {
 	now          func() time.Time
 	startTimeout time.Duration
 	ruleChanges  bool
+
+	incidents     IncidentStore
+	incidentRules IncidentDecider
+	assets        AssetDirectory
+	maxAlertBody  int64
 }
 
 type mount struct {
@@ -146,6 +162,7 @@ var _ http.Handler = (*Server)(nil)
 // Routes the server owns; a mount may not shadow them.
 const (
 	routeIncidents = "/v1/incidents"
+	routeAlerts    = "/v1/alerts"
 	routeRuns      = "/v1/playbooks/{name}/runs"
 	runsPrefix     = "/v1/playbooks/"
 	routeHealth    = "/healthz"
@@ -183,6 +200,14 @@ func New(opts Options) (*Server, error) {
 		now:          opts.Now,
 		startTimeout: cmp.Or(opts.StartTimeout, 10*time.Second),
 		ruleChanges:  opts.RuleChanges,
+
+		incidents:     opts.Incidents,
+		incidentRules: opts.IncidentRules,
+		assets:        opts.Assets,
+		maxAlertBody:  cmp.Or(opts.MaxAlertBatchBytes, DefaultMaxAlertBatchBytes),
+	}
+	if opts.Incidents != nil && opts.IncidentRules == nil {
+		return nil, errors.New("intake: Options.IncidentRules is required with Options.Incidents")
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -191,7 +216,7 @@ func New(opts Options) (*Server, error) {
 		if !strings.HasPrefix(pattern, "/") || h == nil {
 			return nil, fmt.Errorf("intake: mount %q: the path must start with / and the handler must not be nil", pattern)
 		}
-		for _, own := range []string{routeIncidents, runsPrefix, routeHealth, routeReady, routeMetrics} {
+		for _, own := range []string{routeIncidents, routeAlerts, runsPrefix, routeHealth, routeReady, routeMetrics} {
 			if strings.HasPrefix(own, pattern) || strings.HasPrefix(pattern, own) {
 				return nil, fmt.Errorf("intake: mount %q overlaps the intake's own route %s", pattern, own)
 			}
@@ -241,19 +266,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
 		}
 		return routeMetrics
 	case p == routeIncidents:
-		if allowMethods(w, r, http.MethodPost) {
-			if body, ok := s.admit(w, r); ok {
-				s.serveIncidents(w, r, body)
+		if allowMethods(w, r, http.MethodPost, http.MethodGet) {
+			if body, ok := s.admit(w, r, s.maxBody); ok {
+				if r.Method == http.MethodGet {
+					s.serveIncidentList(w, r)
+				} else {
+					s.serveIncidents(w, r, body)
+				}
 			}
 		}
 		return routeIncidents
+	case p == routeAlerts:
+		if allowMethods(w, r, http.MethodPost) {
+			if body, ok := s.admit(w, r, s.maxAlertBody); ok {
+				s.serveAlerts(w, r, body)
+			}
+		}
+		return routeAlerts
+	case strings.HasPrefix(p, incidentsPrefix) && len(p) > len(incidentsPrefix):
+		if body, ok := s.admit(w, r, maxChangeBody); ok {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			s.serveIncident(w, r, strings.TrimPrefix(p, incidentsPrefix))
+		}
+		return routeIncident
 	case strings.HasPrefix(p, runsPrefix):
 		name, ok := strings.CutSuffix(strings.TrimPrefix(p, runsPrefix), "/runs")
 		if !ok || name == "" || strings.Contains(name, "/") {
 			break
 		}
 		if allowMethods(w, r, http.MethodPost) {
-			if body, ok := s.admit(w, r); ok {
+			if body, ok := s.admit(w, r, s.maxBody); ok {
 				s.serveRun(w, r, name, body)
 			}
 		}
@@ -263,7 +305,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
 		if p == m.pattern || (strings.HasSuffix(m.pattern, "/") && strings.HasPrefix(p, m.pattern)) {
 			if m.public {
 				m.handler.ServeHTTP(w, r)
-			} else if body, ok := s.admit(w, r); ok {
+			} else if body, ok := s.admit(w, r, s.maxBody); ok {
 				// admit consumed the body to verify a signature; hand the handler the same bytes.
 				r.Body = io.NopCloser(bytes.NewReader(body))
 				m.handler.ServeHTTP(w, r)
@@ -273,7 +315,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
 	}
 	// Unknown /v1 paths still demand credentials, so the API's shape is not probeable anonymously.
 	if strings.HasPrefix(p, "/v1/") {
-		if _, ok := s.admit(w, r); !ok {
+		if _, ok := s.admit(w, r, s.maxBody); !ok {
 			return "other"
 		}
 	}
@@ -293,7 +335,7 @@ func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) boo
 
 // admit authenticates the request and reads its body within the size limit. It answers 401 or 413 and
 // returns false when the request must go no further. A bearer token or a valid signature suffices.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	viaBearer := s.auth.open || s.auth.bearer(r)
 	var timestamp string
 	if !viaBearer {
@@ -308,7 +350,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		}
 		timestamp = ts
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if tooBig, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), "")

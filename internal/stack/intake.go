@@ -14,6 +14,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/answer"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/intake"
+	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/rules"
 	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
@@ -31,17 +32,18 @@ type Intake struct {
 func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake, error) {
 	registry := worker.Playbooks(cfg.Playbooks)
 	known := worker.PlaybookNames(registry)
-	var eng *rules.Engine
-	var err error
-	if cfg.Intake.RulesFile == "" {
-		eng, err = rules.Default(known)
-	} else {
-		eng, err = rules.Load(cfg.Intake.RulesFile, known)
-	}
+	set, err := worker.LoadRules(cfg.Intake.RulesFile, known)
 	if err != nil {
 		return nil, err
 	}
-	set := rules.NewSet(eng)
+	dir, err := worker.LoadAssets(cfg.Incidents)
+	if err != nil {
+		return nil, err
+	}
+	var assetDir intake.AssetDirectory
+	if dir != nil {
+		assetDir = dir
+	}
 	mounts := map[string]http.Handler{}
 	if cfg.Intake.AnswerSecret.IsSet() {
 		signer, err := worker.AnswerSigner(cfg.Intake)
@@ -75,6 +77,11 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 		},
 		Mounts:      mounts,
 		RuleChanges: cfg.Intake.WriteRuleChanges,
+
+		Incidents:          &otincident.Client{Temporal: c, Namespace: cfg.Temporal.Namespace, TaskQueue: workflows.TaskQueue},
+		IncidentRules:      set,
+		Assets:             assetDir,
+		MaxAlertBatchBytes: cfg.Incidents.MaxAlertBatchBytes,
 	})
 	if err != nil {
 		return nil, err

@@ -24,7 +24,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/internal/azurestub"
 	"github.com/interlock-soar/interlock/internal/config"
@@ -130,6 +129,7 @@ func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error)
 		return nil, err
 	}
 	cfg.Sensor.URL, cfg.Sensor.Token, cfg.Sensor.CAFile = sensorSrv.URL, config.NewSecret("sensor-access-token-0123456789"), sensorCA
+	cfg.Incidents.AssetsFile = "../../testdata/assets.yaml"
 	app, err := worker.Build(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -141,6 +141,7 @@ func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error)
 	}
 	// As in the dev stack, the stand-in learns each posted incident before the rules run.
 	h := stack.MirrorIncidents(in.Handler, az.Stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)
+	h = stack.MirrorSensorAlerts(h, sensor, cfg.Incidents.MaxAlertBatchBytes)
 	go http.Serve(intakeLn, h) //nolint:errcheck // ends with the test binary
 	return &harness{client: tp.Client, stub: stub, azure: az, sensor: sensor, logs: logs, mail: mp, intakeURL: cfg.Intake.PublicURL}, nil
 }
@@ -361,9 +362,7 @@ func requireReplays(ctx context.Context, t *testing.T, h *harness, workflowID st
 		events = append(events, ev)
 	}
 	replayer := sdkworker.NewWorkflowReplayer()
-	for _, p := range worker.Playbooks(config.Default().Playbooks).All() {
-		replayer.RegisterWorkflowWithOptions(p.Workflow, workflow.RegisterOptions{Name: p.Name})
-	}
+	worker.RegisterWorkflows(replayer, worker.Playbooks(config.Default().Playbooks))
 	require.NoError(t, replayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events}))
 }
 
