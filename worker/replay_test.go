@@ -15,7 +15,8 @@ import (
 )
 
 // TestCommittedHistoriesReplay replays every history in playbooks/testdata, exported from real runs of
-// earlier versions of the playbooks (one of them still waiting for the engineers' answer), through the
+// earlier versions of the playbooks (one of them still waiting for the engineers' answer; an incident
+// closed and kept for late records, with its playbooks as children), through the
 // worker's own Register: a change to a playbook that would break a run already in flight fails here.
 func TestCommittedHistoriesReplay(t *testing.T) {
 	t.Parallel()
