@@ -260,3 +260,44 @@ func TestIncidentRoutes(t *testing.T) {
 	a = do(t, http.MethodGet, env.url+"/v1/incidents?open=true", nil, bearerJSON)
 	require.Equal(t, http.StatusOK, a.code, "%s", a.body)
 }
+
+// TestAlertsGroupedIntoOneIncident: a creation rule that groups by source device puts the alerts of
+// one engineering session into one incident; another source gets its own.
+func TestAlertsGroupedIntoOneIncident(t *testing.T) {
+	t.Parallel()
+	eng, err := rules.Parse([]byte(`
+incidentRules:
+  - name: Engineering session
+    order: 10
+    titlesHave: ["PLC"]
+    groupBy: alert.sourceAddress
+    groupWindow: 8h
+    title: "Engineering session from {key}"
+  - name: One incident per alert
+    order: 1000
+`), "grouping.yaml", nil)
+	require.NoError(t, err)
+	store := newMemStore()
+	env := newTestEnv(t, func(o *Options) { o.Incidents, o.IncidentRules = store, rules.NewSet(eng) })
+	base := compact(t, readFixture(t, "sensor-alert-unauthorized-plc-programming.json"))
+	mk := func(uuid, title, src string) string {
+		s := strings.Replace(base, "2210-1796198400000", uuid, 1)
+		s = strings.Replace(s, "Unauthorized PLC Programming", title, 1)
+		return strings.Replace(s, `"sourceDeviceAddress":"10.20.3.45"`, `"sourceDeviceAddress":"`+src+`"`, 1)
+	}
+	body := strings.Join([]string{
+		mk("1-1796198400000", "Unauthorized PLC Programming", "10.20.3.45"),
+		mk("2-1796198400000", "PLC Operating Mode Changed", "10.20.3.45"),
+		mk("3-1796198400000", "Unauthorized PLC Program Upload", "10.20.3.99"),
+	}, "\n")
+	a := do(t, http.MethodPost, env.url+routeAlerts, []byte(body), withCT("application/x-ndjson"))
+	require.Equal(t, http.StatusAccepted, a.code, "%s", a.body)
+	r := alertsResponse(t, a)
+	require.Equal(t, r.Records[0].Incident, r.Records[1].Incident, "one session, one incident")
+	require.NotEqual(t, r.Records[0].Incident, r.Records[2].Incident)
+	require.True(t, strings.HasPrefix(r.Records[0].Incident, "ot-g-"), r.Records[0].Incident)
+	require.Equal(t, 2, r.Incidents)
+	s := store.incidents[r.Records[0].Incident]
+	require.Len(t, s.Incident.Alerts, 2)
+	require.Equal(t, "Engineering session from 10.20.3.45", s.Incident.Title)
+}
