@@ -31,6 +31,16 @@ Phases, each waited out (or --timeout) before the next:
   alert storm --storm-incidents incidents, each posted --storm times at once: exactly one ticket or
               email per incident is required.
   low load    --latency-incidents at a steady --latency-rate: latency without queueing.
+  alerts      (run last, printed after the ceiling) --alerts Defender for IoT alert records
+              (SecurityAlert rows and OT sensor alerts, alert IDs unique to the run, titles for which
+              the default rules start no playbook) posted to
+              POST /v1/alerts as NDJSON, --alert-batch records per POST, --alert-concurrency POSTs
+              in flight; --alert-repeat of the records repeat an earlier alert ID, half as exact
+              re-sends (duplicates), half as later records moved by 30 or 90 minutes. Reports records/s,
+              incidents created/s and the POST latency, which is each record's alert→incident latency
+              (the intake answers once the incident workflow recorded it); checks that every alert ID
+              made exactly one incident (answers, Temporal visibility count, a sample's state), then
+              terminates the run's incident workflows (--alert-keep leaves them).
 
 Every incident is unique to the run (incident IDs bench-<run>-…, device names, MACs, IPs), so runs
 never collide with each other or with earlier tickets. CPU seconds and peak RSS are read from /proc for
@@ -51,6 +61,14 @@ func runBench(ctx context.Context, e env, args []string) error {
 	stormIncidents := fs.Int("storm-incidents", 50, "alert storm: distinct incidents")
 	latencyRate := fs.Float64("latency-rate", 5, "low-load phase: incidents/s")
 	latencyIncidents := fs.Int("latency-incidents", 100, "low-load phase: incidents (0 skips it)")
+	alerts := fs.Int("alerts", 1500, "alert-intake phase: alert records posted to POST /v1/alerts (0 skips it)")
+	alertBatch := fs.Int("alert-batch", 500, "alert-intake phase: records per POST")
+	alertRepeat := fs.Float64("alert-repeat", 0.3, "alert-intake phase: share of records repeating an earlier alert ID (half exact re-sends, half moved +30/+90 min), 0..0.6")
+	alertConcurrency := fs.Int("alert-concurrency", 2, "alert-intake phase: POSTs in flight")
+	alertShapes := fs.String("alert-shapes", "both", "alert-intake phase: record shapes, securityalert, sensor or both (alternating)")
+	alertTitles := fs.String("alert-titles", "", "alert-intake phase: ';'-separated alert titles (default: "+strings.Join(bench.DefaultAlertTitles, "; ")+", which start no playbook)")
+	alertArray := fs.Bool("alert-array", false, "alert-intake phase: post JSON arrays instead of NDJSON")
+	alertKeep := fs.Bool("alert-keep", false, "alert-intake phase: leave the run's incident workflows open instead of terminating them after the checks")
 	timeout := fs.Duration("timeout", 2*time.Minute, "per phase: how long to wait after the last post for side effects and closed runs")
 	noCeiling := fs.Bool("no-ceiling", false, "skip the ceiling phase")
 	ceiling := fs.String("ceiling-shape", "auto", "ceiling workflow: auto (as a completed NewEngineeringStationTicket run) or sideeffects=N,activities=N,local=N")
@@ -89,6 +107,22 @@ func runBench(ctx context.Context, e env, args []string) error {
 	shape, explicit, err := bench.ParseShape(*ceiling)
 	if err != nil {
 		return err
+	}
+	shapes, err := bench.ParseAlertShapes(*alertShapes)
+	if err != nil {
+		return err
+	}
+	var titles []string
+	for t := range strings.SplitSeq(*alertTitles, ";") {
+		if t = strings.TrimSpace(t); t != "" {
+			titles = append(titles, t)
+		}
+	}
+	if *alertRepeat < 0 || *alertRepeat > bench.MaxAlertRepeat {
+		return fmt.Errorf("--alert-repeat must be 0..%g, not %g", bench.MaxAlertRepeat, *alertRepeat)
+	}
+	if *alertBatch < 1 || *alertConcurrency < 1 {
+		return fmt.Errorf("--alert-batch and --alert-concurrency must be at least 1")
 	}
 
 	// The dev stand-in is what runs when no instance is configured; its password lives in the state dir.
@@ -142,6 +176,8 @@ func runBench(ctx context.Context, e env, args []string) error {
 		Incidents: *incidents, Rate: *rate, Concurrency: *concurrency, Mix: m,
 		Storm: *storm, StormIncidents: *stormIncidents,
 		LatencyRate: *latencyRate, LatencyIncidents: *latencyIncidents,
+		Alerts: *alerts, AlertBatch: *alertBatch, AlertRepeat: *alertRepeat, AlertConcurrency: *alertConcurrency,
+		AlertShapes: shapes, AlertTitles: titles, AlertArray: *alertArray, KeepAlertIncidents: *alertKeep,
 		Timeout: *timeout, Ceiling: shape, CeilingExplicit: explicit, NoCeiling: *noCeiling, WorkerTuning: tcfg,
 		IntakeURL: *intakeURL, IntakeToken: strings.TrimSpace(*token),
 		Temporal: c, TemporalAddress: tcfg.Address, Namespace: tcfg.Namespace,

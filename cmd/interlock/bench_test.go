@@ -17,6 +17,9 @@ func TestBenchRejectsBadFlagsBeforeDialing(t *testing.T) {
 		{[]string{"--mix", "nes=0,plc=0"}, "no kind"},
 		{[]string{"--ceiling-shape", "timers=2"}, "unknown part"},
 		{[]string{"extra"}, "no arguments"},
+		{[]string{"--alert-shapes", "syslog"}, "unknown"},
+		{[]string{"--alert-repeat", "0.9"}, "--alert-repeat"},
+		{[]string{"--alert-batch", "0"}, "--alert-batch"},
 		{[]string{"--mix", "nes=1", "--servicenow-password-file", "/nonexistent/pw"}, "servicenow password"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {

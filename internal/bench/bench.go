@@ -11,7 +11,11 @@
 //     a worker inside the bench;
 //   - alert storm: --storm-incidents incidents, each posted --storm times at once: every incident must
 //     cause exactly one ticket or email;
-//   - low load: --latency-incidents at a steady --latency-rate: latency without queueing.
+//   - low load: --latency-incidents at a steady --latency-rate: latency without queueing;
+//   - alert intake (run last, printed after the ceiling): --alerts Defender for IoT alert records
+//     posted to POST /v1/alerts in batches, some repeating earlier alert IDs: records/s, incidents
+//     created/s, POST (= alert→incident) latency, and a check that every distinct alert ID made
+//     exactly one incident.
 package bench
 
 import (
@@ -38,6 +42,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/snowstub"
 	"github.com/interlock-soar/interlock/worker"
 )
@@ -60,6 +65,21 @@ type Config struct {
 	// LatencyRate and LatencyIncidents make the low-load phase; 0 incidents skips it.
 	LatencyRate      float64
 	LatencyIncidents int
+	// Alerts is the alert-intake phase's size in records (0 skips it), posted to POST /v1/alerts in
+	// batches of AlertBatch records, AlertConcurrency batches in flight. AlertRepeat is the share of
+	// records that repeat an earlier alert ID, half as exact re-sends and half as later records.
+	Alerts           int
+	AlertBatch       int
+	AlertRepeat      float64
+	AlertConcurrency int
+	// AlertShapes and AlertTitles rotate over the alerts; empty means both shapes and
+	// DefaultAlertTitles. AlertArray sends JSON arrays instead of NDJSON.
+	AlertShapes []AlertShape
+	AlertTitles []string
+	AlertArray  bool
+	// KeepAlertIncidents leaves the run's incident workflows open instead of terminating them after
+	// the checks.
+	KeepAlertIncidents bool
 	// Timeout is how long a phase waits, after its last post, for side effects and closed runs.
 	Timeout time.Duration
 	// Ceiling is the ceiling workflow's shape when CeilingExplicit, else it is measured from a completed
@@ -119,6 +139,28 @@ func (c *Config) check() error {
 	}
 	if c.Storm > 1000 {
 		bad("storm must be at most 1000 posts per incident")
+	}
+	if c.Alerts < 0 || c.Alerts > maxSeq {
+		bad("alerts must be 0..%d records", maxSeq)
+	}
+	if c.Alerts > 0 {
+		c.AlertBatch = cmp.Or(c.AlertBatch, 500)
+		c.AlertConcurrency = cmp.Or(c.AlertConcurrency, 2)
+		if len(c.AlertShapes) == 0 {
+			c.AlertShapes = AlertShapes
+		}
+		if len(c.AlertTitles) == 0 {
+			c.AlertTitles = DefaultAlertTitles
+		}
+		if c.AlertBatch < 1 || c.AlertBatch > incident.MaxBatchRecords {
+			bad("alert batch must be 1..%d records, not %d", incident.MaxBatchRecords, c.AlertBatch)
+		}
+		if c.AlertConcurrency < 1 || c.AlertConcurrency > 1000 {
+			bad("alert concurrency must be 1..1000, not %d", c.AlertConcurrency)
+		}
+		if c.AlertRepeat < 0 || c.AlertRepeat > MaxAlertRepeat {
+			bad("alert repeat must be 0..%g, not %g", MaxAlertRepeat, c.AlertRepeat)
+		}
 	}
 	if c.Timeout <= 0 {
 		bad("timeout must be positive")
@@ -188,7 +230,7 @@ func Run(ctx context.Context, cfg Config, out, progressW io.Writer) (Report, err
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		// Keep a connection per concurrent post: the default two idle connections per host would make
 		// every other request open a new one and fill the port range with TIME_WAIT at a few hundred /s.
-		tr.MaxIdleConnsPerHost = cfg.Concurrency + cfg.Storm + 16
+		tr.MaxIdleConnsPerHost = cfg.Concurrency + cfg.Storm + cfg.AlertConcurrency + 16
 		hc = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	}
 	gen, err := NewGenerator(cfg.RunID)
@@ -214,6 +256,7 @@ func Run(ctx context.Context, cfg Config, out, progressW io.Writer) (Report, err
 			Incidents: cfg.Incidents, Rate: cfg.Rate, Concurrency: cfg.Concurrency, Mix: cfg.Mix.String(),
 			Storm: cfg.Storm, StormIncidents: cfg.StormIncidents, LatencyRate: cfg.LatencyRate,
 			LatencyIncidents: cfg.LatencyIncidents, TimeoutSeconds: cfg.Timeout.Seconds(),
+			Alerts: cfg.Alerts, AlertBatch: cfg.AlertBatch, AlertRepeat: cfg.AlertRepeat, AlertConcurrency: cfg.AlertConcurrency,
 		},
 	}
 	if err := r.preflight(ctx); err != nil {
@@ -247,6 +290,12 @@ func Run(ctx context.Context, cfg Config, out, progressW io.Writer) (Report, err
 		}},
 		{cfg.LatencyIncidents == 0, func() (err error) {
 			rep.LowLoad, err = r.incidentPhase(ctx, "low load", "p", cfg.LatencyIncidents, cfg.LatencyRate)
+			return err
+		}},
+		// Last: the thousands of incident workflows it creates (and terminates when done) would leave
+		// Temporal busy during a later phase. The report prints it next to the ceiling.
+		{cfg.Alerts == 0, func() (err error) {
+			rep.Alerts, err = r.alertPhase(ctx, rep.Ceiling)
 			return err
 		}},
 	}

@@ -63,6 +63,57 @@ func (c *intakeClient) post(ctx context.Context, body []byte) (intake.Response, 
 	return intake.Response{}, resp.StatusCode, fmt.Errorf("intake answered %s: %s", resp.Status, snippet(data))
 }
 
+// alertAnswer is the intake's answer to one POST /v1/alerts.
+type alertAnswer struct {
+	resp       intake.AlertsResponse
+	status     int
+	retryAfter time.Duration
+}
+
+// postAlerts sends one alert batch. An answer with a records list (202, 200, 503, 500) is returned
+// with a nil error, whatever its status; the caller resends a 503's batch. 429 and transport errors
+// wrap errRetryable.
+func (c *intakeClient) postAlerts(ctx context.Context, body []byte, ndjson bool) (alertAnswer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/v1/alerts", bytes.NewReader(body))
+	if err != nil {
+		return alertAnswer{}, fmt.Errorf("intake request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if ndjson {
+		req.Header.Set("Content-Type", "application/x-ndjson")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return alertAnswer{}, fmt.Errorf("%w: post alerts: %w", errRetryable, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return alertAnswer{status: resp.StatusCode}, fmt.Errorf("%w: read intake answer: %w", errRetryable, err)
+	}
+	ans := alertAnswer{status: resp.StatusCode}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+		ans.retryAfter = time.Duration(s) * time.Second
+	}
+	switch resp.StatusCode {
+	case http.StatusAccepted, http.StatusOK, http.StatusServiceUnavailable, http.StatusInternalServerError:
+		if err := json.Unmarshal(data, &ans.resp); err == nil && ans.resp.Records != nil {
+			return ans, nil
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return ans, fmt.Errorf("%w: intake answered %s: %s", errRetryable, resp.Status, snippet(data))
+		}
+	case http.StatusTooManyRequests:
+		return ans, fmt.Errorf("%w: intake answered %s: %s", errRetryable, resp.Status, snippet(data))
+	case http.StatusNotFound:
+		return ans, fmt.Errorf("intake answered %s: %s (an intake without POST /v1/alerts, or without the incident layer?)", resp.Status, snippet(data))
+	}
+	return ans, fmt.Errorf("intake answered %s: %s", resp.Status, snippet(data))
+}
+
 // ready checks /readyz.
 func (c *intakeClient) ready(ctx context.Context) error {
 	return getOK(ctx, c.http, c.url+"/readyz", nil)

@@ -81,6 +81,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	rep, err := Run(ctx, Config{
 		Incidents: 10, Concurrency: 4, Mix: Mix{KindNES: 1, KindPLC: 1},
 		Storm: 3, StormIncidents: 2, LatencyRate: 10, LatencyIncidents: 4, Timeout: 30 * time.Second,
+		Alerts: 40, AlertBatch: 10, AlertRepeat: 0.3, AlertConcurrency: 2,
 		IntakeURL: cfg.Intake.PublicURL, Temporal: tp.Client, TemporalAddress: tp.HostPort, Namespace: tp.Namespace,
 		MailpitURL: mp.UIURL, ServiceNowURL: snowURL, ServiceNowUser: "interlock", ServiceNowPassword: "stand-in-password",
 		JSON: true, Logger: logger,
@@ -116,6 +117,18 @@ func TestBenchEndToEnd(t *testing.T) {
 	require.Zero(t, rep.Storm.Lost)
 	require.Equal(t, 1, rep.Storm.Tickets)
 	require.Equal(t, 1, rep.Storm.Emails)
+	a := rep.Alerts
+	require.NotNil(t, a)
+	require.Equal(t, 40, a.Records)
+	require.Equal(t, 28, a.Alerts)
+	require.Equal(t, 40, a.Accepted+a.Duplicates)
+	require.Equal(t, 28, a.DistinctIncidents)
+	require.Equal(t, 28, a.VisibilityCount)
+	require.Equal(t, 28, a.Sampled)
+	require.Zero(t, a.SampleMismatches+a.SamplePlaybookRuns+a.Rejected+a.Suppressed+a.Unavailable+a.Failed+a.NotAnswered)
+	require.Equal(t, 28, a.Terminated)
+	require.Positive(t, a.RecordsPerSec)
+	require.Equal(t, a.Posts, a.PostLatency.Count)
 	require.Empty(t, rep.Failures)
 	require.False(t, errors.Is(err, ErrChecksFailed))
 }

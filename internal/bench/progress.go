@@ -29,6 +29,13 @@ func newProgress(w io.Writer) *progress {
 
 // start shows ph's progress until the returned stop is called, which prints the final state.
 func (p *progress) start(ph *phase) (stop func()) {
+	return p.startLine(func() string {
+		return progressLine(ph.name, len(ph.items), ph.totalPosts, ph.posted.Load(), ph.acceptedN.Load(), ph.effectsN.Load(), ph.closedN.Load(), ph.effects, time.Since(ph.firstSent))
+	})
+}
+
+// startLine shows line() until the returned stop is called, which prints the final state.
+func (p *progress) startLine(line func() string) (stop func()) {
 	if p.w == io.Discard {
 		return func() {}
 	}
@@ -42,19 +49,18 @@ func (p *progress) start(ph *phase) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				p.draw(ph, false)
+				p.draw(line(), false)
 			}
 		}
 	})
 	return func() {
 		close(done)
 		wg.Wait()
-		p.draw(ph, true)
+		p.draw(line(), true)
 	}
 }
 
-func (p *progress) draw(ph *phase, final bool) {
-	line := progressLine(ph.name, len(ph.items), ph.totalPosts, ph.posted.Load(), ph.acceptedN.Load(), ph.effectsN.Load(), ph.closedN.Load(), ph.effects, time.Since(ph.firstSent))
+func (p *progress) draw(line string, final bool) {
 	switch {
 	case p.tty && final:
 		fmt.Fprintf(p.w, "\r%s\x1b[K\n", line)

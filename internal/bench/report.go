@@ -23,6 +23,7 @@ type Report struct {
 	Load            *PhaseReport    `json:"load"`
 	Ceiling         *CeilingReport  `json:"ceiling"`
 	CeilingRatio    float64         `json:"ceilingRatio"` // load completed/s ÷ ceiling completed/s
+	Alerts          *AlertReport    `json:"alerts"`
 	Storm           *StormReport    `json:"storm"`
 	LowLoad         *PhaseReport    `json:"lowLoad"`
 	Processes       []ProcessReport `json:"processes"`
@@ -53,6 +54,10 @@ type Settings struct {
 	LatencyRate      float64 `json:"latencyRate"`
 	LatencyIncidents int     `json:"latencyIncidents"`
 	TimeoutSeconds   float64 `json:"timeoutSeconds"`
+	Alerts           int     `json:"alerts"`
+	AlertBatch       int     `json:"alertBatch"`
+	AlertRepeat      float64 `json:"alertRepeat"`
+	AlertConcurrency int     `json:"alertConcurrency"`
 }
 
 // PhaseReport is a load or low-load phase: incidents posted to the intake.
@@ -403,6 +408,7 @@ func failures(rep Report) []string {
 	}
 	phase("full load", rep.Load)
 	phase("low load", rep.LowLoad)
+	out = append(out, alertFailures(rep.Alerts)...)
 	if s := rep.Storm; s != nil {
 		if s.Duplicates > 0 || s.Lost > 0 || s.IncidentsStartedTwice > 0 {
 			out = append(out, fmt.Sprintf("alert storm: %d duplicates, %d lost, %d incidents started twice", s.Duplicates, s.Lost, s.IncidentsStartedTwice))
@@ -419,6 +425,9 @@ func notes(rep Report) []string {
 	out = append(out, "Latencies start when the bench receives the intake's 202. Side effects end at the ServiceNow record's creation (the stand-in's u_interlock_created_at, ns) or Mailpit's receipt time (ms); runs end at Temporal's close time. All clocks are this host's.")
 	if rep.Ceiling != nil {
 		out = append(out, "The ceiling starts trivial workflows ("+rep.Ceiling.Shape.String()+", no I/O) straight on Temporal, without HTTP, rules or search attributes, on a worker inside the bench with Interlock's worker options.")
+	}
+	if rep.Alerts != nil {
+		out = append(out, "Alert intake: the intake answers POST /v1/alerts only once every record's incident workflow has recorded it (update-with-start), so each record's alert→incident latency is the POST latency of its batch (from the batch's first send, when a 503 made the bench resend it). Records/s counts accepted and duplicate records over the wall time from the first POST to the last answer.")
 	}
 	return out
 }
@@ -449,6 +458,9 @@ func Render(w io.Writer, rep Report, asJSON bool) error {
 	}
 	if rep.Ceiling != nil {
 		b.ceiling(rep.Ceiling, rep.CeilingRatio)
+	}
+	if rep.Alerts != nil {
+		b.alerts(rep.Alerts)
 	}
 	if rep.Storm != nil {
 		b.storm(rep.Storm)

@@ -53,7 +53,7 @@ func TestReportJSONShape(t *testing.T) {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &doc), "one JSON document")
 	keys := func(m any) []string { return slices.Sorted(maps.Keys(m.(map[string]any))) }
-	require.Equal(t, []string{"ceiling", "ceilingRatio", "durationSeconds", "failures", "host", "load", "lowLoad", "notes",
+	require.Equal(t, []string{"alerts", "ceiling", "ceilingRatio", "durationSeconds", "failures", "host", "load", "lowLoad", "notes",
 		"processes", "runId", "settings", "stack", "startedAt", "storm", "targets"}, keys(doc))
 	require.Equal(t, slices.Sorted(slices.Values([]string{"acceptedPerSec", "acceptedToCompleted", "acceptedToSideEffect", "accepted", "answerErrors",
 		"byKind", "completed", "completedPerSec", "concurrency", "cpuSeconds", "duplicates", "errors", "hostBusyCores",
