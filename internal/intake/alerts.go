@@ -48,6 +48,9 @@ const DefaultMaxAlertBatchBytes = 32 << 20
 // alertConcurrency bounds the incidents one batch updates at a time.
 const alertConcurrency = 16
 
+// alertUpdateTimeouts is how many start timeouts one incident's update may take.
+const alertUpdateTimeouts = 3
+
 // Statuses of one record in the answer to POST /v1/alerts.
 const (
 	recordAccepted    = otincident.OutcomeAccepted
@@ -268,7 +271,9 @@ func (s *Server) deliverGroup(ctx context.Context, g *alertGroup, results []Aler
 	start := s.incidentStart(g)
 	for off := 0; off < len(g.records); off += otincident.MaxRecordsPerAdd {
 		end := min(off+otincident.MaxRecordsPerAdd, len(g.records))
-		cctx, cancel := context.WithTimeout(ctx, s.startTimeout)
+		// An update waits for the worker as well as Temporal; under full load on a small machine that
+		// takes longer than a start, and every timeout makes the sender resend its whole batch.
+		cctx, cancel := context.WithTimeout(ctx, alertUpdateTimeouts*s.startTimeout)
 		began := time.Now()
 		res, err := s.incidents.AddAlerts(cctx, g.id, start, g.records[off:end])
 		cancel()
