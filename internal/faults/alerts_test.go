@@ -782,9 +782,10 @@ func TestAlertIntakeWorkerSIGKILL(t *testing.T) {
 	}})
 }
 
-// alertTemporalDown is how long the dev server stays down: past the intake's 10-second wait for an
-// update, so the records in flight are answered unavailable and their batches 503.
-const alertTemporalDown = 12 * time.Second
+// alertTemporalDown is how long the dev server stays down: past the intake's wait for an incident's
+// update (three 10-second start timeouts), so the records in flight are answered unavailable and their
+// batches 503.
+const alertTemporalDown = 35 * time.Second
 
 // TestAlertIntakeTemporalRestart: the stream, with the Temporal dev server killed once a third of the
 // incidents exist and restarted on its SQLite file alertTemporalDown later. The worker process keeps
