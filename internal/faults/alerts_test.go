@@ -767,15 +767,16 @@ func incidentProblem(d *alertDef, st otincident.State, err error, taken int, new
 }
 
 // TestAlertIntakeAcceptance: the stream, with no fault.
+// The alert tests run one at a time, before the package's parallel tests: each keeps both cores busy
+// for a minute or two, and the other fault tests' timing-sensitive faults (a hang taken by the n-th
+// create) must not share the machine with them.
 func TestAlertIntakeAcceptance(t *testing.T) {
-	t.Parallel()
 	runAlertAcceptance(t, 1)
 }
 
 // TestAlertIntakeWorkerSIGKILL: the stream, with the `interlock worker` process SIGKILLed at full load
 // once a third of the incidents exist, and a second worker process taking over.
 func TestAlertIntakeWorkerSIGKILL(t *testing.T) {
-	t.Parallel()
 	runAlertAcceptance(t, 2, alertFault{name: "worker SIGKILL", at: 1.0 / 3, inject: func(t *testing.T, s *fstack, w **workerProc) {
 		(*w).kill()
 		*w = s.startWorkerProcess(t, "worker-2")
@@ -791,7 +792,6 @@ const alertTemporalDown = 35 * time.Second
 // incidents exist and restarted on its SQLite file alertTemporalDown later. The worker process keeps
 // running through the outage.
 func TestAlertIntakeTemporalRestart(t *testing.T) {
-	t.Parallel()
 	runAlertAcceptance(t, 3, alertFault{name: "Temporal kill, " + alertTemporalDown.String() + " down, restart", at: 1.0 / 3, inject: func(t *testing.T, s *fstack, w **workerProc) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
