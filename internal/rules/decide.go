@@ -12,8 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/interlock-soar/interlock/internal/incident"
@@ -71,25 +69,7 @@ func compileAlertExpr(src string, group bool) (*vm.Program, error) {
 	if group {
 		want = expr.AsKind(reflect.String)
 	}
-	prog, err := expr.Compile(src,
-		expr.Env(alertEnv{}),
-		want,
-		expr.DisableBuiltin("now"),
-		expr.DisableBuiltin("keys"),
-		expr.DisableBuiltin("values"),
-		expr.DisableBuiltin("toPairs"),
-		expr.MaxNodes(maxConditionNodes),
-	)
-	if err != nil {
-		return nil, err
-	}
-	c := &helperCheck{}
-	node := prog.Node()
-	ast.Walk(&node, c)
-	if c.err != nil {
-		return nil, c.err.Bind(file.NewSource(src))
-	}
-	return prog, nil
+	return compileChecked(src, alertEnv{}, want)
 }
 
 // bindAlertEnv points the alert environment's helpers at st, once per pooled evaluator.

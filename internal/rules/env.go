@@ -253,9 +253,15 @@ func compileCondition(src string) (*vm.Program, error) {
 	if len(src) > maxConditionLen {
 		return nil, fmt.Errorf("condition is %d bytes long; the limit is %d", len(src), maxConditionLen)
 	}
+	return compileChecked(src, env{}, expr.AsBool())
+}
+
+// compileChecked compiles src against envValue with every rule expression's restrictions, then checks
+// the helpers' constant arguments.
+func compileChecked(src string, envValue any, want expr.Option) (*vm.Program, error) {
 	prog, err := expr.Compile(src,
-		expr.Env(env{}),
-		expr.AsBool(),
+		expr.Env(envValue),
+		want,
 		// Determinism: rules run in dry runs and replays and must give the same answer for the same
 		// event. now() reads the clock (expiry uses the explicit now passed to Evaluate instead);
 		// keys/values/toPairs return map entries in random order.
