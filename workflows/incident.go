@@ -304,10 +304,10 @@ func (r *incidentRun) publish(ctx workflow.Context) {
 		return
 	}
 	ups := IncidentSearchAttributes(inc)
-	if ownerName(inc.Owner) == "" && r.ownerSet {
+	if otincident.OwnerName(inc.Owner) == "" && r.ownerSet {
 		ups = append(ups, otincident.AttrOwner.ValueUnset())
 	}
-	r.ownerSet = ownerName(inc.Owner) != ""
+	r.ownerSet = otincident.OwnerName(inc.Owner) != ""
 	details := otincident.Details(*r.state)
 	key := fmt.Sprint(ups) + "\x00" + details
 	if key == r.published {
@@ -327,7 +327,7 @@ func (r *incidentRun) publish(ctx workflow.Context) {
 func IncidentSearchAttributes(inc incident.Incident) []temporal.SearchAttributeUpdate {
 	ups := SearchAttributesFor(otincident.WorkflowType, inc)
 	ups = append(ups, otincident.AttrStatus.ValueSet(inc.Status))
-	if o := ownerName(inc.Owner); o != "" {
+	if o := otincident.OwnerName(inc.Owner); o != "" {
 		ups = append(ups, otincident.AttrOwner.ValueSet(o))
 	}
 	if inc.Impact != nil && len(inc.Impact.Lines) > 0 {
@@ -340,13 +340,4 @@ func IncidentSearchAttributes(inc incident.Incident) []temporal.SearchAttributeU
 		ups = append(ups, AttrSites.ValueSet([]string{inc.Impact.Site}))
 	}
 	return ups
-}
-
-func ownerName(o incident.Owner) string {
-	for _, v := range []string{o.Email, o.UserPrincipalName, o.AssignedTo, o.ObjectID} {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/intake"
@@ -39,7 +39,7 @@ func runIncidents(ctx context.Context, e env, args []string) error {
 	fs, cfgPath := newFlags(e, "incidents", incidentsSynopsis)
 	base := fs.String("url", "", "intake base URL (default: intake.publicURL)")
 	token := fs.String("token", e.getenv("INTERLOCK_TOKEN"), "bearer token (env INTERLOCK_TOKEN; default: the first of intake.tokens)")
-	actor := fs.String("actor", "cli:"+cmpOr(e.getenv("USER"), "unknown"), "who makes the change, for the incident's history")
+	actor := fs.String("actor", "cli:"+cmp.Or(e.getenv("USER"), "unknown"), "who makes the change, for the incident's history")
 	asJSON := fs.Bool("json", false, "print the intake's JSON answer")
 	all := fs.Bool("all", false, "list: closed incidents too")
 	status := fs.String("status", "", "list: only this status (New, Active, Closed)")
@@ -79,7 +79,7 @@ func runIncidents(ctx context.Context, e env, args []string) error {
 		*token, _, _ = strings.Cut(cfg.Intake.Tokens.Value(), ",")
 	}
 	c := &intake.APIClient{
-		HTTP: &http.Client{Timeout: 30 * time.Second}, BaseURL: cmpOr(strings.TrimRight(*base, "/"), strings.TrimRight(cfg.Intake.PublicURL, "/")),
+		HTTP: &http.Client{Timeout: 30 * time.Second}, BaseURL: cmp.Or(strings.TrimRight(*base, "/"), strings.TrimRight(cfg.Intake.PublicURL, "/")),
 		Token: strings.TrimSpace(*token), HMACSecret: []byte(cfg.Intake.HMACSecret.Value()), Actor: *actor, Progress: e.stderr,
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -105,10 +105,10 @@ func runIncidents(ctx context.Context, e env, args []string) error {
 			return printJSON(res)
 		}
 		if len(res.Changes) == 0 {
-			fmt.Fprintf(e.stdout, "%s: nothing to change (status %s)\n", safe(id), safe(res.Status))
+			fmt.Fprintf(e.stdout, "%s: nothing to change (status %s)\n", intake.TerminalSafe(id), intake.TerminalSafe(res.Status))
 			return nil
 		}
-		fmt.Fprintf(e.stdout, "%s: %s\n", safe(id), safe(strings.Join(res.Changes, "; ")))
+		fmt.Fprintf(e.stdout, "%s: %s\n", intake.TerminalSafe(id), intake.TerminalSafe(strings.Join(res.Changes, "; ")))
 		return nil
 	}
 	switch sub {
@@ -140,8 +140,8 @@ func runIncidents(ctx context.Context, e env, args []string) error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSTATUS\tSEVERITY\tOWNER\tCREATED\tTITLE")
 		for _, in := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", safe(in.ID), safe(in.Status), safe(in.Severity), safe(cmpOr(in.Owner, "-")),
-				in.Created.Local().Format("2006-01-02 15:04"), safe(in.Title))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", intake.TerminalSafe(in.ID), intake.TerminalSafe(in.Status), intake.TerminalSafe(in.Severity), intake.TerminalSafe(cmp.Or(in.Owner, "-")),
+				in.Created.Local().Format("2006-01-02 15:04"), intake.TerminalSafe(in.Title))
 		}
 		return tw.Flush()
 	case "show":
@@ -190,7 +190,7 @@ func runIncidents(ctx context.Context, e env, args []string) error {
 		if *asJSON {
 			return printJSON(res)
 		}
-		fmt.Fprintf(e.stdout, "%s: comment %s added\n", safe(pos[0]), safe(res.CommentID))
+		fmt.Fprintf(e.stdout, "%s: comment %s added\n", intake.TerminalSafe(pos[0]), intake.TerminalSafe(res.CommentID))
 		return nil
 	}
 	fs.Usage()
@@ -199,60 +199,43 @@ func runIncidents(ctx context.Context, e env, args []string) error {
 
 func printIncident(w io.Writer, v intake.IncidentView) error {
 	inc := v.Incident
-	fmt.Fprintf(w, "%s  %s\n", safe(inc.ID), safe(v.Summary))
-	fmt.Fprintf(w, "  status %s · severity %s · owner %s", safe(inc.Status), safe(inc.Severity), safe(cmpOr(cmpOr(inc.Owner.Email, inc.Owner.UserPrincipalName), "-")))
+	fmt.Fprintf(w, "%s  %s\n", intake.TerminalSafe(inc.ID), intake.TerminalSafe(v.Summary))
+	fmt.Fprintf(w, "  status %s · severity %s · owner %s", intake.TerminalSafe(inc.Status), intake.TerminalSafe(inc.Severity), intake.TerminalSafe(cmp.Or(cmp.Or(inc.Owner.Email, inc.Owner.UserPrincipalName), "-")))
 	if v.Classification != "" {
-		fmt.Fprintf(w, " · %s %s", safe(v.Classification), safe(v.ClassificationReason))
+		fmt.Fprintf(w, " · %s %s", intake.TerminalSafe(v.Classification), intake.TerminalSafe(v.ClassificationReason))
 	}
 	fmt.Fprintln(w)
 	if inc.Impact != nil {
-		fmt.Fprintf(w, "  impact: %s\n", safe(inc.Impact.Statement))
+		fmt.Fprintf(w, "  impact: %s\n", intake.TerminalSafe(inc.Impact.Statement))
 	}
 	if v.Rule != "" {
-		fmt.Fprintf(w, "  creation rule: %s\n", safe(v.Rule))
+		fmt.Fprintf(w, "  creation rule: %s\n", intake.TerminalSafe(v.Rule))
 	}
 	fmt.Fprintf(w, "  alerts (%d):\n", len(inc.Alerts)+v.AlertsDropped)
 	for _, a := range inc.Alerts {
-		fmt.Fprintf(w, "    %s  %s  %s  %s\n", safe(a.VendorOriginalID), safe(a.Severity), safe(cmpOr(a.Status, "-")), safe(a.BareTitle()))
+		fmt.Fprintf(w, "    %s  %s  %s  %s\n", intake.TerminalSafe(a.VendorOriginalID), intake.TerminalSafe(a.Severity), intake.TerminalSafe(cmp.Or(a.Status, "-")), intake.TerminalSafe(a.BareTitle()))
 	}
 	if len(inc.Devices) > 0 {
 		fmt.Fprintln(w, "  devices:")
 		for _, d := range inc.Devices {
-			fmt.Fprintf(w, "    %s  %s  %s\n", safe(d.DisplayName()), safe(cmpOr(d.Type, "?")), safe(strings.Trim(d.Site+" / "+d.Zone, " /")))
+			fmt.Fprintf(w, "    %s  %s  %s\n", intake.TerminalSafe(d.DisplayName()), intake.TerminalSafe(cmp.Or(d.Type, "?")), intake.TerminalSafe(strings.Trim(d.Site+" / "+d.Zone, " /")))
 		}
 	}
 	if len(v.Playbooks) > 0 {
 		fmt.Fprintln(w, "  playbooks:")
 		for _, p := range v.Playbooks {
-			fmt.Fprintf(w, "    %s  %s  %s\n", safe(p.Playbook), safe(p.Status), safe(p.WorkflowID))
+			fmt.Fprintf(w, "    %s  %s  %s\n", intake.TerminalSafe(p.Playbook), intake.TerminalSafe(p.Status), intake.TerminalSafe(p.WorkflowID))
 		}
 	}
 	if len(v.Tasks) > 0 {
 		fmt.Fprintln(w, "  tasks:")
 		for _, t := range v.Tasks {
-			fmt.Fprintf(w, "    #%d %s  %s\n", t.ID, safe(t.Status), safe(t.Title))
+			fmt.Fprintf(w, "    #%d %s  %s\n", t.ID, intake.TerminalSafe(t.Status), intake.TerminalSafe(t.Title))
 		}
 	}
 	fmt.Fprintf(w, "  comments: %d\n  history:\n", len(v.Comments))
 	for _, h := range v.Timeline {
-		fmt.Fprintf(w, "    %s  %-18s %s\n", h.At.Local().Format("2006-01-02 15:04:05"), safe(h.Actor), safe(h.Text))
+		fmt.Fprintf(w, "    %s  %-18s %s\n", h.At.Local().Format("2006-01-02 15:04:05"), intake.TerminalSafe(h.Actor), intake.TerminalSafe(h.Text))
 	}
 	return nil
-}
-
-// safe replaces control characters: incident fields come from alerts.
-func safe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

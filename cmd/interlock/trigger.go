@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +74,7 @@ func postAlerts(ctx context.Context, e env, c *intake.APIClient, name string, bo
 			if r.Error != "" {
 				detail = r.Error
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Index, safe(r.Status), safe(r.AlertID), safe(cmpOr(r.Incident, "-")), safe(detail))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Index, intake.TerminalSafe(r.Status), intake.TerminalSafe(r.AlertID), intake.TerminalSafe(cmp.Or(r.Incident, "-")), intake.TerminalSafe(detail))
 		}
 		tw.Flush()
 		fmt.Fprintf(e.stdout, "%d accepted, %d duplicate, %d rejected, %d suppressed; %d incident(s)\n",

@@ -161,8 +161,10 @@ func printRuns(out io.Writer, resp Response) error {
 	return nil
 }
 
-// terminalSafe replaces control characters: incident IDs and rule names come from payloads, and an
+// TerminalSafe replaces control characters: incident IDs and rule names come from payloads, and an
 // escape sequence in one must not drive the user's terminal.
+func TerminalSafe(s string) string { return terminalSafe(s) }
+
 func terminalSafe(s string) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {

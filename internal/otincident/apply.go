@@ -260,8 +260,8 @@ func (s *State) Apply(ch Change, now time.Time) (ChangeResult, *Event, error) {
 		record("change", "severity "+inc.Severity+" → "+ch.Severity)
 		inc.Severity = ch.Severity
 	}
-	if ch.Owner != nil && ownerName(*ch.Owner) != ownerName(inc.Owner) {
-		record("change", "owner "+cmpOr(ownerName(inc.Owner), "(none)")+" → "+cmpOr(ownerName(*ch.Owner), "(none)"))
+	if ch.Owner != nil && OwnerName(*ch.Owner) != OwnerName(inc.Owner) {
+		record("change", "owner "+cmpOr(OwnerName(inc.Owner), "(none)")+" → "+cmpOr(OwnerName(*ch.Owner), "(none)"))
 		inc.Owner = *ch.Owner
 	}
 	closing := ch.Status == incident.StatusClosed && inc.Status != incident.StatusClosed
@@ -508,7 +508,8 @@ func plausibleAddress(s string) bool {
 	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " <>,;\"'")
 }
 
-func ownerName(o incident.Owner) string {
+// OwnerName is how an owner is shown and searched: the email, else the UPN, the name, the object ID.
+func OwnerName(o incident.Owner) string {
 	return cmpOr(o.Email, cmpOr(o.UserPrincipalName, cmpOr(o.AssignedTo, o.ObjectID)))
 }
 

@@ -45,7 +45,7 @@ func Details(s State) string {
 	inc := s.Incident
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** · severity **%s** · status **%s**", plain(Summary(inc)), plain(inc.Severity), plain(inc.Status))
-	if o := ownerName(inc.Owner); o != "" {
+	if o := OwnerName(inc.Owner); o != "" {
 		fmt.Fprintf(&b, " · owner %s", plain(o))
 	}
 	b.WriteString("\n\n")
