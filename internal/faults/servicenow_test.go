@@ -35,7 +35,7 @@ func TestServiceNowBurstsAndHangs(t *testing.T) {
 	hang := snowstub.Faults{Hang: 1, HangFor: snowHang}
 	faults := &scheduledFaults{schedule: map[int]snowstub.Faults{
 		// The n-th create to arrive (retries included) injects these before the stand-in takes it:
-		// a hang or a dropped answer goes to that create (unless another request arriving at the
+		// a hang goes to that very create, a dropped answer to it (unless another request arriving at the
 		// same instant takes the hang), a burst to it and the requests after it. An injection
 		// replaces what was still pending.
 		3: hang, 5: {Unavailable: 8}, 9: {DropResponse: 1},
@@ -124,13 +124,20 @@ type faultStats struct{ unavailable, tooMany, hung, hungCreates, dropped int }
 
 func (f *scheduledFaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := correlationKey.FindString(r.URL.RawQuery)
+	var hang time.Duration
 	if r.Method == http.MethodPost {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		key = correlationKey.FindString(string(body))
 		f.mu.Lock()
 		f.posts++
-		if fs, ok := f.schedule[f.posts]; ok {
+		fs, ok := f.schedule[f.posts]
+		if ok && fs.Hang > 0 {
+			// The hang goes to this very create: left pending in the stand-in, a create arriving at the
+			// same instant could take it, or the next injection replace it before anyone did.
+			hang, fs.Hang = fs.HangFor, 0
+		}
+		if ok && fs != (snowstub.Faults{}) {
 			f.stub.InjectFaults(fs)
 		}
 		f.mu.Unlock()
@@ -145,6 +152,9 @@ func (f *scheduledFaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(p)
 		}
 	}()
+	if hang > 0 {
+		time.Sleep(hang) // then carried out, though the client gave up, as a busy instance does
+	}
 	f.stub.ServeHTTP(rec, r)
 }
 
