@@ -83,12 +83,22 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	tp := env.Temporal(t)
 	mp := env.Mailpit(t)
-	stackOnce.Do(func() { shared, stackErr = startStack(tp, mp) })
+	stackOnce.Do(func() {
+		shared, stackErr = startStack(tp, stackOptions{mail: mp, smtpHost: mp.SMTPHost, smtpPort: mp.SMTPPort})
+	})
 	require.NoError(t, stackErr)
 	return shared
 }
 
-func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error) {
+// stackOptions says where the stack's mail goes and what differs from the shared stack's configuration.
+type stackOptions struct {
+	mail      *testenv.MailpitServer // read by harness.email; nil when the SMTP server is another
+	smtpHost  string
+	smtpPort  int
+	configure func(*config.Config)
+}
+
+func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
 	// Every log line of the worker and the intake is kept, for the test that looks for leaked secrets.
 	logs := &syncBuffer{}
 	var out io.Writer = logs
@@ -113,7 +123,7 @@ func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error)
 	cfg := config.Default()
 	cfg.Temporal.Address = tp.HostPort
 	cfg.Temporal.ShutdownTimeout = time.Second
-	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = mp.SMTPHost, mp.SMTPPort, "none"
+	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = opts.smtpHost, opts.smtpPort, "none"
 	cfg.ServiceNow.InstanceURL = "http://" + snowLn.Addr().String()
 	cfg.ServiceNow.Username, cfg.ServiceNow.Password = "interlock", config.NewSecret("stand-in-password")
 	cfg.Intake.AnswerSecret = config.NewSecret(strings.Repeat("k", 40))
@@ -130,6 +140,9 @@ func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error)
 	}
 	cfg.Sensor.URL, cfg.Sensor.Token, cfg.Sensor.CAFile = sensorSrv.URL, config.NewSecret("sensor-access-token-0123456789"), sensorCA
 	cfg.Incidents.AssetsFile = "../../testdata/assets.yaml"
+	if opts.configure != nil {
+		opts.configure(&cfg)
+	}
 	app, err := worker.Build(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -143,7 +156,7 @@ func startStack(tp *testenv.Server, mp *testenv.MailpitServer) (*harness, error)
 	h := stack.MirrorIncidents(in.Handler, az.Stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)
 	h = stack.MirrorSensorAlerts(h, sensor, cfg.Incidents.MaxAlertBatchBytes)
 	go http.Serve(intakeLn, h) //nolint:errcheck // ends with the test binary
-	return &harness{client: tp.Client, stub: stub, azure: az, sensor: sensor, logs: logs, mail: mp, intakeURL: cfg.Intake.PublicURL}, nil
+	return &harness{client: tp.Client, stub: stub, azure: az, sensor: sensor, logs: logs, mail: opts.mail, intakeURL: cfg.Intake.PublicURL}, nil
 }
 
 func (h *harness) ticketsFor(mac string) []map[string]string {
