@@ -5,6 +5,7 @@ TOOLS    := $(CURDIR)/.tools/bin
 BIN      := $(CURDIR)/.tools/interlock
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 STATICCHECK_VERSION := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
 
 .PHONY: run test build lint fuzz bench clean
 
@@ -12,7 +13,7 @@ STATICCHECK_VERSION := v0.8.2
 run: build
 	$(BIN) dev
 
-## test: vet, staticcheck, unit + integration tests with the race detector, then a short run of every fuzz target
+## test: vet, staticcheck, workflowcheck (workflow determinism), unit + integration tests with the race detector, then a short run of every fuzz target
 test: lint
 	$(GO) test -race -count=1 -timeout 60m ./...
 	./scripts/fuzz-smoke.sh
@@ -25,6 +26,8 @@ lint:
 	$(GO) vet ./...
 	@test -x $(TOOLS)/staticcheck || GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(TOOLS)/staticcheck ./...
+	@test -x $(TOOLS)/workflowcheck || GOBIN=$(TOOLS) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+	$(TOOLS)/workflowcheck -config workflowcheck.config.yaml ./...
 
 ## bench: the Go benchmarks of the hot pure paths (interlock bench measures the running stack)
 bench:

@@ -119,9 +119,6 @@ type AlertStatusSyncResult struct {
 	Reason         string                       `json:"reason,omitempty"`
 }
 
-// The alert status activity, referenced through a nil pointer: the worker registers the real struct.
-var alertStatus *activities.AlertStatus
-
 // Run is the workflow.
 func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (AlertStatusSyncResult, error) {
 	if strings.TrimSpace(inc.ID) == "" {
@@ -153,7 +150,7 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 	actx := workflows.WithSideEffectOptions(ctx, s.AttemptTimeout, s.RetryFor)
 	futures := make([]workflow.Future, len(targets))
 	for i, t := range targets {
-		futures[i] = workflows.ExecuteSideEffect(actx, alertStatus.SyncAlertStatus, activities.AlertSyncRequest{
+		futures[i] = workflows.ExecuteSideEffect(actx, activities.SyncAlertStatus, activities.AlertSyncRequest{
 			IncidentID: inc.ID, IncidentARMID: inc.ARMID, Status: inc.Status, Alert: t.target,
 		})
 	}
@@ -180,7 +177,7 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 	if s.Comment {
 		res.Comment = syncComment(res)
 		cctx := workflows.WithSideEffectOptions(ctx, syncCommentAttempt, syncCommentTotal)
-		err := workflows.ExecuteSideEffect(cctx, incidents.AddIncidentComment, activities.CommentRequest{
+		err := workflows.ExecuteSideEffect(cctx, activities.AddIncidentComment, activities.CommentRequest{
 			IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "status-sync",
 		}).Get(ctx, nil)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -101,17 +100,18 @@ func newSyncRig(t *testing.T, s SyncSettings) *syncRig {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	r := &syncRig{env: suite.NewTestWorkflowEnvironment(), cloud: &fakeCloud{status: map[string]string{}}, sensor: &fakeSensor{handled: map[string]bool{}}}
+	registerActivityTypes(r.env)
 	r.act = &activities.AlertStatus{Cloud: r.cloud, Sensor: r.sensor, AllowedHosts: []string{"management.azure.com"}}
 	p := &AlertStatusSync{Settings: s}
 	r.env.RegisterWorkflowWithOptions(p.Run, workflow.RegisterOptions{Name: AlertStatusSyncName})
-	r.env.OnActivity(alertStatus.SyncAlertStatus, mock.Anything, mock.Anything).Return(
+	onActivity(r.env, activities.SyncAlertStatus).Return(
 		func(ctx context.Context, req activities.AlertSyncRequest) (activities.AlertSyncResult, error) {
 			r.mu.Lock()
 			r.requests = append(r.requests, req)
 			r.mu.Unlock()
 			return r.act.SyncAlertStatus(ctx, req)
 		})
-	r.env.OnActivity(incidents.AddIncidentComment, mock.Anything, mock.Anything).Return(
+	onActivity(r.env, activities.AddIncidentComment).Return(
 		func(_ context.Context, req activities.CommentRequest) (activities.WriteResult, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()

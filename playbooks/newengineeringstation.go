@@ -178,12 +178,6 @@ type FailedDevice struct {
 	Error  string `json:"error"`
 }
 
-// Activities, referenced through nil pointers: the worker registers the real structs.
-var (
-	nesTickets   *activities.Tickets
-	nesIncidents *activities.Incidents
-)
-
 // Run is the workflow.
 func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident) (NewEngineeringStationResult, error) {
 	if strings.TrimSpace(inc.ID) == "" {
@@ -214,7 +208,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 	seenAt := firstTime(inc.LastActivity, inc.FirstActivity, inc.Created, workflow.Now(ctx))
 	futures := make([]workflow.Future, len(targets))
 	for i, d := range targets {
-		futures[i] = workflows.ExecuteSideEffect(actx, nesTickets.EnsureTicket, activities.EnsureTicketRequest{
+		futures[i] = workflows.ExecuteSideEffect(actx, activities.EnsureTicket, activities.EnsureTicketRequest{
 			Incident: ti, Device: d, Table: s.Table, Fields: s.Fields, SeenAt: seenAt,
 		})
 	}
@@ -233,7 +227,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 	res.Comment = nesComment(res, inc.Impact)
 	var wr activities.WriteResult
 	cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
-	err := workflows.ExecuteSideEffect(cctx, nesIncidents.AddIncidentComment, activities.CommentRequest{
+	err := workflows.ExecuteSideEffect(cctx, activities.AddIncidentComment, activities.CommentRequest{
 		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "tickets",
 	}).Get(ctx, &wr)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -76,8 +75,9 @@ func newNESRig(t *testing.T, settings NESSettings) *nesRig {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	r := &nesRig{env: suite.NewTestWorkflowEnvironment(), p: &NewEngineeringStation{Settings: settings}, attempts: map[string]int{}}
+	registerActivityTypes(r.env)
 	r.env.RegisterWorkflowWithOptions(r.p.Run, workflow.RegisterOptions{Name: NewEngineeringStationName})
-	r.env.OnActivity(nesTickets.EnsureTicket, mock.Anything, mock.Anything).Return(
+	onActivity(r.env, activities.EnsureTicket).Return(
 		func(_ context.Context, req activities.EnsureTicketRequest) (activities.TicketResult, error) {
 			r.mu.Lock()
 			r.requests = append(r.requests, req)
@@ -90,7 +90,7 @@ func newNESRig(t *testing.T, settings NESSettings) *nesRig {
 			}
 			return created(req), nil
 		})
-	r.env.OnActivity(nesIncidents.AddIncidentComment, mock.Anything, mock.Anything).Return(
+	onActivity(r.env, activities.AddIncidentComment).Return(
 		func(_ context.Context, req activities.CommentRequest) (activities.WriteResult, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -503,8 +503,8 @@ func TestNewEngineeringStationOnDevServer(t *testing.T) {
 	p := NewEngineeringStationPlaybook(config.Default().Playbooks.NewEngineeringStation)
 	w := sdkworker.New(c, "nes-it", sdkworker.Options{DisableRegistrationAliasing: true})
 	w.RegisterWorkflowWithOptions(p.Run, workflow.RegisterOptions{Name: NewEngineeringStationName})
-	w.RegisterActivity(tickets)
-	w.RegisterActivity(&activities.Incidents{Writer: comments})
+	activities.EnsureTicket.Register(w, tickets.EnsureTicket)
+	activities.AddIncidentComment.Register(w, (&activities.Incidents{Writer: comments}).AddIncidentComment)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 

@@ -241,14 +241,6 @@ type PLCStatus struct {
 	Answer       *workflows.Answer `json:"answer,omitempty"`
 }
 
-// Activities, referenced through nil pointers: the worker registers the real structs.
-var (
-	changes   *activities.Changes
-	directory *activities.Directory
-	notifier  *activities.Notifier
-	incidents *activities.Incidents
-)
-
 // plcTarget is one affected PLC.
 type plcTarget struct {
 	label   string // "PLC-L3-01" or "PLC 10.20.3.10", for comments
@@ -593,7 +585,7 @@ func (r *plcRun) checkPlanned(ctx workflow.Context) error {
 	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
 	futures := make([]workflow.Future, len(r.targets))
 	for i, t := range r.targets {
-		futures[i] = workflows.ExecuteSideEffect(lctx, changes.FindPlannedChange, activities.PlannedChangeRequest{
+		futures[i] = workflows.ExecuteSideEffect(lctx, activities.FindPlannedChange, activities.PlannedChangeRequest{
 			PLC: t.change.PLC, Site: t.change.Site, Zone: t.change.Zone, At: t.change.Time,
 		})
 	}
@@ -620,7 +612,7 @@ func (r *plcRun) findRecipients(ctx workflow.Context) {
 	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
 	futures := make([]workflow.Future, len(r.targets))
 	for i, t := range r.targets {
-		futures[i] = workflows.ExecuteSideEffect(lctx, directory.Recipients, activities.RecipientsRequest{
+		futures[i] = workflows.ExecuteSideEffect(lctx, activities.LookupRecipients, activities.RecipientsRequest{
 			Sensor: t.change.Sensor, Site: t.change.Site, Zone: t.change.Zone, Line: t.change.Line, Owners: t.owners,
 		})
 	}
@@ -661,7 +653,7 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 			AnswerDeadline: deadline,
 			Impact:         r.inc.Impact,
 		}
-		futures[i] = workflows.ExecuteSideEffect(mctx, notifier.SendPLCNotification, requests[i])
+		futures[i] = workflows.ExecuteSideEffect(mctx, activities.SendPLCNotification, requests[i])
 	}
 	sent := make([]string, len(r.targets))
 	failed := make([]error, len(r.targets))
@@ -695,7 +687,7 @@ func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) err
 		}
 		req.Recipients = soc
 		var nr activities.NotificationResult
-		if err2 := workflows.ExecuteSideEffect(mctx, notifier.SendPLCNotification, req).Get(ctx, &nr); err2 != nil {
+		if err2 := workflows.ExecuteSideEffect(mctx, activities.SendPLCNotification, req).Get(ctx, &nr); err2 != nil {
 			if temporal.IsCanceledError(err2) {
 				return err2
 			}
@@ -821,7 +813,7 @@ func (r *plcRun) finishAnswered(ctx workflow.Context) error {
 func (r *plcRun) comment(ctx workflow.Context, purpose, msg string) error {
 	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
 	req := activities.CommentRequest{IncidentID: r.inc.ID, IncidentARMID: r.inc.ARMID, Number: r.inc.Number, Message: msg, Purpose: purpose}
-	if err := workflows.ExecuteSideEffect(wctx, incidents.AddIncidentComment, req).Get(ctx, nil); err != nil {
+	if err := workflows.ExecuteSideEffect(wctx, activities.AddIncidentComment, req).Get(ctx, nil); err != nil {
 		if temporal.IsCanceledError(err) {
 			return err
 		}
@@ -835,7 +827,7 @@ func (r *plcRun) comment(ctx workflow.Context, purpose, msg string) error {
 
 func (r *plcRun) update(ctx workflow.Context, req activities.UpdateRequest) error {
 	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
-	if err := workflows.ExecuteSideEffect(wctx, incidents.UpdateIncident, req).Get(ctx, nil); err != nil {
+	if err := workflows.ExecuteSideEffect(wctx, activities.UpdateIncident, req).Get(ctx, nil); err != nil {
 		if temporal.IsCanceledError(err) {
 			return err
 		}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -115,6 +114,7 @@ func newHarness(t *testing.T, section string, opts ...harnessOption) *harness {
 	}
 	var suite testsuite.WorkflowTestSuite
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), cfg: plcConfig(t, section), incidentID: "inc-1"}
+	registerActivityTypes(h.env)
 	env := h.env
 	env.SetStartTime(testStart)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "PLCReprogrammingNotice/inc-1", TaskQueue: workflows.TaskQueue})
@@ -133,21 +133,21 @@ func newHarness(t *testing.T, section string, opts ...harnessOption) *harness {
 	require.NoError(t, err)
 	dir, err := NewPLCDirectory(h.cfg)
 	require.NoError(t, err)
-	env.OnActivity(changes.FindPlannedChange, mock.Anything, mock.Anything).Return(
+	onActivity(env, activities.FindPlannedChange).Return(
 		func(ctx context.Context, req activities.PlannedChangeRequest) (activities.PlannedChange, error) {
 			if h.lookupErr != nil {
 				return activities.PlannedChange{}, h.lookupErr
 			}
 			return chg.FindPlannedChange(ctx, req)
 		})
-	env.OnActivity(directory.Recipients, mock.Anything, mock.Anything).Return(
+	onActivity(env, activities.LookupRecipients).Return(
 		func(ctx context.Context, req activities.RecipientsRequest) (activities.Recipients, error) {
 			if h.recipErr != nil {
 				return activities.Recipients{}, h.recipErr
 			}
 			return dir.Recipients(ctx, req)
 		})
-	env.OnActivity(notifier.SendPLCNotification, mock.Anything, mock.Anything).After(o.mailDelay).Return(
+	onActivity(env, activities.SendPLCNotification).After(o.mailDelay).Return(
 		func(_ context.Context, req activities.PLCNotification) (activities.NotificationResult, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
@@ -174,7 +174,7 @@ func newHarness(t *testing.T, section string, opts ...harnessOption) *harness {
 				SentAt:     testStart,
 			}, nil
 		})
-	env.OnActivity(incidents.AddIncidentComment, mock.Anything, mock.Anything).After(o.writeDelay).Return(
+	onActivity(env, activities.AddIncidentComment).After(o.writeDelay).Return(
 		func(_ context.Context, req activities.CommentRequest) (activities.WriteResult, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
@@ -185,7 +185,7 @@ func newHarness(t *testing.T, section string, opts ...harnessOption) *harness {
 			h.comments = append(h.comments, req.Message)
 			return activities.WriteResult{Via: "test"}, nil
 		})
-	env.OnActivity(incidents.UpdateIncident, mock.Anything, mock.Anything).After(o.writeDelay).Return(
+	onActivity(env, activities.UpdateIncident).After(o.writeDelay).Return(
 		func(_ context.Context, req activities.UpdateRequest) (activities.WriteResult, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()

@@ -46,16 +46,7 @@ func build(t *testing.T, az *testenv.Azure, mod func(*config.Config)) (*activiti
 	}
 	app, err := worker.Build(cfg, discard())
 	require.NoError(t, err)
-	var in *activities.Incidents
-	var st *activities.AlertStatus
-	for _, a := range app.Activities {
-		switch v := a.(type) {
-		case *activities.Incidents:
-			in = v
-		case *activities.AlertStatus:
-			st = v
-		}
-	}
+	in, st := app.Activities.Incidents, app.Activities.AlertStatus
 	require.NotNil(t, in)
 	require.NotNil(t, st)
 	require.Equal(t, "sentinel", in.Writer.Name())

@@ -20,10 +20,10 @@ import (
 	"github.com/interlock-soar/interlock/playbooks"
 )
 
-// App is everything a worker registers: the playbooks and the activity structs behind them.
+// App is everything a worker registers: the playbooks and the activities behind them.
 type App struct {
 	Playbooks  *playbooks.Registry
-	Activities []any
+	Activities Activities
 	// Rules are the rules incidents Interlock keeps fire; watch them to reload.
 	Rules *rules.Set
 }
@@ -116,15 +116,15 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	return &App{
 		Playbooks: registry,
 		Rules:     set,
-		Activities: []any{
-			tickets,
-			&activities.Notifier{Mailer: sender, Links: links},
-			planned,
-			directory,
+		Activities: Activities{
+			Tickets:   tickets,
+			Notifier:  &activities.Notifier{Mailer: sender, Links: links},
+			Changes:   planned,
+			Directory: directory,
 			// Interlock's own incidents take their write-backs themselves; the others go to the SIEM.
-			&activities.Incidents{Writer: &activities.RoutedWriter{Interlock: &activities.InterlockWriter{}, Other: az.writer}},
-			az.status,
-			layer,
+			Incidents:   &activities.Incidents{Writer: &activities.RoutedWriter{Interlock: &activities.InterlockWriter{}, Other: az.writer}},
+			AlertStatus: az.status,
+			Layer:       layer,
 		},
 	}, nil
 }

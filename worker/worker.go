@@ -15,13 +15,16 @@ import (
 )
 
 // Register registers every playbook under its stable name, the engine workflow that writes the rules'
-// own changes back, and every activity struct's exported methods. The worker process and the tests (a testsuite environment satisfies Registry too) call it,
-// so what runs in production is what the tests exercise.
-func Register(r sdkworker.Registry, pbs *playbooks.Registry, activities ...any) {
-	RegisterWorkflows(r, pbs)
-	for _, a := range activities {
-		r.RegisterActivity(a)
+// own changes back, and every activity under its pinned type name. The worker process and the tests (a
+// testsuite environment satisfies Registry too) call it, so what runs in production is what the tests
+// exercise. It fails only when acts lacks a struct.
+func Register(r sdkworker.Registry, pbs *playbooks.Registry, acts Activities) error {
+	if err := acts.check(); err != nil {
+		return err
 	}
+	RegisterWorkflows(r, pbs)
+	acts.register(r)
+	return nil
 }
 
 // RegisterWorkflows registers the workflows alone, for a replayer.
@@ -55,9 +58,17 @@ func Options(cfg config.Temporal) sdkworker.Options {
 }
 
 // Run polls the task queue until ctx is done, then stops gracefully.
-func Run(ctx context.Context, c client.Client, cfg config.Temporal, pbs *playbooks.Registry, activities ...any) error {
+func Run(ctx context.Context, c client.Client, cfg config.Temporal, pbs *playbooks.Registry, acts Activities) error {
 	w := sdkworker.New(c, workflows.TaskQueue, Options(cfg))
-	Register(w, pbs, activities...)
+	if err := Register(w, pbs, acts); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	return Serve(ctx, w)
+}
+
+// Serve runs w until ctx is done, then stops it, letting in-flight activity attempts finish for the
+// WorkerStopTimeout of its Options.
+func Serve(ctx context.Context, w sdkworker.Worker) error {
 	stop := make(chan any)
 	go func() {
 		<-ctx.Done()

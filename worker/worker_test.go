@@ -14,15 +14,16 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/snowstub"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
+	"github.com/interlock-soar/interlock/workflows"
 )
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -43,7 +44,7 @@ func TestRegisterServesTheTestEnvironment(t *testing.T) {
 
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
-	worker.Register(env, app.Playbooks, app.Activities...)
+	require.NoError(t, worker.Register(env, app.Playbooks, app.Activities))
 	data, err := os.ReadFile("../testdata/sentinel-incident-new-engineering-station.json")
 	require.NoError(t, err)
 	var inc incident.Incident
@@ -87,13 +88,15 @@ func TestRunStopsGracefully(t *testing.T) {
 	t.Parallel()
 	srv := testenv.NewTemporal(t)
 	s := &slow{started: make(chan struct{}), finished: make(chan error, 1)}
-	reg := playbooks.NewRegistry(playbooks.Playbook{Name: "SlowForTest", Workflow: slowWorkflow})
 	cfg := config.Default().Temporal
 	cfg.ShutdownTimeout = 10 * time.Second
+	w := sdkworker.New(srv.Client, workflows.TaskQueue, worker.Options(cfg))
+	w.RegisterWorkflowWithOptions(slowWorkflow, workflow.RegisterOptions{Name: "SlowForTest"})
+	w.RegisterActivity(s)
 
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- worker.Run(ctx, srv.Client, cfg, reg, s) }()
+	go func() { done <- worker.Serve(ctx, w) }()
 	run, err := srv.Client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: "graceful", TaskQueue: "interlock-playbooks"}, "SlowForTest")
 	require.NoError(t, err)
 	select {
@@ -134,11 +137,5 @@ func TestBuildNeedsAnExplicitWriteBack(t *testing.T) {
 	cfg.Sentinel.WriteBack = config.WriteBackLog
 	app, err := worker.Build(cfg, discard())
 	require.NoError(t, err)
-	var writers []string
-	for _, a := range app.Activities {
-		if in, ok := a.(*activities.Incidents); ok {
-			writers = append(writers, in.Writer.Name())
-		}
-	}
-	require.Equal(t, []string{"log"}, writers)
+	require.Equal(t, "log", app.Activities.Incidents.Writer.Name())
 }

@@ -43,9 +43,6 @@ type Incident struct {
 	Playbooks PlaybookResolver
 }
 
-// layer is the incident layer activity, referenced through a nil pointer: the worker registers the real struct.
-var layer *activities.IncidentLayer
-
 // How long the prepare step may take: it reads files and runs expressions, nothing remote.
 const prepareAttempt, prepareTotal = 30 * time.Second, 10 * time.Minute
 
@@ -64,7 +61,7 @@ func (f *Incident) Run(ctx workflow.Context, in otincident.Input) (otincident.St
 		return otincident.State{}, err
 	}
 	// The settings are configuration: read once per run, through the history.
-	if err := workflow.ExecuteLocalActivity(r.prepareOptions(ctx), layer.IncidentSettings).Get(ctx, &r.settings); err != nil {
+	if err := workflow.ExecuteLocalActivity(r.prepareOptions(ctx), activities.IncidentSettingsName).Get(ctx, &r.settings); err != nil {
 		return *r.state, fmt.Errorf("read settings: %w", err)
 	}
 	s := r.settings.Normalized()
@@ -188,7 +185,7 @@ func refusal(err error) error {
 func (r *incidentRun) fire(ctx workflow.Context, ev otincident.Event) {
 	lctx := r.prepareOptions(ctx)
 	var prep activities.PrepareResult
-	if err := workflow.ExecuteLocalActivity(lctx, layer.PrepareIncidentEvent, activities.PrepareRequest{Event: ev}).Get(ctx, &prep); err != nil {
+	if err := workflow.ExecuteLocalActivity(lctx, activities.PrepareIncidentEvent.Name, activities.PrepareRequest{Event: ev}).Get(ctx, &prep); err != nil {
 		// The incident stands; only this event's rules did not run. The trail says so.
 		r.state.Log(workflow.Now(ctx), "interlock", "rules", "event "+ev.Key()+": impact and rules not evaluated: "+err.Error())
 		return

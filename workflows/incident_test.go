@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"errors"
+	"go.temporal.io/sdk/activity"
 	"testing"
 	"time"
 
@@ -77,7 +78,9 @@ func newEnv(t *testing.T, settings otincident.Settings) (*testsuite.TestWorkflow
 			return "done", nil
 		}, workflow.RegisterOptions{Name: name})
 	}
-	env.RegisterActivity(&activities.IncidentLayer{Rules: fakeRules{}, Assets: fakeAssets{}, Settings: settings})
+	layer := &activities.IncidentLayer{Rules: fakeRules{}, Assets: fakeAssets{}, Settings: settings}
+	activities.PrepareIncidentEvent.Register(env, layer.PrepareIncidentEvent)
+	env.RegisterActivityWithOptions(layer.IncidentSettings, activity.RegisterOptions{Name: activities.IncidentSettingsName})
 	return env, c
 }
 

@@ -18,9 +18,6 @@ type RuleChanges struct {
 	Update activities.UpdateRequest `json:"update"`
 }
 
-// ruleIncidents is the write-back activity, referenced through a nil pointer: the worker registers the real struct.
-var ruleIncidents *activities.Incidents
-
 // The rules' update is retried for as long as a playbook's write-back.
 const ruleChangesAttempt, ruleChangesTotal = 30 * time.Second, 30 * time.Minute
 
@@ -30,6 +27,6 @@ const ruleChangesAttempt, ruleChangesTotal = 30 * time.Second, 30 * time.Minute
 func ApplyRuleChanges(ctx workflow.Context, in RuleChanges) (activities.WriteResult, error) {
 	ctx = WithSideEffectOptions(ctx, ruleChangesAttempt, ruleChangesTotal)
 	var res activities.WriteResult
-	err := ExecuteSideEffect(ctx, ruleIncidents.UpdateIncident, in.Update).Get(ctx, &res)
+	err := ExecuteSideEffect(ctx, activities.UpdateIncident, in.Update).Get(ctx, &res)
 	return res, err
 }

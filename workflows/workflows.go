@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/otincident"
 )
 
@@ -71,6 +72,8 @@ func WithSideEffectOptions(ctx workflow.Context, attempt, maxRetryTime time.Dura
 // between the call and the next workflow task completion runs it again. Every side effect is
 // idempotent on its own key (ServiceNow correlation_id lookup, deterministic email Message-ID), which
 // is what makes that re-run safe, exactly as for a regular activity retried after a timeout.
-func ExecuteSideEffect(ctx workflow.Context, activity any, args ...any) workflow.Future {
-	return workflow.ExecuteLocalActivity(ctx, activity, args...)
+//
+// The activity is called by its pinned type name (activities.Type), never by the Go method's name.
+func ExecuteSideEffect[Req, Res any](ctx workflow.Context, activity activities.Type[Req, Res], req Req) workflow.Future {
+	return workflow.ExecuteLocalActivity(ctx, activity.Name, req)
 }

@@ -228,7 +228,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	}
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	werr := make(chan error, 1)
-	go func() { werr <- worker.Run(wctx, c, cfg.Temporal, app.Playbooks, app.Activities...) }()
+	go func() { werr <- worker.Run(wctx, c, cfg.Temporal, app.Playbooks, app.Activities) }()
 	stops = append(stops, func() {
 		stopWorker()
 		if err := <-werr; err != nil {

@@ -34,5 +34,5 @@ func runWorker(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	logger.Info("worker polling", "taskQueue", workflows.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
-	return worker.Run(ctx, c, cfg.Temporal, app.Playbooks, app.Activities...)
+	return worker.Run(ctx, c, cfg.Temporal, app.Playbooks, app.Activities)
 }

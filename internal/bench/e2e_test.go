@@ -66,7 +66,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	wctx, stopWorker := context.WithCancel(context.Background())
 	werr := make(chan error, 1)
-	go func() { werr <- worker.Run(wctx, tp.Client, cfg.Temporal, app.Playbooks, app.Activities...) }()
+	go func() { werr <- worker.Run(wctx, tp.Client, cfg.Temporal, app.Playbooks, app.Activities) }()
 	t.Cleanup(func() { stopWorker(); <-werr })
 	in, err := stack.NewIntake(cfg, tp.Client, logger)
 	require.NoError(t, err)

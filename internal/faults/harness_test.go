@@ -195,7 +195,7 @@ func (s *fstack) startWorker(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- worker.Run(ctx, s.tp.Client, s.cfg.Temporal, app.Playbooks, app.Activities...) }()
+	go func() { done <- worker.Run(ctx, s.tp.Client, s.cfg.Temporal, app.Playbooks, app.Activities) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -217,20 +217,21 @@ func (inc *Incident) DeviceByAddress(addr string) (Device, bool) {
 	return Device{}, false
 }
 
-// severityRank orders severities; unknown values rank lowest.
-var severityRank = map[string]int{
-	SeverityInformational: 1,
-	SeverityLow:           2,
-	SeverityMedium:        3,
-	SeverityHigh:          4,
-}
-
 // SeverityRank returns 1 (Informational) to 4 (High), or 0 for an unknown value. Case-insensitive.
+// Workflows and the automation rules' hot path both rank with it, so it walks no map.
 func SeverityRank(s string) int {
-	for k, v := range severityRank {
-		if strings.EqualFold(k, strings.TrimSpace(s)) {
-			return v
-		}
+	switch {
+	case strings.EqualFold(s, SeverityHigh):
+		return 4
+	case strings.EqualFold(s, SeverityMedium):
+		return 3
+	case strings.EqualFold(s, SeverityLow):
+		return 2
+	case strings.EqualFold(s, SeverityInformational):
+		return 1
+	}
+	if t := strings.TrimSpace(s); t != s {
+		return SeverityRank(t)
 	}
 	return 0
 }

@@ -376,7 +376,7 @@ func (s *State) Validate(ch *Change) error {
 		return invalid("status", "the incident is closed: reopen it (status Active) before changing it; comments and tasks are still taken")
 	}
 	if ch.Classification != "" {
-		if ch.Classification = canonicalKey(ch.Classification, reasonsFor); ch.Classification == "" {
+		if ch.Classification = canonicalIn(ch.Classification, classifications); ch.Classification == "" {
 			return invalid("classification", "must be Undetermined, TruePositive, BenignPositive or FalsePositive")
 		}
 		allowed := reasonsFor[ch.Classification]
@@ -475,15 +475,6 @@ func (s *State) Validate(ch *Change) error {
 		}
 	}
 	return nil
-}
-
-func canonicalKey(s string, m map[string][]string) string {
-	for k := range m {
-		if strings.EqualFold(k, strings.TrimSpace(s)) {
-			return k
-		}
-	}
-	return ""
 }
 
 // text checks a string from outside: valid UTF-8, at most max runes, no control characters (line

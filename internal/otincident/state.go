@@ -32,7 +32,10 @@ const (
 	MaxRecordsPerAdd = 1000
 )
 
-// Classification values and the reasons Sentinel offers for each.
+// classifications are the classification values, as Sentinel spells them.
+var classifications = []string{"Undetermined", "TruePositive", "BenignPositive", "FalsePositive"}
+
+// reasonsFor are the classification reasons Sentinel offers for each classification.
 var reasonsFor = map[string][]string{
 	"Undetermined":   nil,
 	"TruePositive":   {"SuspiciousActivity"},

@@ -119,11 +119,11 @@ func (st *evaluator) titleHas(list any) bool {
 }
 
 func (st *evaluator) alertSeverityAtLeast(sev string) bool {
-	want := severityRank(sev)
+	want := incident.SeverityRank(sev)
 	if want == 0 {
 		panic(fmt.Errorf("severityAtLeast: unknown severity %q (want %s)", sev, strings.Join(severities, ", ")))
 	}
-	return severityRank(st.inc.Alerts[0].Severity) >= want
+	return incident.SeverityRank(st.inc.Alerts[0].Severity) >= want
 }
 
 // incTracer sees every incident rule that ran; DecideIncident passes none, ExplainIncident records.

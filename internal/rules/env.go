@@ -318,7 +318,7 @@ func (c *helperCheck) Visit(node *ast.Node) {
 			c.checkPhrases(args[0])
 		}
 	case "severityAtLeast":
-		if s, ok := constString(args, 0); ok && severityRank(s) == 0 {
+		if s, ok := constString(args, 0); ok && incident.SeverityRank(s) == 0 {
 			c.fail(args[0], "severityAtLeast: unknown severity %q (want %s)", s, strings.Join(severities, ", "))
 		}
 	case "changed":
@@ -431,22 +431,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// severityRank is incident.SeverityRank without the map walk: it runs on the hot path.
-func severityRank(s string) int {
-	switch {
-	case strings.EqualFold(s, incident.SeverityHigh):
-		return 4
-	case strings.EqualFold(s, incident.SeverityMedium):
-		return 3
-	case strings.EqualFold(s, incident.SeverityLow):
-		return 2
-	case strings.EqualFold(s, incident.SeverityInformational):
-		return 1
-	}
-	if t := strings.TrimSpace(s); t != s {
-		return severityRank(t)
-	}
-	return 0
 }

@@ -131,13 +131,6 @@ func TestHelpers(t *testing.T) {
 	}
 }
 
-func TestSeverityRankAgreesWithIncident(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"High", "high", " Medium ", "LOW", "Informational", "", "Critical", "Med"} {
-		require.Equal(t, incident.SeverityRank(s), severityRank(s), s)
-	}
-}
-
 func TestPLCChangeTitles(t *testing.T) {
 	t.Parallel()
 	titles := PLCChangeTitles()

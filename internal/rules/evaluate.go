@@ -459,11 +459,11 @@ func (st *evaluator) hasDevice(kind string) bool {
 }
 
 func (st *evaluator) severityAtLeast(sev string) bool {
-	want := severityRank(sev)
+	want := incident.SeverityRank(sev)
 	if want == 0 {
 		panic(fmt.Errorf("severityAtLeast: unknown severity %q (want %s)", sev, strings.Join(severities, ", ")))
 	}
-	return severityRank(st.inc.Severity) >= want
+	return incident.SeverityRank(st.inc.Severity) >= want
 }
 
 func (st *evaluator) hasLabel(label string) bool {

@@ -147,7 +147,7 @@ func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	go worker.Run(context.Background(), tp.Client, cfg.Temporal, app.Playbooks, app.Activities...) //nolint:errcheck // ends with the test binary
+	go worker.Run(context.Background(), tp.Client, cfg.Temporal, app.Playbooks, app.Activities) //nolint:errcheck // ends with the test binary
 	in, err := stack.NewIntake(cfg, tp.Client, logger)
 	if err != nil {
 		return nil, err

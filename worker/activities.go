@@ -1,0 +1,52 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/interlock-soar/interlock/activities"
+)
+
+// Activities is every activity the workflows call, as the structs whose methods run them. Register
+// registers each method under its pinned type name (activities.Names), so a method renamed or changed
+// in signature fails to compile here, and a struct left out fails Register.
+type Activities struct {
+	Tickets     *activities.Tickets
+	Notifier    *activities.Notifier
+	Changes     *activities.Changes
+	Directory   *activities.Directory
+	Incidents   *activities.Incidents
+	AlertStatus *activities.AlertStatus
+	Layer       *activities.IncidentLayer
+}
+
+// check says which structs are missing.
+func (a Activities) check() error {
+	var errs []error
+	for name, missing := range map[string]bool{
+		"Tickets": a.Tickets == nil, "Notifier": a.Notifier == nil, "Changes": a.Changes == nil,
+		"Directory": a.Directory == nil, "Incidents": a.Incidents == nil, "AlertStatus": a.AlertStatus == nil,
+		"Layer": a.Layer == nil,
+	} {
+		if missing {
+			errs = append(errs, fmt.Errorf("activities: %s is not set", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// register registers every activity under its pinned name.
+func (a Activities) register(r activities.Registry) {
+	activities.EnsureTicket.Register(r, a.Tickets.EnsureTicket)
+	activities.AddIncidentComment.Register(r, a.Incidents.AddIncidentComment)
+	activities.UpdateIncident.Register(r, a.Incidents.UpdateIncident)
+	activities.SendPLCNotification.Register(r, a.Notifier.SendPLCNotification)
+	activities.FindPlannedChange.Register(r, a.Changes.FindPlannedChange)
+	activities.LookupRecipients.Register(r, a.Directory.Recipients)
+	activities.SyncAlertStatus.Register(r, a.AlertStatus.SyncAlertStatus)
+	activities.PrepareIncidentEvent.Register(r, a.Layer.PrepareIncidentEvent)
+	// The one activity without a request, so without a Type.
+	r.RegisterActivityWithOptions(a.Layer.IncidentSettings, activity.RegisterOptions{Name: activities.IncidentSettingsName})
+}
