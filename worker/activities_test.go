@@ -33,7 +33,7 @@ func (n *names) RegisterActivityWithOptions(_ any, o activity.RegisterOptions) {
 	n.activities = append(n.activities, o.Name)
 }
 func (n *names) RegisterDynamicActivity(any, activity.DynamicRegisterOptions) { n.unnamed++ }
-func (n *names) RegisterNexusService(*nexus.Service)                         { n.unnamed++ }
+func (n *names) RegisterNexusService(*nexus.Service)                          { n.unnamed++ }
 
 func registered(t *testing.T) *names {
 	t.Helper()
