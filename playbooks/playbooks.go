@@ -1,5 +1,3 @@
-// Package playbooks holds Interlock's playbooks: one Go file each, with the workflow, its input and
-// result types and its metadata. A Registry value lists them; there are no init-time globals.
 package playbooks
 
 import (

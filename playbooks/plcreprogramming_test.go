@@ -23,9 +23,10 @@ import (
 	"github.com/interlock-soar/interlock/workflows"
 )
 
-// testStart is the workflow clock at the start of each test run. It is near the real clock because the
-// SDK checks a local activity retry's deadline against the real clock.
-var testStart = time.Now().UTC().Truncate(time.Minute)
+// testStart is the workflow clock at the start of each test run. It is an hour ahead of the real clock
+// because the SDK's test environment checks a local activity retry's deadline (workflow clock + its
+// budget) against the real clock: a start in the past would expire every retry at once.
+var testStart = time.Now().UTC().Truncate(time.Minute).Add(time.Hour)
 
 // baseSection is the plcReprogramming section most tests run with.
 const baseSection = `

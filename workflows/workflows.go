@@ -3,12 +3,9 @@
 package workflows
 
 import (
-	"time"
 
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/workflow"
 
-	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/otincident"
 )
 
@@ -47,33 +44,4 @@ func SearchAttributes() []SearchAttribute {
 		{otincident.AttrLine.GetName(), "Keyword"},
 		{otincident.AttrTactics.GetName(), "KeywordList"},
 	}
-}
-
-// WithSideEffectOptions sets the options for calls to outside systems (ServiceNow, SMTP, Sentinel): a
-// short attempt, retried with backoff for up to maxRetryTime. Make the calls with ExecuteSideEffect.
-func WithSideEffectOptions(ctx workflow.Context, attempt, maxRetryTime time.Duration) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    attempt,
-		ScheduleToCloseTimeout: maxRetryTime,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    500 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-		},
-	})
-}
-
-// ExecuteSideEffect runs an activity that calls an outside system, as a local activity: it runs in the
-// worker that runs the workflow, and its result is recorded with the next workflow task instead of
-// through a round trip per activity to the server. On this project's 2-core dev stack that is the
-// difference between ~35 and ~90 playbook runs per second (with eager start, over 100).
-//
-// What a local activity gives up: it cannot heartbeat (none of ours run long), and a worker crash
-// between the call and the next workflow task completion runs it again. Every side effect is
-// idempotent on its own key (ServiceNow correlation_id lookup, deterministic email Message-ID), which
-// is what makes that re-run safe, exactly as for a regular activity retried after a timeout.
-//
-// The activity is called by its pinned type name (activities.Type), never by the Go method's name.
-func ExecuteSideEffect[Req, Res any](ctx workflow.Context, activity activities.Type[Req, Res], req Req) workflow.Future {
-	return workflow.ExecuteLocalActivity(ctx, activity.Name, req)
 }

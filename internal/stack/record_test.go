@@ -57,7 +57,7 @@ func TestRecordHistories(t *testing.T) {
 			Start: "2026-01-01T00:00:00Z", End: "2100-01-01T00:00:00Z",
 		}}
 		pc.NewEngineeringStation.AttemptTimeout = time.Second
-		pc.NewEngineeringStation.RetryFor = 3 * time.Second
+		pc.NewEngineeringStation.RetryFor = 20 * time.Second // past the side effects' 5 s local budget
 	}})
 	require.NoError(t, err)
 	r := &recorder{t: t, h: h, dir: dir}
@@ -86,6 +86,13 @@ func TestRecordHistories(t *testing.T) {
 		r.wait(ctx, wid)
 		h.stub.InjectFaults(snowstub.Faults{})
 		return wid
+	})
+	r.record("nes-ticket-after-outage", `"created":true`, func(ctx context.Context) string {
+		// ServiceNow is down for longer than the local budget: the call continues as a regular activity.
+		h.stub.InjectFaults(snowstub.Faults{Unavailable: 1 << 20})
+		t.Cleanup(func() { h.stub.InjectFaults(snowstub.Faults{}) })
+		time.AfterFunc(7*time.Second, func() { h.stub.InjectFaults(snowstub.Faults{}) })
+		return r.start(nes("rec-outage"))
 	})
 	r.record("plc-planned", `"outcome":"planned"`, func(ctx context.Context) string { return r.start(plc("rec-planned")) })
 	r.record("plc-waiting", "", func(ctx context.Context) string {
