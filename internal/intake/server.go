@@ -542,6 +542,7 @@ func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Ev
 			Input:            inc,
 			SearchAttributes: workflows.SearchAttributesFor(p.Name, inc),
 			Memo:             map[string]any{"interlockEvent": string(ev.Type)},
+			Priority:         p.Priority,
 		}
 		if len(ruleNames) > 0 {
 			req.Memo["interlockRules"] = ruleNames
