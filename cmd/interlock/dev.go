@@ -241,6 +241,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	watchRules(ctx, in, cfg.Intake.RulesFile, logger)
+	go in.Backlog.Run(ctx)
 	handler := in.Handler
 	if azure != nil {
 		handler = stack.MirrorIncidents(handler, azure.stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)

@@ -41,6 +41,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	watchRules(ctx, app, cfg.Intake.RulesFile, logger)
+	go app.Backlog.Run(ctx)
 	ln, err := net.Listen("tcp", cfg.Intake.Listen)
 	if err != nil {
 		return fmt.Errorf("intake: %w", err)
