@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,6 +21,9 @@ import (
 type composeFile struct {
 	Services map[string]composeService `yaml:"services"`
 	Volumes  map[string]any            `yaml:"volumes"`
+	Configs  map[string]struct {
+		Content string `yaml:"content"`
+	} `yaml:"configs"`
 }
 
 type composeService struct {
@@ -31,6 +35,13 @@ type composeService struct {
 	Ports       []string                  `yaml:"ports"`
 	Volumes     []string                  `yaml:"volumes"`
 	Healthcheck map[string]any            `yaml:"healthcheck"`
+	Deploy      struct {
+		Replicas int `yaml:"replicas"`
+	} `yaml:"deploy"`
+	Configs []struct {
+		Source string `yaml:"source"`
+		Target string `yaml:"target"`
+	} `yaml:"configs"`
 }
 
 func loadCompose(t *testing.T) composeFile {
@@ -69,8 +80,7 @@ func TestComposeDependencies(t *testing.T) {
 	want := map[string][]string{
 		"temporal":    {"postgresql"},
 		"temporal-ui": {"temporal"},
-		"worker":      {"temporal", "mailpit", "servicenow"},
-		"intake":      {"temporal"},
+		"interlock":   {"temporal", "mailpit", "servicenow"},
 	}
 	for svc, deps := range want {
 		for _, d := range deps {
@@ -78,7 +88,7 @@ func TestComposeDependencies(t *testing.T) {
 		}
 	}
 	require.Equal(t, "service_healthy", cf.Services["temporal"].DependsOn["postgresql"]["condition"])
-	require.Equal(t, "service_healthy", cf.Services["worker"].DependsOn["temporal"]["condition"])
+	require.Equal(t, "service_healthy", cf.Services["interlock"].DependsOn["temporal"]["condition"])
 	for _, name := range []string{"postgresql", "temporal"} {
 		require.NotEmpty(t, cf.Services[name].Healthcheck, "%s needs a healthcheck others can wait on", name)
 	}
@@ -104,33 +114,71 @@ func TestComposeInterlockWiring(t *testing.T) {
 			known[e] = true
 		}
 	}
-	for _, name := range []string{"worker", "intake"} {
-		s := cf.Services[name]
-		require.NotNil(t, s.Build, "%s is built from this repository", name)
-		host, port, err := net.SplitHostPort(s.Environment["INTERLOCK_TEMPORAL_ADDRESS"])
-		require.NoError(t, err, name)
-		require.Equal(t, "temporal", host, "%s must talk to the temporal service", name)
-		require.True(t, containerPort(cf.Services["temporal"], port), "temporal must serve port %s", port)
-		for k := range s.Environment {
-			if strings.HasPrefix(k, "INTERLOCK_") {
-				require.True(t, known[k], "%s sets %s, which is no documented config key", name, k)
-			}
+	s := cf.Services["interlock"]
+	require.NotNil(t, s.Build, "interlock is built from this repository")
+	host, port, err := net.SplitHostPort(s.Environment["INTERLOCK_TEMPORAL_ADDRESS"])
+	require.NoError(t, err)
+	require.Equal(t, "temporal", host, "interlock must talk to the temporal service")
+	require.True(t, containerPort(cf.Services["temporal"], port), "temporal must serve port %s", port)
+	for k := range s.Environment {
+		if strings.HasPrefix(k, "INTERLOCK_") {
+			require.True(t, known[k], "interlock sets %s, which is no documented config key", k)
 		}
 	}
-	w := cf.Services["worker"]
-	require.Equal(t, "mailpit", w.Environment["INTERLOCK_SMTP_HOST"])
-	require.True(t, containerPort(cf.Services["mailpit"], w.Environment["INTERLOCK_SMTP_PORT"]))
-	require.Equal(t, "none", w.Environment["INTERLOCK_SMTP_TLS_POLICY"], "Mailpit speaks plain SMTP")
-	u, err := url.Parse(w.Environment["INTERLOCK_SERVICENOW_INSTANCE_URL"])
+	require.Equal(t, "mailpit", s.Environment["INTERLOCK_SMTP_HOST"])
+	require.True(t, containerPort(cf.Services["mailpit"], s.Environment["INTERLOCK_SMTP_PORT"]))
+	require.Equal(t, "none", s.Environment["INTERLOCK_SMTP_TLS_POLICY"], "Mailpit speaks plain SMTP")
+	u, err := url.Parse(s.Environment["INTERLOCK_SERVICENOW_INSTANCE_URL"])
 	require.NoError(t, err)
 	require.Equal(t, "servicenow", u.Hostname())
 	require.True(t, containerPort(cf.Services["servicenow"], u.Port()))
-	require.Contains(t, w.Command, "worker")
-	require.Contains(t, cf.Services["intake"].Command, "serve")
-	_, port, err := net.SplitHostPort(cf.Services["intake"].Environment["INTERLOCK_INTAKE_LISTEN"])
+	_, port, err = net.SplitHostPort(s.Environment["INTERLOCK_INTAKE_LISTEN"])
 	require.NoError(t, err)
-	require.True(t, containerPort(cf.Services["intake"], port), "the intake's listen port is published")
+	require.True(t, containerPort(s, port), "the intake's listen port is published")
 	require.True(t, slices.Contains(cf.Services["postgresql"].Volumes, "postgresql-data:/var/lib/postgresql/data"))
+}
+
+// TestComposeRunsTheFastShape: Interlock runs as replicas, worker and intake in one process (eager
+// start applies only there), never as a separate worker and intake; more than one, on a published
+// port range that leaves room to scale.
+func TestComposeRunsTheFastShape(t *testing.T) {
+	t.Parallel()
+	cf := loadCompose(t)
+	for name, svc := range cf.Services {
+		if svc.Build == nil || slices.Contains(svc.Command, "standin") {
+			continue
+		}
+		require.Equal(t, "replica", svc.Command[0], "service %s runs Interlock as %q; the production shape is replica", name, svc.Command)
+	}
+	s := cf.Services["interlock"]
+	require.GreaterOrEqual(t, s.Deploy.Replicas, 2, "scaled out by default")
+	require.Len(t, s.Ports, 1)
+	hosts, _, ok := strings.Cut(s.Ports[0], ":")
+	require.True(t, ok)
+	first, last, ok := strings.Cut(hosts, "-")
+	require.True(t, ok, "a host port range, one port per replica: %s", s.Ports[0])
+	lo, err := strconv.Atoi(first)
+	require.NoError(t, err)
+	hi, err := strconv.Atoi(last)
+	require.NoError(t, err)
+	require.Greater(t, hi-lo+1, s.Deploy.Replicas, "room to scale beyond the default replicas")
+}
+
+// TestComposeTemporalHonoursPriority: the server gets the dynamic config that turns on the priority
+// matcher (server 1.29 ignores task priority without it) and a short stats cache for the backlog bound.
+func TestComposeTemporalHonoursPriority(t *testing.T) {
+	t.Parallel()
+	cf := loadCompose(t)
+	tmp := cf.Services["temporal"]
+	require.Len(t, tmp.Configs, 1)
+	require.Equal(t, "/etc/temporal/"+tmp.Environment["DYNAMIC_CONFIG_FILE_PATH"], tmp.Configs[0].Target,
+		"the image reads DYNAMIC_CONFIG_FILE_PATH relative to /etc/temporal")
+	var dc map[string][]struct {
+		Value any `yaml:"value"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(cf.Configs[tmp.Configs[0].Source].Content), &dc))
+	require.Equal(t, true, dc["matching.useNewMatcher"][0].Value)
+	require.Equal(t, "1s", dc["matching.TaskQueueInfoByBuildIdTTL"][0].Value)
 }
 
 func TestDockerfileIsMultiStageNonRootStatic(t *testing.T) {

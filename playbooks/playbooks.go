@@ -16,7 +16,18 @@ type Playbook struct {
 	PerEvent bool
 	// Workflow is the workflow function or method value registered under Name.
 	Workflow any
+	// Priority is the Temporal task priority key its runs start with (PriorityUrgent is served
+	// first when workflow tasks queue up); zero leaves the server's default.
+	Priority int
 }
+
+// Task priority keys (Temporal's: 1 is served first; the server's default, 3 of 5, sits between).
+const (
+	PriorityDefault = 0
+	// PriorityUrgent is for runs a person waits on, such as an engineer's PLC notice: a flood of ticket
+	// runs must not queue in front of them.
+	PriorityUrgent = 1
+)
 
 // Registry is the list of playbooks a worker runs and the intake may start.
 type Registry struct {

@@ -204,6 +204,7 @@ func (p *PLCReprogramming) Playbook() Playbook {
 		Summary:  "Unplanned PLC reprogramming: email the control engineers responsible, wait for their answer, escalate, write the outcome back.",
 		PerEvent: false,
 		Workflow: p.Run,
+		Priority: PriorityUrgent,
 	}
 }
 

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -12,8 +13,27 @@ import (
 )
 
 // RegisterSearchAttributes adds Interlock's custom search attributes to the namespace, skipping the ones
-// already there, so runs can be filtered by incident, site and device in the Temporal UI.
+// already there, so runs can be filtered by incident, site and device in the Temporal UI. Replicas
+// starting together all register: on SQL visibility the server refuses all but one of concurrent
+// adds, so a failed add is retried after listing again, when the winner's attributes are there.
 func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	var err error
+	for attempt := range 3 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(attempt) * time.Second):
+			}
+		}
+		if err = registerSearchAttributes(ctx, c, namespace); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func registerSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
 	ops := c.OperatorService()
 	have, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {

@@ -39,6 +39,9 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry, pbs *playbooks.Registry) {
 			return "", false
 		}
 		return playbooks.WorkflowID(p, incidentID, eventKey), true
+	}, Priority: func(name string) int {
+		p, _ := pbs.Lookup(name)
+		return p.Priority
 	}}
 	r.RegisterWorkflowWithOptions(inc.Run, workflow.RegisterOptions{Name: otincident.WorkflowType})
 }

@@ -41,6 +41,8 @@ type PlaybookResolver func(playbook, incidentID, eventKey string) (workflowID st
 // Incident is the incident workflow. Register Run under otincident.WorkflowType.
 type Incident struct {
 	Playbooks PlaybookResolver
+	// Priority gives a playbook's task priority key (0: the default); nil leaves every run at the default.
+	Priority func(playbook string) int
 }
 
 // How long the prepare step may take: it reads files and runs expressions, nothing remote.
@@ -274,6 +276,7 @@ func (r *incidentRun) startPlaybooks(ctx workflow.Context, ev otincident.Event, 
 			TypedSearchAttributes: temporal.NewSearchAttributes(SearchAttributesFor(name, inc)...),
 			Memo:                  map[string]any{"interlockEvent": string(ev.Type), "interlockRules": ruleNames, "interlockIncident": otincident.WorkflowID(r.id)},
 			StaticSummary:         name + " — " + otincident.Summary(inc),
+			Priority:              r.playbookPriority(ctx, name),
 		})
 		runs = append(runs, started{run, workflow.ExecuteChildWorkflow(cctx, name, inc)})
 	}
@@ -291,6 +294,15 @@ func (r *incidentRun) startPlaybooks(ctx workflow.Context, ev otincident.Event, 
 		r.state.Playbooks = append(r.state.Playbooks, s.run)
 		r.state.Log(workflow.Now(ctx), "automation rules", "playbook", s.run.Playbook+": "+s.run.Status)
 	}
+}
+
+// playbookPriority is the child's task priority. An incident run that started a playbook before
+// priorities existed keeps the default for all of them, so its history replays unchanged.
+func (r *incidentRun) playbookPriority(ctx workflow.Context, name string) temporal.Priority {
+	if workflow.GetVersion(ctx, "playbook-priority", workflow.DefaultVersion, 1) == workflow.DefaultVersion || r.f.Priority == nil {
+		return temporal.Priority{}
+	}
+	return temporal.Priority{PriorityKey: r.f.Priority(name)}
 }
 
 // publish sets the search attributes, memo and current details when they changed, so the Temporal UI

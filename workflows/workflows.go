@@ -3,7 +3,6 @@
 package workflows
 
 import (
-
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/interlock-soar/interlock/internal/otincident"

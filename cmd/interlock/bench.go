@@ -10,6 +10,7 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/bench"
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/topology"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -17,6 +18,15 @@ const benchSynopsis = `bench [flags]
 
 Measures the RUNNING stack (by default the dev stack of 'interlock dev' with its default ports and
 state dir) through the real intake, and in the same run the raw Temporal ceiling on the same server.
+
+With --topology the bench launches the stack itself instead, as real processes of this binary against
+a fresh Temporal dev server (SQLite in a temporary folder, or --topology-dir), with Mailpit and the
+ServiceNow stand-in ('interlock standin'), write-backs only logged, and stops it at the end:
+  split     --workers 'interlock worker' processes and --intakes 'interlock serve' processes (the
+            intake's starts wait in the task queue for a worker: eager start never applies)
+  combined  --workers 'interlock replica' processes, each worker and intake in one process
+Posts go round robin over the intakes (replicas). --member-env passes settings to every Interlock
+process (e.g. --member-env INTERLOCK_INTAKE_MAX_BACKLOG=0).
 
 Phases, each waited out (or --timeout) before the next:
   full load   --incidents generated incidents (--mix of nes: a new engineering workstation, one
@@ -89,8 +99,24 @@ func runBench(ctx context.Context, e env, args []string) error {
 	mailpitPID := fs.Int("mailpit-pid", 0, "pid of Mailpit (default: the dev process's child)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of the table")
 	runID := fs.String("run-id", "", "tag of this run's incidents (lower-case letters and digits; default random)")
+	topo := fs.String("topology", "", "launch the stack as processes instead of measuring a running one: split or combined")
+	workers := fs.Int("workers", 1, "with --topology: worker processes (split) or replicas (combined)")
+	intakes := fs.Int("intakes", 1, "with --topology split: intake processes")
+	topoDir := fs.String("topology-dir", "", "with --topology: keep Temporal's state and every process's log here (default: a temporary folder, removed after)")
+	var memberEnv envFlag
+	fs.Var(&memberEnv, "member-env", "with --topology: INTERLOCK_KEY=VALUE for every Interlock process (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var layout topology.Shape
+	if *topo != "" {
+		var err error
+		if layout, err = topology.ParseShape(*topo); err != nil {
+			return err
+		}
+		if *workers < 1 || *intakes < 1 {
+			return fmt.Errorf("--workers and --intakes must be at least 1")
+		}
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()
@@ -140,7 +166,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 		}
 	}
 	password := *snowPassword
-	if password == "" {
+	if password == "" && layout == "" { // a launched topology has its own stand-in
 		file := *snowPasswordFile
 		if file == "" && standIn {
 			file = filepath.Join(*stateDir, "servicenow.password")
@@ -166,13 +192,28 @@ func runBench(ctx context.Context, e env, args []string) error {
 		tcfg.Namespace = *namespace
 	}
 	logger := newLogger(cfg.Log, e.stderr)
+	var launched *benchTopology
+	if layout != "" {
+		if layout == topology.Combined {
+			*intakes = 0
+		}
+		if launched, err = startBenchTopology(ctx, layout, *workers, *intakes, *topoDir, memberEnv, e.stderr, logger); err != nil {
+			return err
+		}
+		defer func() {
+			if err := launched.stop(); err != nil {
+				logger.Warn("stopping the topology failed", "err", err)
+			}
+		}()
+		tcfg.Address, tcfg.Namespace = launched.top.Temporal.Addr(), "default"
+	}
 	c, err := worker.Dial(ctx, tcfg, sdkLogger(cfg.Log, e.stderr))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
-	_, err = bench.Run(ctx, bench.Config{
+	bcfg := bench.Config{
 		Incidents: *incidents, Rate: *rate, Concurrency: *concurrency, Mix: m,
 		Storm: *storm, StormIncidents: *stormIncidents,
 		LatencyRate: *latencyRate, LatencyIncidents: *latencyIncidents,
@@ -187,7 +228,11 @@ func runBench(ctx context.Context, e env, args []string) error {
 		DevStateDir:     *stateDir, DevPID: *devPID, WorkerPID: *workerPID, IntakePID: *intakePID,
 		TemporalPID: *temporalPID, MailpitPID: *mailpitPID,
 		JSON: *asJSON, RunID: *runID, Logger: logger,
-	}, e.stdout, e.stderr)
+	}
+	if launched != nil {
+		launched.configure(&bcfg, layout, *workers, *intakes)
+	}
+	_, err = bench.Run(ctx, bcfg, e.stdout, e.stderr)
 	// On bench.ErrChecksFailed the report has been written; the error repeats what failed on stderr.
 	return err
 }

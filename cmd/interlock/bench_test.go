@@ -21,6 +21,9 @@ func TestBenchRejectsBadFlagsBeforeDialing(t *testing.T) {
 		{[]string{"--alert-repeat", "0.9"}, "--alert-repeat"},
 		{[]string{"--alert-batch", "0"}, "--alert-batch"},
 		{[]string{"--mix", "nes=1", "--servicenow-password-file", "/nonexistent/pw"}, "servicenow password"},
+		{[]string{"--topology", "ring"}, "want split or combined"},
+		{[]string{"--topology", "split", "--workers", "0"}, "--workers"},
+		{[]string{"--member-env", "MAX_BACKLOG=0"}, "INTERLOCK_KEY=VALUE"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			t.Parallel()

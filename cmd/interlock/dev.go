@@ -221,26 +221,21 @@ func runDev(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	stops = append(stops, c.Close)
-	app, err := worker.Build(cfg, logger)
+	w, err := startWorker(ctx, c, cfg, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
-	werr := make(chan error, 1)
-	go func() { werr <- worker.Run(wctx, c, cfg.Temporal, app.Playbooks, app.Activities) }()
 	stops = append(stops, func() {
-		stopWorker()
-		if err := <-werr; err != nil {
+		if err := w.Stop(); err != nil {
 			logger.Warn("worker stopped with error", "err", err)
 		}
 	})
-	in, err := stack.NewIntake(cfg, c, logger)
+	in, err := startIntake(ctx, cfg, c, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	watchRules(ctx, in, cfg.Intake.RulesFile, logger)
 	handler := in.Handler
 	if azure != nil {
 		handler = stack.MirrorIncidents(handler, azure.stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)
@@ -267,9 +262,11 @@ func runDev(ctx context.Context, e env, args []string) error {
 
 	select {
 	case <-ctx.Done():
-	case err := <-werr:
-		werr <- err
-		return fmt.Errorf("worker stopped: %w", err)
+	case <-w.Done():
+		if err := w.Stop(); err != nil {
+			return fmt.Errorf("worker stopped: %w", err)
+		}
+		return errors.New("worker stopped")
 	case <-tp.Done():
 		return errors.New("temporal dev server exited; see " + tp.LogFile())
 	case <-mp.Done():

@@ -34,6 +34,7 @@ func commands() []command {
 		{"dev", "run the whole stack on this machine: Temporal dev server, Mailpit, ServiceNow stand-in, worker, intake", runDev},
 		{"worker", "run a worker: poll the task queue and run playbooks and activities", runWorker},
 		{"serve", "run the HTTP intake: incident webhooks, playbook runs, answer links, health, metrics", runServe},
+		{"replica", "run worker and intake in one process, the production shape: scale out with N identical replicas", runReplica},
 		{"trigger", "post an incident payload (or --alerts: alert records) to the intake and print what it started", runTrigger},
 		{"incidents", "list, show, assign, close and comment Interlock's own incidents (incidents list|show|assign|close|…)", runIncidents},
 		{"rules", "check a rules file, or dry-run the rules against an incident (rules check|test)", runRules},

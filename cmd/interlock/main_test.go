@@ -116,7 +116,7 @@ func TestComposeCommandsExist(t *testing.T) {
 		require.True(t, known[s.Command[0]], "service %s runs unknown command %q", name, s.Command[0])
 		n++
 	}
-	require.Equal(t, 3, n, "worker, intake and the stand-in are built from this repository")
+	require.Equal(t, 2, n, "the replicas and the stand-in are built from this repository")
 }
 
 func TestRulesTestAlert(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -36,11 +35,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("temporal client: %w", err)
 	}
 	defer c.Close()
-	app, err := stack.NewIntake(cfg, c, logger)
+	app, err := startIntake(ctx, cfg, c, logger)
 	if err != nil {
 		return err
 	}
-	watchRules(ctx, app, cfg.Intake.RulesFile, logger)
 	ln, err := net.Listen("tcp", cfg.Intake.Listen)
 	if err != nil {
 		return fmt.Errorf("intake: %w", err)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/worker"
-	"github.com/interlock-soar/interlock/workflows"
 )
 
 func runWorker(ctx context.Context, e env, args []string) error {
@@ -29,10 +28,13 @@ func runWorker(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	app, err := worker.Build(cfg, logger)
+	w, err := startWorker(ctx, c, cfg, logger)
 	if err != nil {
 		return err
 	}
-	logger.Info("worker polling", "taskQueue", workflows.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
-	return worker.Run(ctx, c, cfg.Temporal, app.Playbooks, app.Activities)
+	select {
+	case <-ctx.Done():
+	case <-w.Done():
+	}
+	return w.Stop()
 }

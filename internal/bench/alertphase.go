@@ -67,7 +67,7 @@ func (r *runner) alertPhase(ctx context.Context, ceiling *CeilingReport) (*Alert
 	// takes far longer than one incident post: no client-wide timeout, a per-POST one instead.
 	hc := *r.intake.http
 	hc.Timeout = 0
-	ic := &intakeClient{http: &hc, url: r.intake.url, token: r.intake.token}
+	ic := newIntakeClient(&hc, r.intake.urls, r.intake.token)
 	drive(ctx, len(plan.Batches), 0, r.cfg.AlertConcurrency, func(ctx context.Context, i int) {
 		r.postAlertBatch(ctx, ic, ar, i)
 	})

@@ -92,8 +92,9 @@ type Config struct {
 	// same worker options, so both sides have the same slots.
 	WorkerTuning config.Temporal
 
-	// The stack.
+	// The stack. IntakeURLs are several intakes (replicas) taken in turn; when empty, IntakeURL alone.
 	IntakeURL          string
+	IntakeURLs         []string
 	IntakeToken        string
 	Temporal           client.Client
 	TemporalAddress    string // for the report
@@ -108,6 +109,10 @@ type Config struct {
 	// in dev.lock) and its Temporal and Mailpit children; the PIDs name separately run processes.
 	DevStateDir                                           string
 	DevPID, WorkerPID, IntakePID, TemporalPID, MailpitPID int
+	// Processes, when set, are the stack's processes instead (a topology the bench launched itself).
+	Processes []Process
+	// Topology says in a line how the stack runs, for the report ("" for a stack already running).
+	Topology string
 
 	// JSON renders the report as one JSON document instead of the table.
 	JSON bool
@@ -171,9 +176,16 @@ func (c *Config) check() error {
 	if c.Temporal == nil {
 		bad("no Temporal client")
 	}
-	if c.IntakeURL == "" {
+	if len(c.IntakeURLs) == 0 && c.IntakeURL != "" {
+		c.IntakeURLs = []string{c.IntakeURL}
+	}
+	if len(c.IntakeURLs) == 0 {
 		bad("no intake URL")
 	}
+	for i, u := range c.IntakeURLs {
+		c.IntakeURLs[i] = strings.TrimRight(u, "/")
+	}
+	c.IntakeURL = strings.Join(c.IntakeURLs, ", ")
 	if c.MailpitURL == "" && c.Mix[KindPLC] > 0 {
 		bad("no Mailpit URL (needed for plc incidents)")
 	}
@@ -188,7 +200,6 @@ func (c *Config) check() error {
 	if !validRunID(c.RunID) {
 		bad("run id %q: want 1 to 16 lower-case letters or digits", c.RunID)
 	}
-	c.IntakeURL = strings.TrimRight(c.IntakeURL, "/")
 	c.MailpitURL = strings.TrimRight(c.MailpitURL, "/")
 	c.ServiceNowURL = strings.TrimRight(c.ServiceNowURL, "/")
 	c.ServiceNowTable = cmp.Or(c.ServiceNowTable, "incident")
@@ -239,7 +250,7 @@ func Run(ctx context.Context, cfg Config, out, progressW io.Writer) (Report, err
 	}
 	r := &runner{
 		cfg: cfg, runID: cfg.RunID, log: cfg.Logger, tc: cfg.Temporal, gen: gen,
-		intake:      &intakeClient{http: hc, url: cfg.IntakeURL, token: cfg.IntakeToken},
+		intake:      newIntakeClient(hc, cfg.IntakeURLs, cfg.IntakeToken),
 		snow:        &snowClient{http: hc, url: cfg.ServiceNowURL, table: cfg.ServiceNowTable, user: cfg.ServiceNowUser, password: cfg.ServiceNowPassword},
 		mail:        &mailpitClient{http: hc, url: cfg.MailpitURL},
 		prog:        newProgress(progressW),
@@ -249,7 +260,7 @@ func Run(ctx context.Context, cfg Config, out, progressW io.Writer) (Report, err
 	rep := Report{
 		RunID: r.runID, StartedAt: time.Now().UTC(),
 		Stack: StackInfo{
-			Intake: cfg.IntakeURL, Temporal: cfg.TemporalAddress, Namespace: cfg.Namespace,
+			Topology: cfg.Topology, Intake: cfg.IntakeURL, Temporal: cfg.TemporalAddress, Namespace: cfg.Namespace,
 			Mailpit: cfg.MailpitURL, ServiceNow: cfg.ServiceNowURL, ServiceNowTable: cfg.ServiceNowTable,
 		},
 		Settings: Settings{
@@ -481,19 +492,27 @@ func (r *runner) answerRest(ctx context.Context, p *phase) {
 	wg.Wait()
 }
 
-// maxPostAttempts bounds the retries of a post the intake answered 503/429 or that did not get through.
+// maxPostAttempts bounds the retries of a post that did not get through, or that the intake answered
+// 503/429 without a Retry-After.
 const maxPostAttempts = 5
 
-// post sends one incident, retrying what Sentinel would retry, and records the answer.
+// post sends one incident, retrying what Sentinel would retry, and records the answer. A 503 with
+// Retry-After (the intake shedding load past intake.maxBacklog, or Temporal unavailable) is waited out
+// and sent again for as long as the phase's timeout, as a sender that must not lose an incident does.
 func (r *runner) post(ctx context.Context, p *phase, it *item) {
 	p.posted.Add(1)
-	attempts := 0
+	attempts, plain := 0, 0
+	giveUp := time.Now().Add(r.cfg.Timeout)
 	for {
 		attempts++
 		sent := time.Now()
-		resp, _, err := r.intake.post(ctx, it.inc.Body)
+		resp, wait, err := r.intake.post(ctx, it.inc.Body)
 		at := time.Now()
-		if err == nil || !errors.Is(err, errRetryable) || attempts == maxPostAttempts || ctx.Err() != nil {
+		if wait == 0 {
+			plain++
+			wait = time.Duration(plain) * 250 * time.Millisecond
+		}
+		if err == nil || !errors.Is(err, errRetryable) || plain == maxPostAttempts || at.Add(wait).After(giveUp) || ctx.Err() != nil {
 			if p.recordPost(it, sent, at, resp, err, attempts) {
 				p.answerQ <- it
 			}
@@ -501,7 +520,7 @@ func (r *runner) post(ctx context.Context, p *phase, it *item) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(time.Duration(attempts) * 250 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }

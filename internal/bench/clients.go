@@ -22,16 +22,28 @@ import (
 // "Temporal unavailable" and overload answers) and transport errors.
 var errRetryable = errors.New("retryable")
 
-// intakeClient posts incidents to the intake, as Sentinel's automation would.
+// intakeClient posts incidents to the intake, as Sentinel's automation would; with several intakes
+// (replicas behind an address list) it takes them in turn.
 type intakeClient struct {
 	http  *http.Client
-	url   string // the intake base URL
-	token string // bearer token; empty for an intake without auth (dev)
+	urls  []string // the intakes' base URLs
+	token string   // bearer token; empty for an intake without auth (dev)
+	next  atomic.Uint64
 }
 
-// post sends one incident and returns the runs the intake started or found.
-func (c *intakeClient) post(ctx context.Context, body []byte) (intake.Response, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/v1/incidents", bytes.NewReader(body))
+func newIntakeClient(hc *http.Client, urls []string, token string) *intakeClient {
+	return &intakeClient{http: hc, urls: urls, token: token}
+}
+
+// url is the next intake's base URL, round robin.
+func (c *intakeClient) url() string {
+	return c.urls[(c.next.Add(1)-1)%uint64(len(c.urls))]
+}
+
+// post sends one incident and returns the runs the intake started or found. A 503 or 429 wraps
+// errRetryable and carries the answer's Retry-After (0 when it has none).
+func (c *intakeClient) post(ctx context.Context, body []byte) (intake.Response, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url()+"/v1/incidents", bytes.NewReader(body))
 	if err != nil {
 		return intake.Response{}, 0, fmt.Errorf("intake request: %w", err)
 	}
@@ -46,21 +58,29 @@ func (c *intakeClient) post(ctx context.Context, body []byte) (intake.Response, 
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return intake.Response{}, resp.StatusCode, fmt.Errorf("%w: read intake answer: %w", errRetryable, err)
+		return intake.Response{}, 0, fmt.Errorf("%w: read intake answer: %w", errRetryable, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusAccepted:
 		var r intake.Response
 		if err := json.Unmarshal(data, &r); err != nil {
-			return intake.Response{}, resp.StatusCode, fmt.Errorf("decode intake answer: %w", err)
+			return intake.Response{}, 0, fmt.Errorf("decode intake answer: %w", err)
 		}
-		return r, resp.StatusCode, nil
+		return r, 0, nil
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
-		return intake.Response{}, resp.StatusCode, fmt.Errorf("%w: intake answered %s: %s", errRetryable, resp.Status, snippet(data))
+		return intake.Response{}, retryAfter(resp.Header), fmt.Errorf("%w: intake answered %s: %s", errRetryable, resp.Status, snippet(data))
 	case http.StatusOK:
-		return intake.Response{}, resp.StatusCode, errors.New("intake started no playbook (200): the rules did not select one; are the default rules loaded?")
+		return intake.Response{}, 0, errors.New("intake started no playbook (200): the rules did not select one; are the default rules loaded?")
 	}
-	return intake.Response{}, resp.StatusCode, fmt.Errorf("intake answered %s: %s", resp.Status, snippet(data))
+	return intake.Response{}, 0, fmt.Errorf("intake answered %s: %s", resp.Status, snippet(data))
+}
+
+// retryAfter reads a Retry-After in seconds, the form the intake sends; 0 when absent or another form.
+func retryAfter(h http.Header) time.Duration {
+	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
 }
 
 // alertAnswer is the intake's answer to one POST /v1/alerts.
@@ -74,7 +94,7 @@ type alertAnswer struct {
 // with a nil error, whatever its status; the caller resends a 503's batch. 429 and transport errors
 // wrap errRetryable.
 func (c *intakeClient) postAlerts(ctx context.Context, body []byte, ndjson bool) (alertAnswer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/v1/alerts", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url()+"/v1/alerts", bytes.NewReader(body))
 	if err != nil {
 		return alertAnswer{}, fmt.Errorf("intake request: %w", err)
 	}
@@ -94,10 +114,7 @@ func (c *intakeClient) postAlerts(ctx context.Context, body []byte, ndjson bool)
 	if err != nil {
 		return alertAnswer{status: resp.StatusCode}, fmt.Errorf("%w: read intake answer: %w", errRetryable, err)
 	}
-	ans := alertAnswer{status: resp.StatusCode}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-		ans.retryAfter = time.Duration(s) * time.Second
-	}
+	ans := alertAnswer{status: resp.StatusCode, retryAfter: retryAfter(resp.Header)}
 	switch resp.StatusCode {
 	case http.StatusAccepted, http.StatusOK, http.StatusServiceUnavailable, http.StatusInternalServerError:
 		if err := json.Unmarshal(data, &ans.resp); err == nil && ans.resp.Records != nil {
@@ -114,9 +131,15 @@ func (c *intakeClient) postAlerts(ctx context.Context, body []byte, ndjson bool)
 	return ans, fmt.Errorf("intake answered %s: %s", resp.Status, snippet(data))
 }
 
-// ready checks /readyz.
+// ready checks every intake's /readyz.
 func (c *intakeClient) ready(ctx context.Context) error {
-	return getOK(ctx, c.http, c.url+"/readyz", nil)
+	var errs []error
+	for _, u := range c.urls {
+		if err := getOK(ctx, c.http, u+"/readyz", nil); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", u, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func snippet(b []byte) string {

@@ -8,17 +8,17 @@ import (
 	"time"
 )
 
-// watched is a process whose CPU and memory the report shows.
-type watched struct {
+// Process is a process of the stack whose CPU and memory the report shows.
+type Process struct {
 	Role   string
-	Covers string
+	Covers string // what runs in it
 	PID    int
 }
 
 // processes samples the watched processes and the host.
 type processes struct {
 	fs   procFS
-	list []watched
+	list []Process
 
 	mu      sync.Mutex
 	peakRSS map[int]uint64 // KB, sampled
@@ -37,7 +37,14 @@ func discoverProcesses(fs procFS, cfg Config, notes *[]string) *processes {
 				return
 			}
 		}
-		ps.list = append(ps.list, watched{Role: role, Covers: covers, PID: pid})
+		ps.list = append(ps.list, Process{Role: role, Covers: covers, PID: pid})
+	}
+	if len(cfg.Processes) > 0 {
+		for _, p := range cfg.Processes {
+			add(p.Role, p.Covers, p.PID)
+		}
+		add("bench", selfCovers, os.Getpid())
+		return ps
 	}
 	dev := cfg.DevPID
 	if dev == 0 && cfg.WorkerPID == 0 && cfg.IntakePID == 0 && cfg.DevStateDir != "" {

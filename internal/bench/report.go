@@ -35,6 +35,9 @@ type Report struct {
 
 // StackInfo says what was measured.
 type StackInfo struct {
+	// Topology is how the bench launched the stack (split or combined, processes); empty for a
+	// stack that was already running.
+	Topology        string `json:"topology,omitempty"`
 	Intake          string `json:"intake"`
 	Temporal        string `json:"temporal"`
 	Namespace       string `json:"namespace"`
@@ -356,11 +359,12 @@ func ceilingReport(p *phase, shape Shape, source string, rateWanted float64, con
 	return rep
 }
 
-// The project's performance goals (issue 6).
+// The project's performance goals (issue 6; the full-load side-effect bound from issue 11).
 const (
 	targetCompletedPerSec = 80
 	targetCeilingRatio    = 0.8
 	targetLowLoadP99Ms    = 100
+	targetLoadP99Ms       = 1000
 )
 
 func targets(rep Report) []Target {
@@ -369,6 +373,13 @@ func targets(rep Report) []Target {
 		out = append(out, Target{
 			Name: "runs completed per second at full load", Want: fmt.Sprintf(">= %d", targetCompletedPerSec),
 			Value: rep.Load.CompletedPerSec, Unit: "/s", Met: rep.Load.CompletedPerSec >= targetCompletedPerSec,
+		})
+	}
+	if rep.Load != nil {
+		p99 := rep.Load.AcceptedToSideEffect.P99Ms
+		out = append(out, Target{
+			Name: "p99 accepted→side effect at full load", Want: fmt.Sprintf("<= %d ms", targetLoadP99Ms),
+			Value: p99, Unit: "ms", Met: rep.Load.AcceptedToSideEffect.Count > 0 && p99 <= targetLoadP99Ms,
 		})
 	}
 	if rep.Ceiling != nil {
@@ -488,6 +499,9 @@ func (b *tableWriter) header(rep Report) {
 	b.printf("Interlock bench, run %s, %s, %.1f s\n", rep.RunID, rep.StartedAt.Format(time.RFC3339), rep.DurationSeconds)
 	b.printf("  intake %s · Temporal %s (%s) · ServiceNow %s · Mailpit %s\n",
 		rep.Stack.Intake, rep.Stack.Temporal, rep.Stack.Namespace, rep.Stack.ServiceNow, rep.Stack.Mailpit)
+	if rep.Stack.Topology != "" {
+		b.printf("  topology %s\n", rep.Stack.Topology)
+	}
 }
 
 func loadLine(rate float64, concurrency int) string {

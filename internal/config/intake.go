@@ -24,6 +24,11 @@ type Intake struct {
 	AnswerTTL    time.Duration `yaml:"answerTTL" doc:"How long an emailed answer link stays valid." default:"72h"`
 	// WriteRuleChanges costs one workflow run per incident event whose rules changed something.
 	WriteRuleChanges bool `yaml:"writeRuleChanges" doc:"Write the automation rules' own changes (setSeverity, setStatus, setOwner, addTags) to the incident, by one InterlockRuleChanges run per event; off when Sentinel's own automation rules make those changes." default:"true"`
+	// MaxBacklog bounds the queueing a 2xx can hide: past it the sender is told to come back instead of
+	// its incident waiting behind thousands of others.
+	MaxBacklog int `yaml:"maxBacklog" doc:"Answer 503 with Retry-After to new incidents, runs and alert batches while the playbook task queue's backlog (Temporal's approximate count, read every second, plus this intake's starts in flight) is at or above this; 0 turns the check off." default:"200"`
+	// RetryAfter is what every 503 asks the sender to wait, in whole seconds.
+	RetryAfter time.Duration `yaml:"retryAfter" doc:"Retry-After of every 503 (backlog past intake.maxBacklog, Temporal unavailable, no rules loaded); whole seconds, 1s to 1h." default:"5s"`
 }
 
 // TokenList splits Tokens into the bearer tokens the intake accepts, trimmed, without empty entries.
@@ -47,6 +52,12 @@ func (in *Intake) validate(errs *Errors) {
 	}
 	if in.ReplayWindow <= 0 {
 		errs.add("intake.replayWindow", "must be positive")
+	}
+	if in.MaxBacklog < 0 {
+		errs.add("intake.maxBacklog", "must not be negative (0 turns the check off)")
+	}
+	if in.RetryAfter < time.Second || in.RetryAfter > time.Hour || in.RetryAfter%time.Second != 0 {
+		errs.add("intake.retryAfter", "must be whole seconds from 1s to 1h, not %s", in.RetryAfter)
 	}
 	if in.AnswerTTL <= 0 {
 		errs.add("intake.answerTTL", "must be positive")

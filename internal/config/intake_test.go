@@ -45,6 +45,12 @@ func TestIntakeValidation(t *testing.T) {
 		{name: "tokens that are only commas", env: map[string]string{"INTERLOCK_INTAKE_TOKENS": " , ,"},
 			wantKey: "intake.tokens"},
 		{name: "tokens", env: map[string]string{"INTERLOCK_INTAKE_TOKENS": "a-long-token,another-one"}},
+		{name: "backlog check off", env: map[string]string{"INTERLOCK_INTAKE_MAX_BACKLOG": "0"}},
+		{name: "negative backlog", env: map[string]string{"INTERLOCK_INTAKE_MAX_BACKLOG": "-1"}, wantKey: "intake.maxBacklog"},
+		{name: "retry after a minute", env: map[string]string{"INTERLOCK_INTAKE_RETRY_AFTER": "1m"}},
+		{name: "retry after zero", env: map[string]string{"INTERLOCK_INTAKE_RETRY_AFTER": "0s"}, wantKey: "intake.retryAfter"},
+		{name: "retry after a fraction", env: map[string]string{"INTERLOCK_INTAKE_RETRY_AFTER": "1500ms"}, wantKey: "intake.retryAfter"},
+		{name: "retry after a day", env: map[string]string{"INTERLOCK_INTAKE_RETRY_AFTER": "24h"}, wantKey: "intake.retryAfter"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

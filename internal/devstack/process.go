@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,9 +21,9 @@ import (
 // second; Mailpit at once.
 const stopGrace = 10 * time.Second
 
-// Process is one child server (the Temporal dev server or Mailpit). It runs in its own process group,
-// so Stop and Kill reach everything it started, and a terminal's Ctrl-C reaches only the parent, which
-// then stops its children in order. On Linux the child is also killed if the parent dies without
+// Process is one child server (the Temporal dev server, Mailpit, or any Command). It runs in its own
+// process group, so Stop and Kill reach everything it started, and a terminal's Ctrl-C reaches only the
+// parent, which then stops its children in order. On Linux the child is also killed if the parent dies without
 // stopping it (a crashed `interlock dev`, a test binary killed by -timeout).
 type Process struct {
 	name         string
@@ -31,7 +32,9 @@ type Process struct {
 	addr         string
 	uiURL        string
 	logFile      string
+	env          []string // nil inherits this process's environment
 	ready        func(ctx context.Context) error
+	readyPID     func(ctx context.Context, pid int) error // instead of ready, for a check that needs the pid
 	startTimeout time.Duration
 	log          *slog.Logger
 	tail         *tailBuffer
@@ -149,7 +152,12 @@ func (p *Process) start(ctx context.Context) error {
 
 	ctx, cancel := context.WithTimeout(ctx, p.startTimeout)
 	defer cancel()
-	if err := waitReady(ctx, r, p.ready); err != nil {
+	ready := p.ready
+	if p.readyPID != nil {
+		pid := r.cmd.Process.Pid
+		ready = func(ctx context.Context) error { return p.readyPID(ctx, pid) }
+	}
+	if err := waitReady(ctx, r, ready); err != nil {
 		killGroup(r.cmd.Process.Pid)
 		<-r.done
 		return fmt.Errorf("start %s: %w; last output:\n%s", p.name, err, excerpt(p.tail.String()))
@@ -172,6 +180,7 @@ func (p *Process) launch() (*run, error) {
 		out = io.MultiWriter(f, p.tail)
 	}
 	cmd := exec.Command(p.bin, p.args...)
+	cmd.Env = p.env
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.SysProcAttr = sysProcAttr()
@@ -201,6 +210,46 @@ func (p *Process) launch() (*run, error) {
 		return nil, fmt.Errorf("start %s: %w", p.name, err)
 	}
 	return r, nil
+}
+
+// Command is any child server to run like the dev server: in its own process group, killed with its
+// parent, started again by Restart with the same command line.
+type Command struct {
+	Name string
+	Bin  string
+	Args []string
+	// Env is the whole environment of the process; nil inherits this process's.
+	Env []string
+	// Addr is the main listening address, for Addr and the log; "" when it has none.
+	Addr    string
+	LogFile string // output, appended across restarts; "" keeps only a tail in memory
+	// Ready reports whether the process (pid) is ready; Start polls it every 100 ms. Required.
+	Ready        func(ctx context.Context, pid int) error
+	StartTimeout time.Duration // how long to wait until ready; 0 is one minute
+	Logger       *slog.Logger  // nil discards
+}
+
+// Start runs the command and returns once Ready says so. ctx bounds only the start.
+func Start(ctx context.Context, c Command) (*Process, error) {
+	if c.Bin == "" || c.Ready == nil {
+		return nil, fmt.Errorf("start %s: a binary and a readiness check are required", c.Name)
+	}
+	p := &Process{
+		name:         c.Name,
+		bin:          c.Bin,
+		args:         c.Args,
+		env:          c.Env,
+		addr:         c.Addr,
+		logFile:      c.LogFile,
+		readyPID:     c.Ready,
+		startTimeout: cmp.Or(c.StartTimeout, time.Minute),
+		log:          cmp.Or(c.Logger, slog.New(slog.DiscardHandler)),
+		tail:         newTailBuffer(32 << 10),
+	}
+	if err := p.start(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // errExitedEarly: the process ended before it was ready, e.g. because a port it picked was taken.

@@ -91,6 +91,12 @@ func startTemporal(ctx context.Context, opts TemporalOptions) (*Process, error) 
 		// long-poll (about a minute) under load.
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		// Server 1.29 honours task priority (PLC notices before a flood of ticket runs) only with the
+		// priority-enabled matcher, which is off by default.
+		"--dynamic-config-value", "matching.useNewMatcher=true",
+		// The intake reads the task queue's backlog about every second to refuse work past
+		// intake.maxBacklog; the server caches that answer for 5 s by default.
+		"--dynamic-config-value", "matching.TaskQueueInfoByBuildIdTTL=\"1s\"",
 	}
 	uiURL := ""
 	if opts.UIPort == 0 {

@@ -120,7 +120,7 @@ func (s *Server) serveAlerts(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", retryAfterSeconds)
+		w.Header().Set("Retry-After", s.retryAfter)
 		writeError(w, http.StatusServiceUnavailable, "no rules are loaded; nothing was taken", "")
 		return
 	}
@@ -171,6 +171,9 @@ func (s *Server) serveAlerts(w http.ResponseWriter, r *http.Request, body []byte
 		g.indexes = append(g.indexes, i)
 		g.records = append(g.records, otincident.Record{Alert: alert, Creation: created, Fingerprint: fp})
 	}
+	if len(groups) > 0 && s.shed(w, routeAlerts) {
+		return
+	}
 	s.deliver(r.Context(), groups, resp.Records)
 	for _, res := range resp.Records {
 		s.metrics.alerts.WithLabelValues(res.Status).Inc()
@@ -196,7 +199,7 @@ func (s *Server) serveAlerts(w http.ResponseWriter, r *http.Request, body []byte
 	case resp.Unavailable > 0:
 		// Nothing said to be accepted is lost, but some records were not taken: the sender retries the
 		// batch, and what was taken comes back as duplicate.
-		w.Header().Set("Retry-After", retryAfterSeconds)
+		w.Header().Set("Retry-After", s.retryAfter)
 		writeJSON(w, http.StatusServiceUnavailable, resp)
 	case resp.Failed > 0:
 		writeJSON(w, http.StatusInternalServerError, resp)
@@ -275,7 +278,9 @@ func (s *Server) deliverGroup(ctx context.Context, g *alertGroup, results []Aler
 		// takes longer than a start, and every timeout makes the sender resend its whole batch.
 		cctx, cancel := context.WithTimeout(ctx, alertUpdateTimeouts*s.startTimeout)
 		began := time.Now()
+		s.inflight.Add(1)
 		res, err := s.incidents.AddAlerts(cctx, g.id, start, g.records[off:end])
+		s.inflight.Add(-1)
 		cancel()
 		s.metrics.alertTime.Observe(time.Since(began).Seconds())
 		for j, idx := range g.indexes[off:end] {

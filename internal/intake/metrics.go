@@ -19,8 +19,12 @@ type metrics struct {
 	startDuration prometheus.Histogram
 	alerts        *prometheus.CounterVec
 	alertTime     prometheus.Histogram
+	rejections    *prometheus.CounterVec
 	handler       http.Handler
 }
+
+// Reasons in interlock_intake_rejections_total.
+const rejectBacklog = "backlog"
 
 // Start results as they appear in interlock_playbook_starts_total.
 const (
@@ -31,7 +35,7 @@ const (
 
 // newMetrics registers the intake's metrics on reg, or on a private registry (with Go and process
 // collectors) when reg is nil. /metrics serves that registry, so reg must also be a Gatherer.
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, backlog BacklogReader) (*metrics, error) {
 	if reg == nil {
 		private := prometheus.NewRegistry()
 		private.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -74,7 +78,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.DefBuckets,
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.requestTime, m.ruleMatches, m.starts, m.startDuration, m.alerts, m.alertTime} {
+	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "interlock_intake_rejections_total",
+		Help: "Requests answered 503 before anything was started, by route and reason (backlog: the playbook task queue's backlog was at intake.maxBacklog).",
+	}, []string{"route", "reason"})
+	collectors := []prometheus.Collector{m.requests, m.requestTime, m.ruleMatches, m.starts, m.startDuration, m.alerts, m.alertTime, m.rejections}
+	if backlog != nil {
+		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "interlock_playbook_backlog",
+			Help: "Workflow tasks waiting in the playbook task queue, as last read from Temporal (-1 while unknown).",
+		}, func() float64 {
+			n, ok := backlog.Backlog()
+			if !ok {
+				return -1
+			}
+			return float64(n)
+		}))
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register intake metrics: %w", err)
 		}

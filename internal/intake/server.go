@@ -22,7 +22,8 @@
 // (X-Interlock-Timestamp: <unix seconds>, X-Interlock-Signature: sha256=<hex HMAC-SHA256 of
 // timestamp "." body>). Errors are JSON {"error": "...", "field": "..."} and change nothing: 400 bad
 // incident (field names it), 401, 404, 405 (with Allow), 413, 415, 500 (Temporal refused a start, or a
-// rule names an unregistered playbook), 503 with Retry-After (Temporal unavailable, no rules loaded).
+// rule names an unregistered playbook), 503 with Retry-After (Temporal unavailable, no rules loaded, or
+// the playbook task queue's backlog at Options.MaxBacklog: nothing is started then).
 package intake
 
 import (
@@ -34,11 +35,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,9 +76,17 @@ func (s *Server) rulesLoaded() bool {
 // DefaultMaxBodyBytes is the largest body accepted when Options.MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 1 << 20
 
-// retryAfterSeconds is what a 503 asks the sender to wait: long enough for a Temporal frontend restart
-// to be noticed, short enough that Sentinel's own retry budget is not used up.
-const retryAfterSeconds = "5"
+// DefaultRetryAfter is what a 503 asks the sender to wait when Options.RetryAfter is zero: long enough
+// for a Temporal frontend restart to be noticed, short enough that Sentinel's own retry budget is not
+// used up.
+const DefaultRetryAfter = 5 * time.Second
+
+// BacklogReader tells how many workflow tasks wait in the playbook task queue (a *backlog.Monitor); ok
+// is false while that is not known, and then nothing is held back: an unreachable Temporal is answered
+// by the start itself.
+type BacklogReader interface {
+	Backlog() (count int64, ok bool)
+}
 
 // Options are the Server's dependencies and settings.
 type Options struct {
@@ -113,6 +125,15 @@ type Options struct {
 	Assets AssetDirectory
 	// MaxAlertBatchBytes bounds a POST /v1/alerts body; zero means DefaultMaxAlertBatchBytes.
 	MaxAlertBatchBytes int64
+
+	// Backlog and MaxBacklog bound latency under overload: while the backlog plus this intake's starts
+	// in flight is at or above MaxBacklog, new incidents, runs and alert batches are answered 503 with
+	// Retry-After before anything is started. Nil or zero turns the check off.
+	Backlog    BacklogReader
+	MaxBacklog int
+	// RetryAfter is the Retry-After of every 503, rounded up to whole seconds; zero means
+	// DefaultRetryAfter.
+	RetryAfter time.Duration
 }
 
 // PublicRoute is implemented by a mounted handler that authenticates requests itself and must be
@@ -149,6 +170,13 @@ type Server struct {
 	incidentRules IncidentDecider
 	assets        AssetDirectory
 	maxAlertBody  int64
+
+	backlog    BacklogReader
+	maxBacklog int64
+	retryAfter string
+	// inflight counts this intake's starts and incident updates waiting for Temporal: work accepted
+	// since the last backlog read that the read cannot show yet.
+	inflight atomic.Int64
 }
 
 type mount struct {
@@ -182,7 +210,7 @@ func New(opts Options) (*Server, error) {
 	case opts.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("intake: Options.MaxBodyBytes must not be negative, got %d", opts.MaxBodyBytes)
 	}
-	m, err := newMetrics(opts.Registerer)
+	m, err := newMetrics(opts.Registerer, opts.Backlog)
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
@@ -205,6 +233,13 @@ func New(opts Options) (*Server, error) {
 		incidentRules: opts.IncidentRules,
 		assets:        opts.Assets,
 		maxAlertBody:  cmp.Or(opts.MaxAlertBatchBytes, DefaultMaxAlertBatchBytes),
+
+		backlog:    opts.Backlog,
+		maxBacklog: int64(opts.MaxBacklog),
+		retryAfter: strconv.Itoa(int(math.Ceil(cmp.Or(opts.RetryAfter, DefaultRetryAfter).Seconds()))),
+	}
+	if opts.MaxBacklog < 0 || opts.RetryAfter < 0 {
+		return nil, errors.New("intake: Options.MaxBacklog and Options.RetryAfter must not be negative")
 	}
 	if opts.Incidents != nil && opts.IncidentRules == nil {
 		return nil, errors.New("intake: Options.IncidentRules is required with Options.Incidents")
@@ -445,7 +480,7 @@ func (s *Server) serveIncidents(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", retryAfterSeconds)
+		w.Header().Set("Retry-After", s.retryAfter)
 		writeError(w, http.StatusServiceUnavailable, "no automation rules are loaded; nothing was started", "")
 		return
 	}
@@ -485,6 +520,9 @@ func (s *Server) serveIncidents(w http.ResponseWriter, r *http.Request, body []b
 		RuleErrors: res.Errors,
 		Runs:       []Run{},
 	}
+	if (len(pbs) > 0 || (s.ruleChanges && len(res.Changes) > 0)) && s.shed(w, routeIncidents) {
+		return
+	}
 	if s.ruleChanges && len(res.Changes) > 0 && !s.startRuleChanges(w, r, ev, inc, res, &resp) {
 		return
 	}
@@ -515,6 +553,9 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request, name string, b
 	if !ok {
 		return
 	}
+	if s.shed(w, routeRuns) {
+		return
+	}
 	resp := Response{
 		Incident: ev.Incident.ID,
 		Number:   ev.Incident.Number,
@@ -542,6 +583,7 @@ func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Ev
 			Input:            inc,
 			SearchAttributes: workflows.SearchAttributesFor(p.Name, inc),
 			Memo:             map[string]any{"interlockEvent": string(ev.Type)},
+			Priority:         p.Priority,
 		}
 		if len(ruleNames) > 0 {
 			req.Memo["interlockRules"] = ruleNames
@@ -559,14 +601,16 @@ func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Ev
 func (s *Server) start(w http.ResponseWriter, r *http.Request, req StartRequest, startedBefore int) (Run, bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.startTimeout)
 	began := time.Now()
+	s.inflight.Add(1)
 	res, err := s.starter.Start(ctx, req)
+	s.inflight.Add(-1)
 	cancel()
 	s.metrics.startDuration.Observe(time.Since(began).Seconds())
 	if err != nil {
 		s.metrics.starts.WithLabelValues(req.WorkflowType, resultFailed).Inc()
 		s.log.Error("playbook start failed", "playbook", req.WorkflowType, "workflow_id", req.WorkflowID, "started_before", startedBefore, "err", err)
 		if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			w.Header().Set("Retry-After", retryAfterSeconds)
+			w.Header().Set("Retry-After", s.retryAfter)
 			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(
 				"Temporal is unavailable; playbook %q was not started. Retry: runs already started come back as deduplicated", req.WorkflowType), "")
 			return Run{}, false
@@ -580,6 +624,29 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, req StartRequest,
 	}
 	s.metrics.starts.WithLabelValues(req.WorkflowType, status).Inc()
 	return Run{Playbook: req.WorkflowType, WorkflowID: req.WorkflowID, RunID: res.RunID, Status: status, URL: s.runURL(req.WorkflowID, res.RunID)}, true
+}
+
+// shed answers 503 with Retry-After, and returns true, while the playbook task queue's backlog plus
+// this intake's own starts in flight is at or above the bound: past it a 202 would promise a side
+// effect that waits behind all of them. Nothing has been started when it refuses, so the sender's
+// retry is an ordinary first attempt.
+func (s *Server) shed(w http.ResponseWriter, route string) bool {
+	if s.backlog == nil || s.maxBacklog <= 0 {
+		return false
+	}
+	n, ok := s.backlog.Backlog()
+	if !ok {
+		return false
+	}
+	waiting := n + s.inflight.Load()
+	if waiting < s.maxBacklog {
+		return false
+	}
+	s.metrics.rejections.WithLabelValues(route, rejectBacklog).Inc()
+	w.Header().Set("Retry-After", s.retryAfter)
+	writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(
+		"Interlock is behind: %d playbook tasks are waiting (limit %d); nothing was started, retry after %s s", waiting, s.maxBacklog, s.retryAfter), "")
+	return true
 }
 
 // startRuleChanges starts the write-back of the rules' own changes (severity, status, owner, tags,
@@ -645,7 +712,7 @@ func (s *Server) runURL(workflowID, runID string) string {
 // serveReady answers 200 when rules are loaded and Temporal is reachable, else 503 with the reason.
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", retryAfterSeconds)
+		w.Header().Set("Retry-After", s.retryAfter)
 		writeError(w, http.StatusServiceUnavailable, "not ready: no automation rules are loaded", "")
 		return
 	}
@@ -654,7 +721,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
 			s.log.Warn("intake not ready", "err", err)
-			w.Header().Set("Retry-After", retryAfterSeconds)
+			w.Header().Set("Retry-After", s.retryAfter)
 			writeError(w, http.StatusServiceUnavailable, "not ready: Temporal: "+err.Error(), "")
 			return
 		}

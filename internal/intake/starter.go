@@ -37,6 +37,8 @@ type StartRequest struct {
 	Input            any
 	SearchAttributes []temporal.SearchAttributeUpdate
 	Memo             map[string]any
+	// Priority is the run's task priority key (playbooks.PriorityUrgent, ...); zero is the default.
+	Priority int
 }
 
 // StartResult is what Temporal recorded.
@@ -83,6 +85,7 @@ func (s *TemporalStarter) Start(ctx context.Context, req StartRequest) (StartRes
 		// When a worker shares this client (interlock dev), the server hands it the first workflow
 		// task in the start's answer, saving a trip through the task queue; otherwise it is ignored.
 		EnableEagerStart: true,
+		Priority:         temporal.Priority{PriorityKey: req.Priority},
 	}
 	if len(req.SearchAttributes) > 0 {
 		opts.TypedSearchAttributes = temporal.NewSearchAttributes(req.SearchAttributes...)

@@ -63,6 +63,11 @@ func TestOnPremisesLifecycle(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond, "the PLC playbook starts: %v", err)
 	require.Equal(t, playbooks.PLCReprogrammingName, v.Playbooks[0].Playbook)
 	require.Equal(t, "started", v.Playbooks[0].Status)
+	// The notice is started as a child with the playbook's priority, so a flood of ticket runs does not
+	// queue in front of it.
+	child, err := h.client.DescribeWorkflow(ctx, v.Playbooks[0].WorkflowID, "")
+	require.NoError(t, err)
+	require.EqualValues(t, playbooks.PriorityUrgent, child.RawResponse.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey())
 	require.Equal(t, 5, v.Records)
 	require.Equal(t, 3, v.Duplicates)
 	require.Len(t, v.Incident.Alerts, 1)

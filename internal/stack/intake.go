@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/internal/answer"
+	"github.com/interlock-soar/interlock/internal/backlog"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/intake"
 	"github.com/interlock-soar/interlock/internal/otincident"
@@ -26,6 +27,9 @@ type Intake struct {
 	Rules   *rules.Set
 	// Known are the playbook names rules may run.
 	Known []string
+	// Backlog reads the playbook task queue's backlog for intake.maxBacklog; run it (Run) for as long
+	// as the intake serves, or the bound never applies.
+	Backlog *backlog.Monitor
 }
 
 // NewIntake builds the intake: rules, playbook registry, Temporal starter, answer-link handler.
@@ -57,6 +61,7 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 	if cfg.Intake.AllowUnauthenticated && !loopback(cfg.Intake.Listen) {
 		return nil, fmt.Errorf("intake.allowUnauthenticated is only allowed on a loopback listen address, not %s", cfg.Intake.Listen)
 	}
+	mon := backlog.New(c.WorkflowService(), backlog.Options{Namespace: cfg.Temporal.Namespace, TaskQueue: workflows.TaskQueue, Logger: logger})
 	srv, err := intake.New(intake.Options{
 		Rules:     set,
 		Playbooks: registry,
@@ -82,11 +87,15 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 		IncidentRules:      set,
 		Assets:             assetDir,
 		MaxAlertBatchBytes: cfg.Incidents.MaxAlertBatchBytes,
+
+		Backlog:    mon,
+		MaxBacklog: cfg.Intake.MaxBacklog,
+		RetryAfter: cfg.Intake.RetryAfter,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Intake{Handler: srv, Rules: set, Known: known}, nil
+	return &Intake{Handler: srv, Rules: set, Known: known, Backlog: mon}, nil
 }
 
 func loopback(addr string) bool {

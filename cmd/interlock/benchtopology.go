@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/interlock-soar/interlock/internal/bench"
+	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/topology"
+)
+
+// benchTopology is a deployment the bench launched itself, and how to take it down.
+type benchTopology struct {
+	top  *topology.Topology
+	dir  string
+	keep bool
+}
+
+// startBenchTopology launches shape with workers (replicas) and intakes as processes of this binary
+// against a fresh Temporal dev server, in dir (a temporary folder when empty, removed by stop).
+func startBenchTopology(ctx context.Context, shape topology.Shape, workers, intakes int, dir string, env []string, progress io.Writer, logger *slog.Logger) (*benchTopology, error) {
+	bin, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("topology: find the interlock binary: %w", err)
+	}
+	tools, err := devstack.ToolsDir()
+	if err != nil {
+		return nil, err
+	}
+	temporalBin, err := devstack.Ensure(ctx, tools, devstack.Temporal(), progress)
+	if err != nil {
+		return nil, err
+	}
+	mailpitBin, err := devstack.Ensure(ctx, tools, devstack.Mailpit(), progress)
+	if err != nil {
+		return nil, err
+	}
+	bt := &benchTopology{dir: dir, keep: dir != ""}
+	if dir == "" {
+		if bt.dir, err = os.MkdirTemp("", "interlock-bench-"); err != nil {
+			return nil, fmt.Errorf("topology: %w", err)
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("topology: %w", err)
+	}
+	fmt.Fprintf(progress, "starting the %s topology (Temporal dev server, Mailpit, ServiceNow stand-in, %s) in %s…\n", shape, members(shape, workers, intakes), bt.dir)
+	bt.top, err = topology.Start(ctx, topology.Options{
+		Shape: shape, Workers: workers, Intakes: intakes, Env: env,
+		Bin: bin, TemporalBin: temporalBin, MailpitBin: mailpitBin, Dir: bt.dir, Logger: logger,
+	})
+	if err != nil {
+		bt.removeDir()
+		return nil, err
+	}
+	return bt, nil
+}
+
+// configure points the bench at the deployment and names its processes for the CPU/RSS report.
+func (bt *benchTopology) configure(cfg *bench.Config, shape topology.Shape, workers, intakes int) {
+	top := bt.top
+	cfg.Topology = fmt.Sprintf("%s: %s, launched by the bench (state and logs in %s)", shape, members(shape, workers, intakes), bt.dir)
+	cfg.IntakeURLs, cfg.IntakeToken = top.IntakeURLs(), ""
+	cfg.TemporalAddress, cfg.Namespace = top.Temporal.Addr(), "default"
+	cfg.MailpitURL = top.Mailpit.UIURL()
+	cfg.ServiceNowURL, cfg.ServiceNowUser, cfg.ServiceNowPassword = top.ServiceNowURL, top.ServiceNowUser, top.ServiceNowPassword
+	cfg.Processes = []bench.Process{
+		{Role: "temporal dev server", Covers: "Temporal frontend, history, matching and SQLite persistence, one process", PID: top.Temporal.PID()},
+		{Role: "mailpit", Covers: "SMTP server and message store", PID: top.Mailpit.PID()},
+		{Role: "servicenow stand-in", Covers: "interlock standin", PID: top.StandIn.PID()},
+	}
+	covers := map[string]string{
+		topology.RoleWorker:  "interlock worker: playbooks + activities",
+		topology.RoleIntake:  "interlock serve: HTTP intake, rules, workflow starts",
+		topology.RoleReplica: "interlock replica: worker + intake, one process, one Temporal client",
+	}
+	for _, m := range top.Members() {
+		cfg.Processes = append(cfg.Processes, bench.Process{Role: m.Name(), Covers: covers[m.Role], PID: m.PID})
+	}
+}
+
+// stop takes the deployment down and removes its folder unless it was given.
+func (bt *benchTopology) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := bt.top.Stop(ctx)
+	bt.removeDir()
+	return err
+}
+
+func (bt *benchTopology) removeDir() {
+	if !bt.keep {
+		_ = os.RemoveAll(bt.dir)
+	}
+}
+
+func members(shape topology.Shape, workers, intakes int) string {
+	if shape == topology.Combined {
+		return plural(workers, "replica")
+	}
+	return plural(workers, "worker") + " + " + plural(max(intakes, 1), "intake")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// envFlag collects repeated KEY=VALUE flags.
+type envFlag []string
+
+func (f *envFlag) String() string { return strings.Join(*f, " ") }
+
+func (f *envFlag) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || !strings.HasPrefix(k, "INTERLOCK_") {
+		return fmt.Errorf("want INTERLOCK_KEY=VALUE, not %q", v)
+	}
+	*f = append(*f, v)
+	return nil
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/stack"
+	"github.com/interlock-soar/interlock/worker"
+	"github.com/interlock-soar/interlock/workflows"
+)
+
+// The parts `worker`, `serve`, `replica` and `dev` are made of, so each command composes the same
+// worker and the same intake.
+
+// backgroundWorker is a worker polling the task queue in this process until Stop.
+type backgroundWorker struct {
+	stop context.CancelFunc
+	done chan struct{}
+	err  error
+}
+
+// startWorker builds the worker from cfg (ServiceNow, SMTP, write-back, playbooks) and starts polling
+// through c. A bad configuration fails here, before anything polls. The worker outlives ctx until Stop,
+// so a command can stop its intake first and let the worker finish what the intake handed it.
+func startWorker(ctx context.Context, c client.Client, cfg config.Config, logger *slog.Logger) (*backgroundWorker, error) {
+	app, err := worker.Build(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w := &backgroundWorker{stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.err = worker.Run(wctx, c, cfg.Temporal, app.Playbooks, app.Activities)
+	}()
+	logger.Info("worker polling", "taskQueue", workflows.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
+	return w, nil
+}
+
+// Done is closed when the worker has stopped, by Stop or by itself (a fatal error from Temporal).
+func (w *backgroundWorker) Done() <-chan struct{} { return w.done }
+
+// Stop stops polling, lets in-flight activity attempts finish for temporal.shutdownTimeout, and
+// returns the worker's error. It may be called more than once.
+func (w *backgroundWorker) Stop() error {
+	w.stop()
+	<-w.done
+	return w.err
+}
+
+// startIntake builds the intake on c and, until ctx is done, reloads its rules file on SIGHUP or change
+// and reads the task queue's backlog for intake.maxBacklog.
+func startIntake(ctx context.Context, cfg config.Config, c client.Client, logger *slog.Logger) (*stack.Intake, error) {
+	in, err := stack.NewIntake(cfg, c, logger)
+	if err != nil {
+		return nil, err
+	}
+	watchRules(ctx, in, cfg.Intake.RulesFile, logger)
+	go in.Backlog.Run(ctx)
+	return in, nil
+}
