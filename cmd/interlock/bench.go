@@ -81,6 +81,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	alertKeep := fs.Bool("alert-keep", false, "alert-intake phase: leave the run's incident workflows open instead of terminating them after the checks")
 	timeout := fs.Duration("timeout", 2*time.Minute, "per phase: how long to wait after the last post for side effects and closed runs")
 	noCeiling := fs.Bool("no-ceiling", false, "skip the ceiling phase")
+	ceilingRegular := fs.Bool("ceiling-regular", true, "also run the ceiling with regular activities only: the side effects' design without the local fast path, in the same run")
 	ceiling := fs.String("ceiling-shape", "auto", "ceiling workflow: auto (as a completed NewEngineeringStationTicket run) or sideeffects=N,activities=N,local=N")
 	intakeURL := fs.String("intake", "http://127.0.0.1:8480", "intake base URL")
 	token := fs.String("intake-token", e.getenv("INTERLOCK_TOKEN"), "intake bearer token (env INTERLOCK_TOKEN; default: the first of intake.tokens; none in dev)")
@@ -219,7 +220,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 		LatencyRate: *latencyRate, LatencyIncidents: *latencyIncidents,
 		Alerts: *alerts, AlertBatch: *alertBatch, AlertRepeat: *alertRepeat, AlertConcurrency: *alertConcurrency,
 		AlertShapes: shapes, AlertTitles: titles, AlertArray: *alertArray, KeepAlertIncidents: *alertKeep,
-		Timeout: *timeout, Ceiling: shape, CeilingExplicit: explicit, NoCeiling: *noCeiling, WorkerTuning: tcfg,
+		Timeout: *timeout, Ceiling: shape, CeilingExplicit: explicit, NoCeiling: *noCeiling, CeilingRegular: *ceilingRegular, WorkerTuning: tcfg,
 		IntakeURL: *intakeURL, IntakeToken: strings.TrimSpace(*token),
 		Temporal: c, TemporalAddress: tcfg.Address, Namespace: tcfg.Namespace,
 		MailpitURL:    *mailpitURL,

@@ -88,6 +88,9 @@ type Config struct {
 	CeilingExplicit bool
 	// NoCeiling skips the ceiling phase.
 	NoCeiling bool
+	// CeilingRegular runs the ceiling a second time with every local activity as a regular one: the
+	// side effects' design without the local fast path, measured in the same run.
+	CeilingRegular bool
 	// WorkerTuning is the Temporal section the stack's worker runs with: the ceiling's worker takes the
 	// same worker options, so both sides have the same slots.
 	WorkerTuning config.Temporal
@@ -293,6 +296,15 @@ func Run(ctx context.Context, cfg Config, out, progressW io.Writer) (Report, err
 			if err == nil && rep.Load != nil && rep.Ceiling.CompletedPerSec > 0 {
 				rep.CeilingRatio = round3(rep.Load.CompletedPerSec / rep.Ceiling.CompletedPerSec)
 			}
+			return err
+		}},
+		{cfg.Incidents == 0 || cfg.NoCeiling || !cfg.CeilingRegular, func() (err error) {
+			if rep.Ceiling == nil {
+				return nil
+			}
+			regular := rep.Ceiling.Shape
+			regular.Activities, regular.LocalActivities = regular.Activities+regular.LocalActivities, 0
+			rep.CeilingRegular, err = r.runCeiling(ctx, cfg.Incidents, cfg.Rate, "r", regular, "the ceiling's, local activities as regular ones")
 			return err
 		}},
 		{cfg.Storm == 0 || cfg.StormIncidents == 0, func() (err error) {
@@ -621,7 +633,12 @@ func (r *runner) ceilingPhase(ctx context.Context, n int, rate float64, notes *[
 			}
 		}
 	}
-	queue := "interlock-bench-" + r.runID
+	return r.runCeiling(ctx, n, rate, "c", shape, source)
+}
+
+// runCeiling runs n ceiling workflows of shape, their IDs marked with tag.
+func (r *runner) runCeiling(ctx context.Context, n int, rate float64, tag string, shape Shape, source string) (*CeilingReport, error) {
+	queue := "interlock-bench-" + r.runID + "-" + tag
 	w := sdkworker.New(r.tc, queue, worker.Options(r.cfg.WorkerTuning))
 	w.RegisterWorkflowWithOptions(ceilingWorkflow, workflow.RegisterOptions{Name: ceilingWorkflowName})
 	w.RegisterActivityWithOptions(ceilingActivity, activity.RegisterOptions{Name: ceilingActivityName})
@@ -632,9 +649,9 @@ func (r *runner) ceilingPhase(ctx context.Context, n int, rate float64, notes *[
 
 	items := make([]*item, n)
 	for i := range items {
-		items[i] = &item{inc: Incident{ID: fmt.Sprintf("bench-%s-c%d", r.runID, i)}}
+		items[i] = &item{inc: Incident{ID: fmt.Sprintf("bench-%s-%s%d", r.runID, tag, i)}}
 	}
-	p := newPhase("ceiling", r.runID, "c", items)
+	p := newPhase("ceiling", r.runID, tag, items)
 	p.effects = false
 	p.runQuery = fmt.Sprintf(`WorkflowId STARTS_WITH %q`, p.prefix)
 	for _, it := range items {

@@ -15,22 +15,24 @@ import (
 // Report is everything one bench run measured. Its JSON field names are stable: scripts and CI read
 // them. Latencies are in milliseconds, rates per second, CPU in seconds, memory in MiB.
 type Report struct {
-	RunID           string          `json:"runId"`
-	StartedAt       time.Time       `json:"startedAt"`
-	DurationSeconds float64         `json:"durationSeconds"`
-	Stack           StackInfo       `json:"stack"`
-	Settings        Settings        `json:"settings"`
-	Load            *PhaseReport    `json:"load"`
-	Ceiling         *CeilingReport  `json:"ceiling"`
-	CeilingRatio    float64         `json:"ceilingRatio"` // load completed/s ÷ ceiling completed/s
-	Alerts          *AlertReport    `json:"alerts"`
-	Storm           *StormReport    `json:"storm"`
-	LowLoad         *PhaseReport    `json:"lowLoad"`
-	Processes       []ProcessReport `json:"processes"`
-	Host            HostReport      `json:"host"`
-	Targets         []Target        `json:"targets"`
-	Failures        []string        `json:"failures"`
-	Notes           []string        `json:"notes"`
+	RunID           string         `json:"runId"`
+	StartedAt       time.Time      `json:"startedAt"`
+	DurationSeconds float64        `json:"durationSeconds"`
+	Stack           StackInfo      `json:"stack"`
+	Settings        Settings       `json:"settings"`
+	Load            *PhaseReport   `json:"load"`
+	Ceiling         *CeilingReport `json:"ceiling"`
+	CeilingRatio    float64        `json:"ceilingRatio"` // load completed/s ÷ ceiling completed/s
+	// CeilingRegular is the ceiling with regular activities only (--ceiling-regular).
+	CeilingRegular *CeilingReport  `json:"ceilingRegular,omitempty"`
+	Alerts         *AlertReport    `json:"alerts"`
+	Storm          *StormReport    `json:"storm"`
+	LowLoad        *PhaseReport    `json:"lowLoad"`
+	Processes      []ProcessReport `json:"processes"`
+	Host           HostReport      `json:"host"`
+	Targets        []Target        `json:"targets"`
+	Failures       []string        `json:"failures"`
+	Notes          []string        `json:"notes"`
 }
 
 // StackInfo says what was measured.
@@ -470,6 +472,11 @@ func Render(w io.Writer, rep Report, asJSON bool) error {
 	if rep.Ceiling != nil {
 		b.ceiling(rep.Ceiling, rep.CeilingRatio)
 	}
+	if c := rep.CeilingRegular; c != nil && rep.Ceiling != nil {
+		b.printf("\nThe same ceiling with regular activities only (%s): %d completed, %.1f/s, start→closed p50 %s p99 %s;"+
+			" the local fast path gives %.2f× its throughput\n", c.Shape, c.Completed, c.CompletedPerSec,
+			fmtDur(c.StartedToCompleted.P50Ms), fmtDur(c.StartedToCompleted.P99Ms), safeRatio(rep.Ceiling.CompletedPerSec, c.CompletedPerSec))
+	}
 	if rep.Alerts != nil {
 		b.alerts(rep.Alerts)
 	}
@@ -688,4 +695,11 @@ func (b *tableWriter) targets(rep Report) {
 			b.printf("  - %s\n", f)
 		}
 	}
+}
+
+func safeRatio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }
