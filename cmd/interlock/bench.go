@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -104,6 +105,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	workers := fs.Int("workers", 1, "with --topology: worker processes (split) or replicas (combined)")
 	intakes := fs.Int("intakes", 1, "with --topology split: intake processes")
 	topoDir := fs.String("topology-dir", "", "with --topology: keep Temporal's state and every process's log here (default: a temporary folder, removed after)")
+	chaosEvery := fs.Duration("chaos-kill-every", 0, "with --topology: SIGKILL a random worker (or replica) this often during the whole bench, restarting it 1 s later; also kills one intake after 5 s and restarts the Temporal server once after 10 s (0: no chaos)")
 	var memberEnv envFlag
 	fs.Var(&memberEnv, "member-env", "with --topology: INTERLOCK_KEY=VALUE for every Interlock process (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -233,7 +235,14 @@ func runBench(ctx context.Context, e env, args []string) error {
 	if launched != nil {
 		launched.configure(&bcfg, layout, *workers, *intakes)
 	}
+	var endChaos func() topology.ChaosReport
+	if launched != nil && *chaosEvery > 0 {
+		endChaos = launched.startChaos(ctx, *chaosEvery)
+	}
 	_, err = bench.Run(ctx, bcfg, e.stdout, e.stderr)
+	if endChaos != nil {
+		err = errors.Join(err, reportChaos(e.stdout, endChaos()))
+	}
 	// On bench.ErrChecksFailed the report has been written; the error repeats what failed on stderr.
 	return err
 }

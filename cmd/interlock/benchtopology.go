@@ -83,6 +83,36 @@ func (bt *benchTopology) configure(cfg *bench.Config, shape topology.Shape, work
 	}
 }
 
+// startChaos kills and restarts parts of the deployment while the bench runs (topology.Chaos); the
+// function it returns ends the chaos once the deployment is whole again and says what it did.
+func (bt *benchTopology) startChaos(ctx context.Context, every time.Duration) func() topology.ChaosReport {
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan topology.ChaosReport, 1)
+	go func() {
+		done <- bt.top.Chaos(cctx, topology.ChaosOptions{
+			KillEvery: every, RestartAfter: time.Second,
+			KillIntakeAfter: 5 * time.Second, RestartTemporalAfter: 10 * time.Second,
+			Seed: uint64(time.Now().UnixNano()),
+		})
+	}()
+	return func() topology.ChaosReport {
+		cancel()
+		return <-done
+	}
+}
+
+// reportChaos prints what the chaos did; a kill or restart that failed fails the bench.
+func reportChaos(w io.Writer, rep topology.ChaosReport) error {
+	fmt.Fprintf(w, "\nChaos: %s\n", rep)
+	for _, e := range rep.Errors {
+		fmt.Fprintf(w, "  error: %s\n", e)
+	}
+	if len(rep.Errors) > 0 {
+		return fmt.Errorf("chaos: %d kills or restarts failed", len(rep.Errors))
+	}
+	return nil
+}
+
 // stop takes the deployment down and removes its folder unless it was given.
 func (bt *benchTopology) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
