@@ -21,9 +21,10 @@ import (
 // second; Mailpit at once.
 const stopGrace = 10 * time.Second
 
-// Process is one child server (the Temporal dev server, Mailpit, or any Command). It runs in its own
-// process group, so Stop and Kill reach everything it started, and a terminal's Ctrl-C reaches only the
-// parent, which then stops its children in order. On Linux the child is also killed if the parent dies without
+// Process is one child server (the Temporal dev server, Mailpit, a Temporal server, PostgreSQL, or any
+// Command). It runs in its own process group, so Stop and Kill reach everything it started, and a
+// terminal's Ctrl-C reaches only the parent, which then stops its children in order. On Linux the
+// child is also killed if the parent dies without
 // stopping it (a crashed `interlock dev`, a test binary killed by -timeout).
 type Process struct {
 	name         string
@@ -38,6 +39,11 @@ type Process struct {
 	startTimeout time.Duration
 	log          *slog.Logger
 	tail         *tailBuffer
+	// cred runs the process as another user: PostgreSQL refuses to run as root. nil is our own user.
+	cred *syscall.Credential
+	// leaderStop, when set, is what Stop sends instead of SIGTERM to the group, and only to the leader:
+	// for a server that shuts its own children down in order (PostgreSQL's postmaster, SIGINT).
+	leaderStop syscall.Signal
 
 	mu  sync.Mutex
 	run *run // the current (or last) run; replaced by Restart
@@ -55,7 +61,8 @@ type permanentError struct{ error }
 
 func (e permanentError) Unwrap() error { return e.error }
 
-// Addr is the main listening address: the dev server's gRPC frontend, or Mailpit's SMTP server.
+// Addr is the main listening address: the Temporal frontend (gRPC), Mailpit's SMTP server, or
+// PostgreSQL's TCP port.
 func (p *Process) Addr() string { return p.addr }
 
 // UIURL is the web UI's base URL (Mailpit's API lives under it), or "" for a headless dev server.
@@ -80,7 +87,8 @@ func (p *Process) Wait() error {
 	return r.err
 }
 
-// Stop ends the process group: SIGTERM, then SIGKILL after a grace period or when ctx ends. It returns
+// Stop ends the process group: SIGTERM (or the leader's own stop signal), then SIGKILL after a grace
+// period or when ctx ends. It returns
 // once the process has been reaped; stopping an exited process is a no-op.
 func (p *Process) Stop(ctx context.Context) error {
 	r := p.current()
@@ -91,7 +99,11 @@ func (p *Process) Stop(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+	target, sig := -pid, syscall.SIGTERM
+	if p.leaderStop != 0 {
+		target, sig = pid, p.leaderStop
+	}
+	if err := syscall.Kill(target, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("stop %s (pid %d): %w", p.name, pid, err)
 	}
 	timer := time.NewTimer(stopGrace)
@@ -99,7 +111,7 @@ func (p *Process) Stop(ctx context.Context) error {
 	select {
 	case <-r.done:
 	case <-timer.C:
-		p.log.Warn("process ignored SIGTERM, killing it", "name", p.name, "pid", pid, "grace", stopGrace)
+		p.log.Warn("process ignored its stop signal, killing it", "name", p.name, "pid", pid, "signal", sig, "grace", stopGrace)
 	case <-ctx.Done():
 		p.log.Warn("stop cancelled, killing process", "name", p.name, "pid", pid)
 	}
@@ -184,6 +196,7 @@ func (p *Process) launch() (*run, error) {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr.Credential = p.cred
 	r := &run{cmd: cmd, done: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {

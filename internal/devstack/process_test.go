@@ -46,8 +46,13 @@ func dial(t *testing.T, p *Process) client.Client {
 
 func customAttributes(t *testing.T, c client.Client) map[string]string {
 	t.Helper()
+	return customAttributesIn(t, c, "default")
+}
+
+func customAttributesIn(t *testing.T, c client.Client, namespace string) map[string]string {
+	t.Helper()
 	resp, err := c.OperatorService().ListSearchAttributes(t.Context(),
-		&operatorservice.ListSearchAttributesRequest{Namespace: "default"})
+		&operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	require.NoError(t, err)
 	got := map[string]string{}
 	for name, typ := range resp.GetCustomAttributes() {

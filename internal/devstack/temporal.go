@@ -19,7 +19,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 )
 
-// SearchAttribute is a custom search attribute to register on the dev server. Type is spelled as the
+// SearchAttribute is a custom search attribute to register on the dev server or a cluster. Type is spelled as the
 // Temporal CLI spells it: Keyword, Text, Int, Double, Bool, Datetime or KeywordList.
 type SearchAttribute struct {
 	Name string
@@ -62,17 +62,12 @@ func startTemporal(ctx context.Context, opts TemporalOptions) (*Process, error) 
 		return nil, fmt.Errorf("start temporal: no binary given")
 	}
 	namespace := cmp.Or(opts.Namespace, "default")
-	attrTypes := make(map[string]enumspb.IndexedValueType, len(opts.SearchAttributes))
-	for _, sa := range opts.SearchAttributes {
-		typ, err := enumspb.IndexedValueTypeFromString(sa.Type)
-		if err != nil {
-			return nil, fmt.Errorf("start temporal: search attribute %s: %w", sa.Name, err)
-		}
-		attrTypes[sa.Name] = typ
+	attrTypes, err := searchAttributeTypes(opts.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("start temporal: %w", err)
 	}
 	port := opts.Port
 	if port == 0 {
-		var err error
 		if port, err = FreePort(); err != nil {
 			return nil, err
 		}
@@ -139,17 +134,9 @@ func startTemporal(ctx context.Context, opts TemporalOptions) (*Process, error) 
 // search attributes, registering those an older state file lacks.
 func temporalReady(addr, namespace string, attrs map[string]enumspb.IndexedValueType) func(context.Context) error {
 	return func(ctx context.Context) error {
-		// A refused TCP connection is the common case early on and far cheaper than an SDK dial.
-		if err := dialable(ctx, addr); err != nil {
-			return err
-		}
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  addr,
-			Namespace: namespace,
-			Logger:    sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), // failed probes are expected
-		})
+		c, err := dialProbe(ctx, addr, namespace)
 		if err != nil {
-			return fmt.Errorf("dial: %w", err)
+			return err
 		}
 		defer c.Close()
 		if _, err := c.WorkflowService().DescribeNamespace(ctx,
@@ -160,6 +147,38 @@ func temporalReady(addr, namespace string, attrs map[string]enumspb.IndexedValue
 	}
 }
 
+// dialProbe connects a client for one readiness check.
+func dialProbe(ctx context.Context, addr, namespace string) (client.Client, error) {
+	// A refused TCP connection is the common case early on and far cheaper than an SDK dial.
+	if err := dialable(ctx, addr); err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  addr,
+		Namespace: namespace,
+		Logger:    sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), // failed probes are expected
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	return c, nil
+}
+
+// searchAttributeTypes maps each attribute's name to its type, rejecting a type Temporal doesn't know.
+func searchAttributeTypes(sas []SearchAttribute) (map[string]enumspb.IndexedValueType, error) {
+	types := make(map[string]enumspb.IndexedValueType, len(sas))
+	for _, sa := range sas {
+		typ, err := enumspb.IndexedValueTypeFromString(sa.Type)
+		if err != nil {
+			return nil, fmt.Errorf("search attribute %s: %w", sa.Name, err)
+		}
+		types[sa.Name] = typ
+	}
+	return types, nil
+}
+
+// ensureSearchAttributes adds those of attrs the namespace lacks; a name registered with another type
+// fails permanently.
 func ensureSearchAttributes(ctx context.Context, ops operatorservice.OperatorServiceClient, namespace string,
 	attrs map[string]enumspb.IndexedValueType) error {
 	if len(attrs) == 0 {
@@ -179,14 +198,15 @@ func ensureSearchAttributes(ctx context.Context, ops operatorservice.OperatorSer
 		}
 		if got != want {
 			return permanentError{fmt.Errorf(
-				"search attribute %s is registered as %s in this state file but %s is needed; "+
-					"start from a fresh DB file", name, got, want)}
+				"search attribute %s is registered as %s in this state but %s is needed; "+
+					"start from fresh state (a new DB file or cluster folder)", name, got, want)}
 		}
 	}
 	if len(missing) == 0 {
 		return nil
 	}
-	// The dev server refreshes its search attribute cache on every read, so they are usable at once.
+	// The dev server refreshes its search attribute cache on every read, so they are usable at once; a
+	// cluster's frontend learns them with its next namespace refresh (see clusterReady).
 	if _, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
 		SearchAttributes: missing,
 		Namespace:        namespace,

@@ -1,5 +1,7 @@
 // Package devstack runs Interlock's embedded default on one machine: it installs the pinned Temporal CLI
 // and Mailpit binaries with `go install` when missing, and runs them as child processes on loopback.
+// Besides the CLI's dev server (SQLite) it can run a real Temporal cluster: the pinned Temporal server on
+// PostgreSQL, set up as the temporalio/auto-setup image of docker-compose.yml sets it up (StartCluster).
 // `interlock dev` and the integration tests (through internal/testenv) share it. It imports nothing else
 // from Interlock so either can compose it freely.
 package devstack
@@ -36,6 +38,19 @@ func Temporal() Tool {
 // Mailpit is the pinned Mailpit, the embedded SMTP server with a web UI.
 func Mailpit() Tool {
 	return Tool{Name: "mailpit", Module: "github.com/axllent/mailpit", Version: "v1.27.11"}
+}
+
+// TemporalServer is the pinned Temporal server, the program the temporalio/auto-setup image runs. Its
+// version is that image's tag in docker-compose.yml (compose_test.go checks), so the cluster the tests
+// run is the one production runs. It installs as a binary named "server".
+func TemporalServer() Tool {
+	return Tool{Name: "server", Module: "go.temporal.io/server/cmd/server", Version: "v1.29.1"}
+}
+
+// TemporalSQL is the Temporal server's SQL tool (temporal-sql-tool in the image), of the same version:
+// it creates the databases and applies the schemas embedded in it. It installs as "sql".
+func TemporalSQL() Tool {
+	return Tool{Name: "sql", Module: "go.temporal.io/server/cmd/tools/sql", Version: TemporalServer().Version}
 }
 
 // String returns module@version, the form `go install` takes.

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Env shares one dev server and one Mailpit among the tests of a test binary. Each starts on the first
+// Env shares one Temporal server (see StartTemporal) and one Mailpit among the tests of a test binary. Each starts on the first
 // test that asks for it, so a run filtered to unit tests starts nothing; Main stops them after the
 // last test. Keep the Env in a package-level variable of the test package, next to TestMain.
 type Env struct {
@@ -73,10 +73,10 @@ func (e *Env) run(m *testing.M) int {
 	e.mu.Unlock()
 	if s, ok := e.temporal.take(); ok {
 		if code != 0 {
-			fmt.Fprintf(os.Stderr, "temporal dev server log (end):\n%s\n", logTail(s.LogFile))
+			fmt.Fprintln(os.Stderr, s.Logs())
 		}
 		if err := s.Stop(context.Background()); err != nil {
-			fmt.Fprintf(os.Stderr, "testenv: stop temporal dev server: %v\n", err)
+			fmt.Fprintf(os.Stderr, "testenv: stop temporal server: %v\n", err)
 			code = 1
 		}
 	}
@@ -89,14 +89,14 @@ func (e *Env) run(m *testing.M) int {
 	return code
 }
 
-// Temporal returns the shared dev server, starting it on first use. Tests must not Kill or Restart it
+// Temporal returns the shared Temporal server, starting it on first use. Tests must not Kill or Restart it
 // or close its Client; use NewTemporal for that.
 func (e *Env) Temporal(t testing.TB) *Server {
 	t.Helper()
 	skipIfDisabled(t)
 	e.requireMain(t)
 	s, err := e.temporal.get(StartTemporal)
-	require.NoError(t, err, "start shared temporal dev server")
+	require.NoError(t, err, "start shared temporal server")
 	return s
 }
 

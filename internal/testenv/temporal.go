@@ -16,6 +16,10 @@
 //
 // Tests that kill or restart the server take their own with NewTemporal, so they don't disturb the
 // others.
+//
+// INTERLOCK_TEST_PERSISTENCE=postgres runs all of them on a real Temporal cluster instead: the pinned
+// Temporal server on its own PostgreSQL, set up as docker-compose.yml's auto-setup image sets it up
+// (StartCluster). The default, sqlite, is the CLI's dev server.
 package testenv
 
 import (
@@ -39,22 +43,63 @@ import (
 // startTimeout covers a first run, which installs the tool (a few minutes on two cores), plus the start.
 const startTimeout = 10 * time.Minute
 
-// Server is a running Temporal dev server with Interlock's search attributes registered.
+// PersistenceEnv names the environment variable that chooses what env.Temporal, StartTemporal and
+// NewTemporal start: "sqlite" (or unset) the CLI's dev server, "postgres" a cluster (StartCluster).
+const PersistenceEnv = "INTERLOCK_TEST_PERSISTENCE"
+
+// The persistence choices.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Persistence returns the backend PersistenceEnv asks for.
+func Persistence() (string, error) {
+	switch v := os.Getenv(PersistenceEnv); v {
+	case "", SQLite:
+		return SQLite, nil
+	case Postgres:
+		return Postgres, nil
+	default:
+		return "", fmt.Errorf("%s=%q: want %s or %s", PersistenceEnv, v, SQLite, Postgres)
+	}
+}
+
+// Server is a running Temporal server with Interlock's search attributes registered: the CLI's dev
+// server on SQLite, or a cluster on PostgreSQL.
 type Server struct {
 	HostPort  string
 	Namespace string
 	// Client is connected to the server and shared: don't Close it. It reconnects by itself after a
 	// Restart of Process.
 	Client  client.Client
-	Process *devstack.Process // for fault tests: Kill, Restart
-	DBFile  string
-	LogFile string
-	dir     string
+	Process *devstack.Process // the Temporal server, for fault tests: Kill, Restart
+	// Postgres is a cluster's database, which a fault test may Kill or Restart too; nil on the dev server.
+	Postgres    *devstack.Process
+	Persistence string // SQLite or Postgres
+	DBFile      string // the dev server's SQLite file; "" on a cluster
+	LogFile     string // the Temporal server's output
+	dir         string
+	cluster     *devstack.Cluster
 }
 
-// StartTemporal installs the pinned Temporal CLI if needed and starts a dev server on free loopback
-// ports with a fresh SQLite file in a temporary folder. Stop removes it all.
+// StartTemporal starts what PersistenceEnv asks for, on free loopback ports with fresh state in a
+// temporary folder: the dev server (see StartDevServer) or a cluster (see StartCluster). Stop removes
+// it all.
 func StartTemporal(ctx context.Context) (*Server, error) {
+	p, err := Persistence()
+	if err != nil {
+		return nil, err
+	}
+	if p == Postgres {
+		return StartCluster(ctx)
+	}
+	return StartDevServer(ctx)
+}
+
+// StartDevServer installs the pinned Temporal CLI if needed and starts a dev server on free loopback
+// ports with a fresh SQLite file in a temporary folder.
+func StartDevServer(ctx context.Context) (*Server, error) {
 	bin, err := ensure(ctx, devstack.Temporal())
 	if err != nil {
 		return nil, err
@@ -63,29 +108,81 @@ func StartTemporal(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal test server: %w", err)
 	}
-	attrs := workflows.SearchAttributes()
-	sas := make([]devstack.SearchAttribute, len(attrs))
-	for i, sa := range attrs {
-		sas[i] = devstack.SearchAttribute(sa)
-	}
 	s := &Server{
-		Namespace: "default",
-		DBFile:    filepath.Join(dir, "temporal.db"),
-		LogFile:   filepath.Join(dir, "temporal.log"),
-		dir:       dir,
+		Namespace:   "default",
+		Persistence: SQLite,
+		DBFile:      filepath.Join(dir, "temporal.db"),
+		LogFile:     filepath.Join(dir, "temporal.log"),
+		dir:         dir,
 	}
 	s.Process, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin:              bin,
 		DBFile:           s.DBFile,
 		LogFile:          s.LogFile,
 		Namespace:        s.Namespace,
-		SearchAttributes: sas,
+		SearchAttributes: searchAttributes(),
 	})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
+	if err := s.dial(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartCluster installs the pinned Temporal server and SQL tool if needed (and PostgreSQL, as root
+// with apt-get) and starts a cluster on free loopback ports in a temporary folder: PostgreSQL without
+// fsync, Temporal's databases and schemas, the server, the default namespace with Interlock's search
+// attributes.
+func StartCluster(ctx context.Context) (*Server, error) {
+	tools, err := devstack.ToolsDir()
+	if err != nil {
+		return nil, err
+	}
+	// Progress goes to stderr, as for installs: go test shows it with -v or when the package fails.
+	bins, err := devstack.EnsureCluster(ctx, tools, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := devstack.StartCluster(ctx, devstack.ClusterOptions{
+		Binaries:         bins,
+		Namespace:        "default",
+		SearchAttributes: searchAttributes(),
+		Progress:         os.Stderr,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Namespace:   "default",
+		Process:     c.Temporal,
+		Postgres:    c.Postgres,
+		Persistence: Postgres,
+		LogFile:     c.Temporal.LogFile(),
+		dir:         c.Dir(),
+		cluster:     c,
+	}
+	if err := s.dial(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func searchAttributes() []devstack.SearchAttribute {
+	attrs := workflows.SearchAttributes()
+	sas := make([]devstack.SearchAttribute, len(attrs))
+	for i, sa := range attrs {
+		sas[i] = devstack.SearchAttribute(sa)
+	}
+	return sas
+}
+
+// dial connects s.Client, stopping s if it cannot.
+func (s *Server) dial(ctx context.Context) error {
 	s.HostPort = s.Process.Addr()
+	var err error
 	s.Client, err = client.DialContext(ctx, client.Options{
 		HostPort:  s.HostPort,
 		Namespace: s.Namespace,
@@ -95,15 +192,18 @@ func StartTemporal(ctx context.Context) (*Server, error) {
 	})
 	if err != nil {
 		_ = s.Stop(ctx)
-		return nil, fmt.Errorf("temporal test server: dial: %w", err)
+		return fmt.Errorf("temporal test server: dial: %w", err)
 	}
-	return s, nil
+	return nil
 }
 
-// Stop closes the client, stops the server and removes its files.
+// Stop closes the client, stops the server (and a cluster's database) and removes their files.
 func (s *Server) Stop(ctx context.Context) error {
 	if s.Client != nil {
 		s.Client.Close()
+	}
+	if s.cluster != nil {
+		return s.cluster.Stop(ctx)
 	}
 	err := s.Process.Stop(ctx)
 	if rmErr := os.RemoveAll(s.dir); err == nil && rmErr != nil {
@@ -112,8 +212,21 @@ func (s *Server) Stop(ctx context.Context) error {
 	return err
 }
 
-// NewTemporal starts a dev server for this test alone and stops it when the test ends, printing the
-// end of the server's log if the test failed. Use it where a test kills or restarts the server.
+// Dir is the folder holding the server's state and logs, which Stop removes.
+func (s *Server) Dir() string { return s.dir }
+
+// Logs returns the end of the server's log, and of its database's for a cluster, for a failure report.
+func (s *Server) Logs() string {
+	out := "temporal server log (end):\n" + logTail(s.LogFile)
+	if s.Postgres != nil {
+		out += "\npostgresql log (end):\n" + logTail(s.Postgres.LogFile())
+	}
+	return out
+}
+
+// NewTemporal starts a server for this test alone (what StartTemporal starts) and stops it when the
+// test ends, printing the end of its logs if the test failed. Use it where a test kills or restarts
+// the server.
 func NewTemporal(t testing.TB) *Server {
 	t.Helper()
 	skipIfDisabled(t)
@@ -123,7 +236,7 @@ func NewTemporal(t testing.TB) *Server {
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("temporal dev server log (end):\n%s", logTail(s.LogFile))
+			t.Log(s.Logs())
 		}
 		require.NoError(t, s.Stop(context.Background()))
 	})
