@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,64 +64,80 @@ Exit status 1 when the stack lost incidents (not accepted, no side effect or run
 --timeout), failed runs, or duplicated side effects, in any phase. Missed performance targets are
 reported, not failed.`
 
+// benchArgs are the flags that need parsing or a default from the config before they become part of
+// the bench.Config; the rest go into it directly.
+type benchArgs struct {
+	mix, ceiling, alertShapes, alertTitles string
+	temporalAddr, namespace                string
+	snowPasswordFile                       string
+	topology, topologyDir                  string
+	workers, intakes                       int
+	persistence                            string
+	chaosEvery                             time.Duration
+	memberEnv                              envFlag
+}
+
+// benchFlags defines the bench's flags on fs, into bc and a.
+func benchFlags(fs *flag.FlagSet, e env, bc *bench.Config, a *benchArgs) {
+	fs.IntVar(&bc.Incidents, "incidents", 500, "incidents in the full-load phase (0 skips it and the ceiling)")
+	fs.Float64Var(&bc.Rate, "rate", 0, "arrival rate of the full-load phase, incidents/s (0: as fast as --concurrency allows)")
+	fs.IntVar(&bc.Concurrency, "concurrency", 32, "posts (and ceiling starts) in flight at most")
+	fs.StringVar(&a.mix, "mix", "nes=1,plc=1", "share of each incident kind: nes (ServiceNow ticket), plc (email + answer)")
+	fs.IntVar(&bc.Storm, "storm", 10, "alert storm: concurrent posts of each storm incident (0 skips the storm)")
+	fs.IntVar(&bc.StormIncidents, "storm-incidents", 50, "alert storm: distinct incidents")
+	fs.Float64Var(&bc.LatencyRate, "latency-rate", 5, "low-load phase: incidents/s")
+	fs.IntVar(&bc.LatencyIncidents, "latency-incidents", 100, "low-load phase: incidents (0 skips it)")
+	fs.IntVar(&bc.Alerts, "alerts", 1500, "alert-intake phase: alert records posted to POST /v1/alerts (0 skips it)")
+	fs.IntVar(&bc.AlertBatch, "alert-batch", 500, "alert-intake phase: records per POST")
+	fs.Float64Var(&bc.AlertRepeat, "alert-repeat", 0.3, "alert-intake phase: share of records repeating an earlier alert ID (half exact re-sends, half moved +30/+90 min), 0..0.6")
+	fs.IntVar(&bc.AlertConcurrency, "alert-concurrency", 2, "alert-intake phase: POSTs in flight")
+	fs.StringVar(&a.alertShapes, "alert-shapes", "both", "alert-intake phase: record shapes, securityalert, sensor or both (alternating)")
+	fs.StringVar(&a.alertTitles, "alert-titles", "", "alert-intake phase: ';'-separated alert titles (default: "+strings.Join(bench.DefaultAlertTitles, "; ")+", which start no playbook)")
+	fs.BoolVar(&bc.AlertArray, "alert-array", false, "alert-intake phase: post JSON arrays instead of NDJSON")
+	fs.BoolVar(&bc.KeepAlertIncidents, "alert-keep", false, "alert-intake phase: leave the run's incident workflows open instead of terminating them after the checks")
+	fs.DurationVar(&bc.Timeout, "timeout", 2*time.Minute, "per phase: how long to wait after the last post for side effects and closed runs")
+	fs.BoolVar(&bc.NoCeiling, "no-ceiling", false, "skip the ceiling phase")
+	fs.BoolVar(&bc.CeilingRegular, "ceiling-regular", true, "also run the ceiling with regular activities only: the side effects' design without the local fast path, in the same run")
+	fs.StringVar(&a.ceiling, "ceiling-shape", "auto", "ceiling workflow: auto (as a completed NewEngineeringStationTicket run) or sideeffects=N,activities=N,local=N")
+	fs.StringVar(&bc.IntakeURL, "intake", "http://127.0.0.1:8480", "intake base URL")
+	fs.StringVar(&bc.IntakeToken, "intake-token", e.getenv("INTERLOCK_TOKEN"), "intake bearer token (env INTERLOCK_TOKEN; default: the first of intake.tokens; none in dev)")
+	fs.StringVar(&a.temporalAddr, "temporal", "", "Temporal frontend host:port (default: temporal.address, localhost:7233)")
+	fs.StringVar(&a.namespace, "namespace", "", "Temporal namespace (default: temporal.namespace, default)")
+	fs.StringVar(&bc.MailpitURL, "mailpit", "http://127.0.0.1:8025", "Mailpit web/API base URL (where the stack's SMTP delivers)")
+	fs.StringVar(&bc.ServiceNowURL, "servicenow", "", "ServiceNow base URL (default: servicenow.instanceURL, else the dev stand-in http://127.0.0.1:8490)")
+	fs.StringVar(&bc.ServiceNowUser, "servicenow-user", "", "ServiceNow user (default: servicenow.username, else interlock for the stand-in)")
+	fs.StringVar(&bc.ServiceNowPassword, "servicenow-password", e.getenv("INTERLOCK_BENCH_SERVICENOW_PASSWORD"), "ServiceNow password (env INTERLOCK_BENCH_SERVICENOW_PASSWORD; prefer --servicenow-password-file)")
+	fs.StringVar(&a.snowPasswordFile, "servicenow-password-file", "", "file holding the ServiceNow password (default for the stand-in: <dev-state-dir>/servicenow.password)")
+	fs.StringVar(&bc.DevStateDir, "dev-state-dir", ".state", "state dir of the running 'interlock dev': its ServiceNow password and process id")
+	fs.IntVar(&bc.DevPID, "dev-pid", 0, "pid of 'interlock dev' (default: from <dev-state-dir>/dev.lock)")
+	fs.IntVar(&bc.WorkerPID, "worker-pid", 0, "pid of a separately run 'interlock worker'")
+	fs.IntVar(&bc.IntakePID, "intake-pid", 0, "pid of a separately run 'interlock serve'")
+	fs.IntVar(&bc.TemporalPID, "temporal-pid", 0, "pid of the Temporal server (default: the dev process's child)")
+	fs.IntVar(&bc.MailpitPID, "mailpit-pid", 0, "pid of Mailpit (default: the dev process's child)")
+	fs.BoolVar(&bc.JSON, "json", false, "print one JSON document instead of the table")
+	fs.StringVar(&bc.RunID, "run-id", "", "tag of this run's incidents (lower-case letters and digits; default random)")
+	fs.StringVar(&a.topology, "topology", "", "launch the stack as processes instead of measuring a running one: split or combined")
+	fs.IntVar(&a.workers, "workers", 1, "with --topology: worker processes (split) or replicas (combined)")
+	fs.IntVar(&a.intakes, "intakes", 1, "with --topology split: intake processes")
+	fs.StringVar(&a.topologyDir, "topology-dir", "", "with --topology: keep Temporal's state and every process's log here (default: a temporary folder, removed after)")
+	fs.StringVar(&a.persistence, "persistence", "sqlite", "with --topology: sqlite (the Temporal CLI's dev server) or postgres (the Temporal server on its own PostgreSQL, as in production)")
+	fs.DurationVar(&a.chaosEvery, "chaos-kill-every", 0, "with --topology: SIGKILL a random worker (or replica) this often during the whole bench, restarting it 1 s later; also kills one intake after 5 s and restarts the Temporal server once after 10 s (0: no chaos)")
+	fs.Var(&a.memberEnv, "member-env", "with --topology: INTERLOCK_KEY=VALUE for every Interlock process (repeatable)")
+}
+
 func runBench(ctx context.Context, e env, args []string) error {
 	fs, cfgPath := newFlags(e, "bench", benchSynopsis)
-	incidents := fs.Int("incidents", 500, "incidents in the full-load phase (0 skips it and the ceiling)")
-	rate := fs.Float64("rate", 0, "arrival rate of the full-load phase, incidents/s (0: as fast as --concurrency allows)")
-	concurrency := fs.Int("concurrency", 32, "posts (and ceiling starts) in flight at most")
-	mix := fs.String("mix", "nes=1,plc=1", "share of each incident kind: nes (ServiceNow ticket), plc (email + answer)")
-	storm := fs.Int("storm", 10, "alert storm: concurrent posts of each storm incident (0 skips the storm)")
-	stormIncidents := fs.Int("storm-incidents", 50, "alert storm: distinct incidents")
-	latencyRate := fs.Float64("latency-rate", 5, "low-load phase: incidents/s")
-	latencyIncidents := fs.Int("latency-incidents", 100, "low-load phase: incidents (0 skips it)")
-	alerts := fs.Int("alerts", 1500, "alert-intake phase: alert records posted to POST /v1/alerts (0 skips it)")
-	alertBatch := fs.Int("alert-batch", 500, "alert-intake phase: records per POST")
-	alertRepeat := fs.Float64("alert-repeat", 0.3, "alert-intake phase: share of records repeating an earlier alert ID (half exact re-sends, half moved +30/+90 min), 0..0.6")
-	alertConcurrency := fs.Int("alert-concurrency", 2, "alert-intake phase: POSTs in flight")
-	alertShapes := fs.String("alert-shapes", "both", "alert-intake phase: record shapes, securityalert, sensor or both (alternating)")
-	alertTitles := fs.String("alert-titles", "", "alert-intake phase: ';'-separated alert titles (default: "+strings.Join(bench.DefaultAlertTitles, "; ")+", which start no playbook)")
-	alertArray := fs.Bool("alert-array", false, "alert-intake phase: post JSON arrays instead of NDJSON")
-	alertKeep := fs.Bool("alert-keep", false, "alert-intake phase: leave the run's incident workflows open instead of terminating them after the checks")
-	timeout := fs.Duration("timeout", 2*time.Minute, "per phase: how long to wait after the last post for side effects and closed runs")
-	noCeiling := fs.Bool("no-ceiling", false, "skip the ceiling phase")
-	ceilingRegular := fs.Bool("ceiling-regular", true, "also run the ceiling with regular activities only: the side effects' design without the local fast path, in the same run")
-	ceiling := fs.String("ceiling-shape", "auto", "ceiling workflow: auto (as a completed NewEngineeringStationTicket run) or sideeffects=N,activities=N,local=N")
-	intakeURL := fs.String("intake", "http://127.0.0.1:8480", "intake base URL")
-	token := fs.String("intake-token", e.getenv("INTERLOCK_TOKEN"), "intake bearer token (env INTERLOCK_TOKEN; default: the first of intake.tokens; none in dev)")
-	temporalAddr := fs.String("temporal", "", "Temporal frontend host:port (default: temporal.address, localhost:7233)")
-	namespace := fs.String("namespace", "", "Temporal namespace (default: temporal.namespace, default)")
-	mailpitURL := fs.String("mailpit", "http://127.0.0.1:8025", "Mailpit web/API base URL (where the stack's SMTP delivers)")
-	snowURL := fs.String("servicenow", "", "ServiceNow base URL (default: servicenow.instanceURL, else the dev stand-in http://127.0.0.1:8490)")
-	snowUser := fs.String("servicenow-user", "", "ServiceNow user (default: servicenow.username, else interlock for the stand-in)")
-	snowPassword := fs.String("servicenow-password", e.getenv("INTERLOCK_BENCH_SERVICENOW_PASSWORD"), "ServiceNow password (env INTERLOCK_BENCH_SERVICENOW_PASSWORD; prefer --servicenow-password-file)")
-	snowPasswordFile := fs.String("servicenow-password-file", "", "file holding the ServiceNow password (default for the stand-in: <dev-state-dir>/servicenow.password)")
-	stateDir := fs.String("dev-state-dir", ".state", "state dir of the running 'interlock dev': its ServiceNow password and process id")
-	devPID := fs.Int("dev-pid", 0, "pid of 'interlock dev' (default: from <dev-state-dir>/dev.lock)")
-	workerPID := fs.Int("worker-pid", 0, "pid of a separately run 'interlock worker'")
-	intakePID := fs.Int("intake-pid", 0, "pid of a separately run 'interlock serve'")
-	temporalPID := fs.Int("temporal-pid", 0, "pid of the Temporal server (default: the dev process's child)")
-	mailpitPID := fs.Int("mailpit-pid", 0, "pid of Mailpit (default: the dev process's child)")
-	asJSON := fs.Bool("json", false, "print one JSON document instead of the table")
-	runID := fs.String("run-id", "", "tag of this run's incidents (lower-case letters and digits; default random)")
-	topo := fs.String("topology", "", "launch the stack as processes instead of measuring a running one: split or combined")
-	workers := fs.Int("workers", 1, "with --topology: worker processes (split) or replicas (combined)")
-	intakes := fs.Int("intakes", 1, "with --topology split: intake processes")
-	topoDir := fs.String("topology-dir", "", "with --topology: keep Temporal's state and every process's log here (default: a temporary folder, removed after)")
-	chaosEvery := fs.Duration("chaos-kill-every", 0, "with --topology: SIGKILL a random worker (or replica) this often during the whole bench, restarting it 1 s later; also kills one intake after 5 s and restarts the Temporal server once after 10 s (0: no chaos)")
-	var memberEnv envFlag
-	fs.Var(&memberEnv, "member-env", "with --topology: INTERLOCK_KEY=VALUE for every Interlock process (repeatable)")
+	var (
+		bc bench.Config
+		a  benchArgs
+	)
+	benchFlags(fs, e, &bc, &a)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var layout topology.Shape
-	if *topo != "" {
-		var err error
-		if layout, err = topology.ParseShape(*topo); err != nil {
-			return err
-		}
-		if *workers < 1 || *intakes < 1 {
-			return fmt.Errorf("--workers and --intakes must be at least 1")
-		}
+	layout, err := a.layout()
+	if err != nil {
+		return err
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()
@@ -129,78 +147,21 @@ func runBench(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := bench.ParseMix(*mix)
-	if err != nil {
+	if err := a.complete(&bc, cfg); err != nil {
 		return err
 	}
-	shape, explicit, err := bench.ParseShape(*ceiling)
-	if err != nil {
-		return err
-	}
-	shapes, err := bench.ParseAlertShapes(*alertShapes)
-	if err != nil {
-		return err
-	}
-	var titles []string
-	for t := range strings.SplitSeq(*alertTitles, ";") {
-		if t = strings.TrimSpace(t); t != "" {
-			titles = append(titles, t)
+	if layout == "" {
+		if err := serviceNowFromConfig(&bc, cfg, a.snowPasswordFile); err != nil {
+			return err
 		}
-	}
-	if *alertRepeat < 0 || *alertRepeat > bench.MaxAlertRepeat {
-		return fmt.Errorf("--alert-repeat must be 0..%g, not %g", bench.MaxAlertRepeat, *alertRepeat)
-	}
-	if *alertBatch < 1 || *alertConcurrency < 1 {
-		return fmt.Errorf("--alert-batch and --alert-concurrency must be at least 1")
-	}
-
-	// The dev stand-in is what runs when no instance is configured; its password lives in the state dir.
-	standIn := cfg.ServiceNow.InstanceURL == ""
-	if *snowURL == "" {
-		*snowURL = cfg.ServiceNow.InstanceURL
-		if standIn {
-			*snowURL = "http://127.0.0.1:8490"
-		}
-	}
-	if *snowUser == "" {
-		*snowUser = cfg.ServiceNow.Username
-		if standIn {
-			*snowUser = "interlock"
-		}
-	}
-	password := *snowPassword
-	if password == "" && layout == "" { // a launched topology has its own stand-in
-		file := *snowPasswordFile
-		if file == "" && standIn {
-			file = filepath.Join(*stateDir, "servicenow.password")
-		}
-		if file != "" {
-			b, err := os.ReadFile(file)
-			if err != nil && m[bench.KindNES] > 0 {
-				return fmt.Errorf("servicenow password: %w (is 'interlock dev --state-dir %s' running? or pass --servicenow-password-file)", err, *stateDir)
-			}
-			password = strings.TrimSpace(string(b))
-		} else {
-			password = cfg.ServiceNow.Password.Value()
-		}
-	}
-	if *token == "" {
-		*token, _, _ = strings.Cut(cfg.Intake.Tokens.Value(), ",")
 	}
 	tcfg := cfg.Temporal
-	if *temporalAddr != "" {
-		tcfg.Address = *temporalAddr
-	}
-	if *namespace != "" {
-		tcfg.Namespace = *namespace
-	}
+	tcfg.Address, tcfg.Namespace = cmp.Or(a.temporalAddr, tcfg.Address), cmp.Or(a.namespace, tcfg.Namespace)
 	logger := newLogger(cfg.Log, e.stderr)
 	var launched *benchTopology
 	if layout != "" {
-		if layout == topology.Combined {
-			*intakes = 0
-		}
-		if launched, err = startBenchTopology(ctx, layout, *workers, *intakes, *topoDir, memberEnv, e.stderr, logger); err != nil {
+		launched, err = startBenchTopology(ctx, layout, a.workers, a.intakes, a.persistence == "postgres", a.topologyDir, a.memberEnv, e.stderr, logger)
+		if err != nil {
 			return err
 		}
 		defer func() {
@@ -208,41 +169,107 @@ func runBench(ctx context.Context, e env, args []string) error {
 				logger.Warn("stopping the topology failed", "err", err)
 			}
 		}()
-		tcfg.Address, tcfg.Namespace = launched.top.Temporal.Addr(), "default"
+		launched.configure(&bc, layout, a.workers, a.intakes)
+		tcfg.Address, tcfg.Namespace = bc.TemporalAddress, bc.Namespace
 	}
 	c, err := worker.Dial(ctx, tcfg, sdkLogger(cfg.Log, e.stderr))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-
-	bcfg := bench.Config{
-		Incidents: *incidents, Rate: *rate, Concurrency: *concurrency, Mix: m,
-		Storm: *storm, StormIncidents: *stormIncidents,
-		LatencyRate: *latencyRate, LatencyIncidents: *latencyIncidents,
-		Alerts: *alerts, AlertBatch: *alertBatch, AlertRepeat: *alertRepeat, AlertConcurrency: *alertConcurrency,
-		AlertShapes: shapes, AlertTitles: titles, AlertArray: *alertArray, KeepAlertIncidents: *alertKeep,
-		Timeout: *timeout, Ceiling: shape, CeilingExplicit: explicit, NoCeiling: *noCeiling, CeilingRegular: *ceilingRegular, WorkerTuning: tcfg,
-		IntakeURL: *intakeURL, IntakeToken: strings.TrimSpace(*token),
-		Temporal: c, TemporalAddress: tcfg.Address, Namespace: tcfg.Namespace,
-		MailpitURL:    *mailpitURL,
-		ServiceNowURL: *snowURL, ServiceNowUser: *snowUser, ServiceNowPassword: password,
-		ServiceNowTable: cfg.Playbooks.NewEngineeringStation.Table,
-		DevStateDir:     *stateDir, DevPID: *devPID, WorkerPID: *workerPID, IntakePID: *intakePID,
-		TemporalPID: *temporalPID, MailpitPID: *mailpitPID,
-		JSON: *asJSON, RunID: *runID, Logger: logger,
+	bc.Temporal, bc.TemporalAddress, bc.Namespace, bc.WorkerTuning, bc.Logger = c, tcfg.Address, tcfg.Namespace, tcfg, logger
+	if launched != nil && a.chaosEvery > 0 {
+		endChaos := launched.startChaos(ctx, a.chaosEvery)
+		_, err = bench.Run(ctx, bc, e.stdout, e.stderr)
+		return errors.Join(err, reportChaos(e.stdout, endChaos()))
 	}
-	if launched != nil {
-		launched.configure(&bcfg, layout, *workers, *intakes)
-	}
-	var endChaos func() topology.ChaosReport
-	if launched != nil && *chaosEvery > 0 {
-		endChaos = launched.startChaos(ctx, *chaosEvery)
-	}
-	_, err = bench.Run(ctx, bcfg, e.stdout, e.stderr)
-	if endChaos != nil {
-		err = errors.Join(err, reportChaos(e.stdout, endChaos()))
-	}
+	_, err = bench.Run(ctx, bc, e.stdout, e.stderr)
 	// On bench.ErrChecksFailed the report has been written; the error repeats what failed on stderr.
 	return err
+}
+
+// layout is the topology to launch, "" for a stack already running.
+func (a *benchArgs) layout() (topology.Shape, error) {
+	if a.topology == "" {
+		return "", nil
+	}
+	layout, err := topology.ParseShape(a.topology)
+	if err != nil {
+		return "", err
+	}
+	if a.persistence != "sqlite" && a.persistence != "postgres" {
+		return "", fmt.Errorf("--persistence must be sqlite or postgres, not %q", a.persistence)
+	}
+	if a.workers < 1 || a.intakes < 1 {
+		return "", fmt.Errorf("--workers and --intakes must be at least 1")
+	}
+	if layout == topology.Combined {
+		a.intakes = 0 // every replica is an intake
+	}
+	return layout, nil
+}
+
+// complete parses what the flags name (mix, shapes, titles) into bc and checks the alert settings.
+func (a *benchArgs) complete(bc *bench.Config, cfg config.Config) error {
+	var err error
+	if bc.Mix, err = bench.ParseMix(a.mix); err != nil {
+		return err
+	}
+	if bc.Ceiling, bc.CeilingExplicit, err = bench.ParseShape(a.ceiling); err != nil {
+		return err
+	}
+	if bc.AlertShapes, err = bench.ParseAlertShapes(a.alertShapes); err != nil {
+		return err
+	}
+	for t := range strings.SplitSeq(a.alertTitles, ";") {
+		if t = strings.TrimSpace(t); t != "" {
+			bc.AlertTitles = append(bc.AlertTitles, t)
+		}
+	}
+	if bc.AlertRepeat < 0 || bc.AlertRepeat > bench.MaxAlertRepeat {
+		return fmt.Errorf("--alert-repeat must be 0..%g, not %g", bench.MaxAlertRepeat, bc.AlertRepeat)
+	}
+	if bc.AlertBatch < 1 || bc.AlertConcurrency < 1 {
+		return fmt.Errorf("--alert-batch and --alert-concurrency must be at least 1")
+	}
+	if bc.IntakeToken == "" {
+		bc.IntakeToken, _, _ = strings.Cut(cfg.Intake.Tokens.Value(), ",")
+	}
+	bc.IntakeToken = strings.TrimSpace(bc.IntakeToken)
+	bc.ServiceNowTable = cfg.Playbooks.NewEngineeringStation.Table
+	return nil
+}
+
+// serviceNowFromConfig fills the ServiceNow settings the flags left empty: the configured instance,
+// else the dev stand-in, whose password lives in the dev state dir.
+func serviceNowFromConfig(bc *bench.Config, cfg config.Config, passwordFile string) error {
+	standIn := cfg.ServiceNow.InstanceURL == ""
+	if bc.ServiceNowURL == "" {
+		bc.ServiceNowURL = cfg.ServiceNow.InstanceURL
+		if standIn {
+			bc.ServiceNowURL = "http://127.0.0.1:8490"
+		}
+	}
+	if bc.ServiceNowUser == "" {
+		bc.ServiceNowUser = cfg.ServiceNow.Username
+		if standIn {
+			bc.ServiceNowUser = "interlock"
+		}
+	}
+	if bc.ServiceNowPassword != "" {
+		return nil
+	}
+	if passwordFile == "" && standIn {
+		passwordFile = filepath.Join(bc.DevStateDir, "servicenow.password")
+	}
+	if passwordFile == "" {
+		bc.ServiceNowPassword = cfg.ServiceNow.Password.Value()
+		return nil
+	}
+	b, err := os.ReadFile(passwordFile)
+	if err != nil && bc.Mix[bench.KindNES] > 0 {
+		return fmt.Errorf("servicenow password: %w (is 'interlock dev --state-dir %s' running? or pass --servicenow-password-file)", err, bc.DevStateDir)
+	}
+	bc.ServiceNowPassword = strings.TrimSpace(string(b))
+	return nil
 }

@@ -23,7 +23,7 @@ type benchTopology struct {
 
 // startBenchTopology launches shape with workers (replicas) and intakes as processes of this binary
 // against a fresh Temporal dev server, in dir (a temporary folder when empty, removed by stop).
-func startBenchTopology(ctx context.Context, shape topology.Shape, workers, intakes int, dir string, env []string, progress io.Writer, logger *slog.Logger) (*benchTopology, error) {
+func startBenchTopology(ctx context.Context, shape topology.Shape, workers, intakes int, postgres bool, dir string, env []string, progress io.Writer, logger *slog.Logger) (*benchTopology, error) {
 	bin, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("topology: find the interlock binary: %w", err)
@@ -40,6 +40,14 @@ func startBenchTopology(ctx context.Context, shape topology.Shape, workers, inta
 	if err != nil {
 		return nil, err
 	}
+	var cluster *devstack.ClusterBinaries
+	if postgres {
+		bins, err := devstack.EnsureCluster(ctx, tools, progress)
+		if err != nil {
+			return nil, err
+		}
+		cluster = &bins
+	}
 	bt := &benchTopology{dir: dir, keep: dir != ""}
 	if dir == "" {
 		if bt.dir, err = os.MkdirTemp("", "interlock-bench-"); err != nil {
@@ -48,10 +56,14 @@ func startBenchTopology(ctx context.Context, shape topology.Shape, workers, inta
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("topology: %w", err)
 	}
-	fmt.Fprintf(progress, "starting the %s topology (Temporal dev server, Mailpit, ServiceNow stand-in, %s) in %s…\n", shape, members(shape, workers, intakes), bt.dir)
+	temporalKind := "Temporal dev server"
+	if postgres {
+		temporalKind = "Temporal server on PostgreSQL"
+	}
+	fmt.Fprintf(progress, "starting the %s topology (%s, Mailpit, ServiceNow stand-in, %s) in %s…\n", shape, temporalKind, members(shape, workers, intakes), bt.dir)
 	bt.top, err = topology.Start(ctx, topology.Options{
 		Shape: shape, Workers: workers, Intakes: intakes, Env: env,
-		Bin: bin, TemporalBin: temporalBin, MailpitBin: mailpitBin, Dir: bt.dir, Logger: logger,
+		Bin: bin, TemporalBin: temporalBin, MailpitBin: mailpitBin, Cluster: cluster, Dir: bt.dir, Logger: logger,
 	})
 	if err != nil {
 		bt.removeDir()
@@ -69,7 +81,7 @@ func (bt *benchTopology) configure(cfg *bench.Config, shape topology.Shape, work
 	cfg.MailpitURL = top.Mailpit.UIURL()
 	cfg.ServiceNowURL, cfg.ServiceNowUser, cfg.ServiceNowPassword = top.ServiceNowURL, top.ServiceNowUser, top.ServiceNowPassword
 	cfg.Processes = []bench.Process{
-		{Role: "temporal dev server", Covers: "Temporal frontend, history, matching and SQLite persistence, one process", PID: top.Temporal.PID()},
+		temporalProcess(top),
 		{Role: "mailpit", Covers: "SMTP server and message store", PID: top.Mailpit.PID()},
 		{Role: "servicenow stand-in", Covers: "interlock standin", PID: top.StandIn.PID()},
 	}
@@ -126,6 +138,13 @@ func (bt *benchTopology) removeDir() {
 	if !bt.keep {
 		_ = os.RemoveAll(bt.dir)
 	}
+}
+
+func temporalProcess(top *topology.Topology) bench.Process {
+	if top.Cluster != nil {
+		return bench.Process{Role: "temporal server", Covers: "Temporal frontend, history, matching, worker services; persistence in PostgreSQL", PID: top.Temporal.PID()}
+	}
+	return bench.Process{Role: "temporal dev server", Covers: "Temporal frontend, history, matching and SQLite persistence, one process", PID: top.Temporal.PID()}
 }
 
 func members(shape topology.Shape, workers, intakes int) string {

@@ -27,8 +27,9 @@ type Intake struct {
 	// MaxBacklog bounds the queueing a 2xx can hide: past it the sender is told to come back instead of
 	// its incident waiting behind thousands of others.
 	MaxBacklog int `yaml:"maxBacklog" doc:"Answer 503 with Retry-After to new incidents, runs and alert batches while the playbook task queue's backlog (Temporal's approximate count, read every second, plus this intake's starts in flight) is at or above this; 0 turns the check off." default:"200"`
-	// RetryAfter is what every 503 asks the sender to wait, in whole seconds.
-	RetryAfter time.Duration `yaml:"retryAfter" doc:"Retry-After of every 503 (backlog past intake.maxBacklog, Temporal unavailable, no rules loaded); whole seconds, 1s to 1h." default:"5s"`
+	// RetryAfter is short: a bounded backlog drains in seconds, and senders that wait longer leave the
+	// workers idle. A sender with a small retry budget may need it longer.
+	RetryAfter time.Duration `yaml:"retryAfter" doc:"Retry-After of a 503 for a backlog at intake.maxBacklog (other 503s, Temporal unavailable, ask for 5 s); whole seconds, 1s to 1h." default:"2s"`
 }
 
 // TokenList splits Tokens into the bearer tokens the intake accepts, trimmed, without empty entries.

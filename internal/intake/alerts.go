@@ -120,7 +120,7 @@ func (s *Server) serveAlerts(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", s.retryAfter)
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		writeError(w, http.StatusServiceUnavailable, "no rules are loaded; nothing was taken", "")
 		return
 	}
@@ -199,7 +199,7 @@ func (s *Server) serveAlerts(w http.ResponseWriter, r *http.Request, body []byte
 	case resp.Unavailable > 0:
 		// Nothing said to be accepted is lost, but some records were not taken: the sender retries the
 		// batch, and what was taken comes back as duplicate.
-		w.Header().Set("Retry-After", s.retryAfter)
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		writeJSON(w, http.StatusServiceUnavailable, resp)
 	case resp.Failed > 0:
 		writeJSON(w, http.StatusInternalServerError, resp)

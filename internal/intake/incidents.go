@@ -215,7 +215,7 @@ func (s *Server) incidentError(w http.ResponseWriter, err error) {
 	case errors.Is(err, otincident.ErrEnded):
 		writeError(w, http.StatusConflict, err.Error(), "")
 	case errors.Is(err, ErrUnavailable) || isUnavailable(err) || errors.Is(err, context.DeadlineExceeded):
-		w.Header().Set("Retry-After", s.retryAfter)
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		writeError(w, http.StatusServiceUnavailable, "Temporal or the worker did not answer in time; nothing was changed. Retry", "")
 	default:
 		s.log.Error("incident request failed", "err", err)

@@ -76,10 +76,15 @@ func (s *Server) rulesLoaded() bool {
 // DefaultMaxBodyBytes is the largest body accepted when Options.MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 1 << 20
 
-// DefaultRetryAfter is what a 503 asks the sender to wait when Options.RetryAfter is zero: long enough
-// for a Temporal frontend restart to be noticed, short enough that Sentinel's own retry budget is not
-// used up.
-const DefaultRetryAfter = 5 * time.Second
+// retryAfterUnavailable is what a 503 asks the sender to wait while Temporal (or the rules) are not
+// there: long enough for a Temporal frontend restart to be noticed, short enough that Sentinel's own
+// retry budget is not used up.
+const retryAfterUnavailable = "5"
+
+// DefaultRetryAfter is what a 503 for a backlog past Options.MaxBacklog asks the sender to wait when
+// Options.RetryAfter is zero: the workers drain a bounded backlog in seconds, and senders that wait
+// longer than it takes leave the workers idle.
+const DefaultRetryAfter = 2 * time.Second
 
 // BacklogReader tells how many workflow tasks wait in the playbook task queue (a *backlog.Monitor); ok
 // is false while that is not known, and then nothing is held back: an unreachable Temporal is answered
@@ -131,7 +136,7 @@ type Options struct {
 	// Retry-After before anything is started. Nil or zero turns the check off.
 	Backlog    BacklogReader
 	MaxBacklog int
-	// RetryAfter is the Retry-After of every 503, rounded up to whole seconds; zero means
+	// RetryAfter is the Retry-After of a 503 for the backlog, rounded up to whole seconds; zero means
 	// DefaultRetryAfter.
 	RetryAfter time.Duration
 }
@@ -173,7 +178,7 @@ type Server struct {
 
 	backlog    BacklogReader
 	maxBacklog int64
-	retryAfter string
+	retryAfter string // for a backlog past maxBacklog
 	// inflight counts this intake's starts and incident updates waiting for Temporal: work accepted
 	// since the last backlog read that the read cannot show yet.
 	inflight atomic.Int64
@@ -480,7 +485,7 @@ func (s *Server) serveIncidents(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", s.retryAfter)
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		writeError(w, http.StatusServiceUnavailable, "no automation rules are loaded; nothing was started", "")
 		return
 	}
@@ -610,7 +615,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, req StartRequest,
 		s.metrics.starts.WithLabelValues(req.WorkflowType, resultFailed).Inc()
 		s.log.Error("playbook start failed", "playbook", req.WorkflowType, "workflow_id", req.WorkflowID, "started_before", startedBefore, "err", err)
 		if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			w.Header().Set("Retry-After", s.retryAfter)
+			w.Header().Set("Retry-After", retryAfterUnavailable)
 			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(
 				"Temporal is unavailable; playbook %q was not started. Retry: runs already started come back as deduplicated", req.WorkflowType), "")
 			return Run{}, false
@@ -712,7 +717,7 @@ func (s *Server) runURL(workflowID, runID string) string {
 // serveReady answers 200 when rules are loaded and Temporal is reachable, else 503 with the reason.
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", s.retryAfter)
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		writeError(w, http.StatusServiceUnavailable, "not ready: no automation rules are loaded", "")
 		return
 	}
@@ -721,7 +726,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
 			s.log.Warn("intake not ready", "err", err)
-			w.Header().Set("Retry-After", s.retryAfter)
+			w.Header().Set("Retry-After", retryAfterUnavailable)
 			writeError(w, http.StatusServiceUnavailable, "not ready: Temporal: "+err.Error(), "")
 			return
 		}

@@ -67,6 +67,9 @@ type Options struct {
 	Intakes int
 	// Bin is the interlock binary; TemporalBin and MailpitBin the pinned tools (devstack.Ensure).
 	Bin, TemporalBin, MailpitBin string
+	// Cluster, when set, runs Temporal as the production shape does: the Temporal server on its own
+	// PostgreSQL (devstack.StartCluster) instead of the CLI's dev server on SQLite.
+	Cluster *devstack.ClusterBinaries
 	// Dir holds the Temporal and Mailpit state and every process's log.
 	Dir string
 	// Env is added to every Interlock process's environment after the topology's own settings, so it
@@ -90,8 +93,10 @@ func (m Member) Name() string { return m.Role + "-" + strconv.Itoa(m.Index) }
 // Topology is the running deployment.
 type Topology struct {
 	Temporal *devstack.Process
-	Mailpit  *devstack.Process
-	StandIn  *devstack.Process
+	// Cluster is the PostgreSQL-backed cluster Temporal belongs to (Options.Cluster), else nil.
+	Cluster *devstack.Cluster
+	Mailpit *devstack.Process
+	StandIn *devstack.Process
 	// ServiceNowURL, ServiceNowUser and ServiceNowPassword reach the stand-in.
 	ServiceNowURL, ServiceNowUser, ServiceNowPassword string
 
@@ -152,11 +157,20 @@ func (t *Topology) start(ctx context.Context) error {
 		sas[i] = devstack.SearchAttribute(sa)
 	}
 	var err error
-	t.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
+	if b := t.opts.Cluster; b != nil {
+		csas := make([]devstack.SearchAttribute, len(sas))
+		copy(csas, sas)
+		t.Cluster, err = devstack.StartCluster(ctx, devstack.ClusterOptions{
+			Binaries: *b, Dir: filepath.Join(t.opts.Dir, "cluster"), SearchAttributes: csas, Logger: t.log,
+		})
+		if err != nil {
+			return fmt.Errorf("temporal cluster: %w", err)
+		}
+		t.Temporal = t.Cluster.Temporal
+	} else if t.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin: t.opts.TemporalBin, DBFile: filepath.Join(t.opts.Dir, "temporal.db"), SearchAttributes: sas,
 		LogFile: filepath.Join(t.opts.Dir, "temporal.log"), Logger: t.log,
-	})
-	if err != nil {
+	}); err != nil {
 		return fmt.Errorf("temporal dev server: %w", err)
 	}
 	t.client, err = client.DialContext(ctx, client.Options{
@@ -411,7 +425,11 @@ func (t *Topology) Stop(ctx context.Context) error {
 	if t.client != nil {
 		t.client.Close()
 	}
-	stop(t.Temporal)
+	if t.Cluster != nil {
+		errs = append(errs, t.Cluster.Stop(ctx))
+	} else {
+		stop(t.Temporal)
+	}
 	return errors.Join(errs...)
 }
 
