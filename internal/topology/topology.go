@@ -161,7 +161,8 @@ func (t *Topology) start(ctx context.Context) error {
 		csas := make([]devstack.SearchAttribute, len(sas))
 		copy(csas, sas)
 		t.Cluster, err = devstack.StartCluster(ctx, devstack.ClusterOptions{
-			Binaries: *b, Dir: filepath.Join(t.opts.Dir, "cluster"), SearchAttributes: csas, Logger: t.log,
+			// Its own throwaway folder: PostgreSQL runs as another user when root, who cannot enter Dir.
+			Binaries: *b, SearchAttributes: csas, Logger: t.log,
 		})
 		if err != nil {
 			return fmt.Errorf("temporal cluster: %w", err)
