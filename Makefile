@@ -13,9 +13,10 @@ WORKFLOWCHECK_VERSION := v0.6.0
 run: build
 	$(BIN) dev
 
-## test: vet, staticcheck, workflowcheck (workflow determinism), unit + integration tests with the race detector, then a short run of every fuzz target
+## test: vet, staticcheck, workflowcheck (workflow determinism), unit + integration tests with the race detector, the integration and chaos tests again on the Temporal server on PostgreSQL, then a short run of every fuzz target
 test: lint
 	$(GO) test -race -count=1 -timeout 60m ./...
+	INTERLOCK_TEST_PERSISTENCE=postgres $(GO) test -race -count=1 -timeout 30m ./internal/stack/ ./internal/topology/
 	./scripts/fuzz-smoke.sh
 
 build:

@@ -20,12 +20,14 @@ import (
 // ticket or email, a duplicate, or a run failed or not closed. The long form (README, "Chaos") is the
 // same command with --incidents 2000.
 func TestChaosLosesAndDuplicatesNothing(t *testing.T) {
+	persistence, err := testenv.Persistence() // INTERLOCK_TEST_PERSISTENCE=postgres: on the Temporal server on PostgreSQL
+	require.NoError(t, err)
 	bin := testenv.BuildInterlock(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "bench", "--topology", "split", "--workers", "3", "--intakes", "2",
+	cmd := exec.CommandContext(ctx, bin, "bench", "--topology", "split", "--workers", "3", "--intakes", "2", "--persistence", persistence,
 		"--incidents", "200", "--concurrency", "16", "--storm", "0", "--alerts", "0", "--latency-incidents", "0", "--no-ceiling",
-		"--chaos-kill-every", "2s", "--timeout", "3m")
+		"--chaos-kill-every", "2s", "--timeout", "4m")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
