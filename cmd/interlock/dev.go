@@ -27,10 +27,13 @@ import (
 
 // runDev is the embedded default: everything on one machine, installed on first use, stopped on Ctrl-C.
 func runDev(ctx context.Context, e env, args []string) error {
-	fs, cfgPath := newFlags(e, "dev", "dev [flags]\n\nStarts the Temporal dev server (with its UI), Mailpit, a local ServiceNow stand-in (unless\nservicenow.instanceURL is set), a local Sentinel and Defender for IoT stand-in (unless a Sentinel\nworkspace is configured or sentinel.writeBack is log or none), a local OT sensor stand-in (unless\nsensor.url is set), the worker and the intake; prints their URLs; stops all on Ctrl-C.\n\nWithout a SIEM (INTERLOCK_SENTINEL_WRITE_BACK=none) Interlock is the incident layer: post alerts\nto /v1/alerts. The asset directory is testdata/assets.yaml unless incidents.assetsFile is set.")
-	stateDir := fs.String("state-dir", ".state", "folder for the dev stack's state (Temporal's SQLite file, Mailpit's mail, tickets, logs)")
+	fs, cfgPath := newFlags(e, "dev", "dev [flags]\n\nStarts Temporal (the CLI's dev server with its UI, or with --persistence postgres the Temporal server\non a local PostgreSQL, as docker-compose.yml runs it, without a UI), Mailpit, a local ServiceNow stand-in (unless\nservicenow.instanceURL is set), a local Sentinel and Defender for IoT stand-in (unless a Sentinel\nworkspace is configured or sentinel.writeBack is log or none), a local OT sensor stand-in (unless\nsensor.url is set), the worker and the intake; prints their URLs; stops all on Ctrl-C.\n\nWithout a SIEM (INTERLOCK_SENTINEL_WRITE_BACK=none) Interlock is the incident layer: post alerts\nto /v1/alerts. The asset directory is testdata/assets.yaml unless incidents.assetsFile is set.")
+	stateDir := fs.String("state-dir", ".state", "folder for the dev stack's state (Temporal's SQLite file or PostgreSQL cluster, Mailpit's mail, tickets, logs)")
+	persistence := fs.String("persistence", devSQLite, "Temporal's persistence: "+devSQLite+" (the Temporal CLI's dev server, with the Temporal UI) or "+
+		devPostgres+" (the Temporal server "+devstack.TemporalServer().Version+" on PostgreSQL, set up as docker-compose.yml's auto-setup image does; "+
+		"no UI; installs the server on first use, and PostgreSQL with apt-get when root); the cluster keeps its state in <state-dir>/temporal-postgres")
 	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend (gRPC) port")
-	uiPort := fs.Int("ui-port", 8233, "Temporal UI port")
+	uiPort := fs.Int("ui-port", 8233, "Temporal UI port (sqlite only)")
 	smtpPort := fs.Int("smtp-port", 1025, "Mailpit SMTP port")
 	mailPort := fs.Int("mailpit-port", 8025, "Mailpit web UI and API port")
 	snowPort := fs.Int("servicenow-port", 8490, "ServiceNow stand-in port (used when no instance is configured)")
@@ -40,6 +43,9 @@ func runDev(ctx context.Context, e env, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the worker and intake to this file until the stack stops (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *persistence != devSQLite && *persistence != devPostgres {
+		return fmt.Errorf("--persistence %q: want %s or %s", *persistence, devSQLite, devPostgres)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -94,7 +100,16 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	temporalBin, err := devstack.Ensure(ctx, tools, devstack.Temporal(), e.stdout)
+	// Everything is installed before anything starts, so a first run's minutes of building come first.
+	var (
+		temporalBin string
+		clusterBins devstack.ClusterBinaries
+	)
+	if *persistence == devSQLite {
+		temporalBin, err = devstack.Ensure(ctx, tools, devstack.Temporal(), e.stdout)
+	} else {
+		clusterBins, err = devstack.EnsureCluster(ctx, tools, e.stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -106,15 +121,39 @@ func runDev(ctx context.Context, e env, args []string) error {
 	for _, sa := range workflows.SearchAttributes() {
 		attrs = append(attrs, devstack.SearchAttribute{Name: sa.Name, Type: sa.Type})
 	}
-	say("starting Temporal dev server…")
-	tp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
-		Bin: temporalBin, DBFile: filepath.Join(*stateDir, "temporal.db"), Port: *temporalPort, UIPort: *uiPort,
-		Namespace: cfg.Temporal.Namespace, SearchAttributes: attrs, LogFile: filepath.Join(*stateDir, "temporal.log"), Logger: logger,
-	})
-	if err != nil {
-		return fmt.Errorf("temporal dev server: %w", err)
+	var tp *devstack.Process
+	var postgres *devstack.Process // the cluster's database; nil on the dev server
+	if *persistence == devSQLite {
+		say("starting Temporal dev server…")
+		tp, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
+			Bin: temporalBin, DBFile: filepath.Join(*stateDir, "temporal.db"), Port: *temporalPort, UIPort: *uiPort,
+			Namespace: cfg.Temporal.Namespace, SearchAttributes: attrs, LogFile: filepath.Join(*stateDir, "temporal.log"), Logger: logger,
+		})
+		if err != nil {
+			return fmt.Errorf("temporal dev server: %w", err)
+		}
+		stops = append(stops, stopProcess("temporal", tp))
+	} else {
+		if err := devstack.AllowPostgresThrough(*stateDir); err != nil {
+			return err
+		}
+		// The cluster prints its own steps (initdb and schemas on the first run, each server's start).
+		cluster, err := devstack.StartCluster(ctx, devstack.ClusterOptions{
+			Binaries: clusterBins, Dir: filepath.Join(*stateDir, "temporal-postgres"), Port: *temporalPort,
+			Namespace: cfg.Temporal.Namespace, SearchAttributes: attrs, Progress: e.stdout, Logger: logger,
+		})
+		if err != nil {
+			return fmt.Errorf("temporal cluster: %w", err)
+		}
+		stops = append(stops, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			defer cancel()
+			if err := cluster.Stop(sctx); err != nil {
+				logger.Warn("stop failed", "process", "temporal cluster", "err", err)
+			}
+		})
+		tp, postgres = cluster.Temporal, cluster.Postgres
 	}
-	stops = append(stops, stopProcess("temporal", tp))
 	say("starting Mailpit…")
 	mp, err := devstack.StartMailpit(ctx, devstack.MailpitOptions{
 		Bin: mailpitBin, SMTPPort: *smtpPort, UIPort: *mailPort,
@@ -247,8 +286,14 @@ func runDev(ctx context.Context, e env, args []string) error {
 
 	say("")
 	say("Interlock dev stack is up. Ctrl-C stops everything.")
-	say("  Temporal UI     %s   (namespace %s, task queue %s)", tp.UIURL(), cfg.Temporal.Namespace, workflows.TaskQueue)
-	say("  Temporal gRPC   %s", tp.Addr())
+	if postgres == nil {
+		say("  Temporal UI     %s   (namespace %s, task queue %s)", tp.UIURL(), cfg.Temporal.Namespace, workflows.TaskQueue)
+		say("  Temporal gRPC   %s", tp.Addr())
+	} else {
+		say("  Temporal UI     none: the Temporal server has no UI of its own (--persistence sqlite has one; or run the temporalio/ui image against %s)", tp.Addr())
+		say("  Temporal gRPC   %s   (Temporal server %s on PostgreSQL %s, user %s; namespace %s, task queue %s)",
+			tp.Addr(), devstack.TemporalServer().Version, postgres.Addr(), devstack.PostgresUser, cfg.Temporal.Namespace, workflows.TaskQueue)
+	}
 	say("  Mailpit         http://127.0.0.1:%d   (emails to control engineers land here; SMTP 127.0.0.1:%d)", *mailPort, *smtpPort)
 	say("  ServiceNow      %s", snowNote)
 	say("  Sentinel        %s", sentinelNote)
@@ -268,11 +313,27 @@ func runDev(ctx context.Context, e env, args []string) error {
 		}
 		return errors.New("worker stopped")
 	case <-tp.Done():
-		return errors.New("temporal dev server exited; see " + tp.LogFile())
+		return errors.New("temporal server exited; see " + tp.LogFile())
+	case <-doneOf(postgres):
+		return errors.New("postgresql exited; see " + postgres.LogFile())
 	case <-mp.Done():
 		return errors.New("mailpit exited; see " + mp.LogFile())
 	}
 	return nil
+}
+
+// The choices of --persistence.
+const (
+	devSQLite   = "sqlite"
+	devPostgres = "postgres"
+)
+
+// doneOf is p's Done, or a channel that never closes for no process.
+func doneOf(p *devstack.Process) <-chan struct{} {
+	if p == nil {
+		return nil
+	}
+	return p.Done()
 }
 
 // devAssets is the example asset directory the dev stack maps impact with.

@@ -57,7 +57,9 @@ type ClusterOptions struct {
 	Binaries ClusterBinaries
 	// Dir holds the cluster's state: the database, the server config, the logs. It is created when
 	// missing and kept by Stop, so a later start on it finds the same workflows. "" makes a temporary
-	// folder, run without fsync (see PostgresOptions.Throwaway), that Stop removes unless KeepDir.
+	// folder, run without fsync (see PostgresOptions.Throwaway), that Stop removes unless KeepDir. When
+	// we are root, PostgreSQL runs as another user who must pass through Dir's parents: see
+	// AllowPostgresThrough.
 	Dir     string
 	KeepDir bool
 	Port    int // frontend gRPC port on 127.0.0.1; 0 picks a free one. The server's other ports are free ones.
@@ -110,16 +112,8 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err err
 			_ = c.Stop(context.WithoutCancel(ctx))
 		}
 	}()
-	cred, _, err := postgresCredential()
-	if err != nil {
+	if err := AllowPostgresThrough(c.dir); err != nil {
 		return nil, err
-	}
-	if cred != nil {
-		// PostgreSQL runs as another user and must reach its data folder in here; 0711 lets it pass
-		// through without listing the folder, whose files are 0600.
-		if err := os.Chmod(c.dir, 0o711); err != nil {
-			return nil, fmt.Errorf("start cluster: %w", err)
-		}
 	}
 
 	fmt.Fprintf(progress, "starting PostgreSQL (%s)…\n", b.PostgresDir)

@@ -142,6 +142,24 @@ func postgresCredential() (*syscall.Credential, string, error) {
 	return nil, "", errors.New("start postgresql: running as root, and neither a postgres nor a nobody user exists to run PostgreSQL as (it refuses to run as root)")
 }
 
+// AllowPostgresThrough makes dir searchable by everyone (0711: entered, not listed) when PostgreSQL
+// runs as another user, i.e. when we are root, so that it reaches a data folder below dir; the files
+// in dir keep their own modes. Otherwise it changes nothing.
+func AllowPostgresThrough(dir string) error {
+	cred, _, err := postgresCredential()
+	if err != nil || cred == nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("let postgresql through %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, fi.Mode().Perm()|0o111); err != nil {
+		return fmt.Errorf("let postgresql through %s: %w", dir, err)
+	}
+	return nil
+}
+
 // initPostgres creates the data folder, owned by the user PostgreSQL runs as, and runs initdb in it
 // unless it already holds a cluster.
 func initPostgres(ctx context.Context, opts PostgresOptions, cred *syscall.Credential, userName string) error {
