@@ -214,6 +214,8 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("intake: Options.Starter is required")
 	case opts.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("intake: Options.MaxBodyBytes must not be negative, got %d", opts.MaxBodyBytes)
+	case opts.MaxBacklog < 0 || opts.RetryAfter < 0:
+		return nil, errors.New("intake: Options.MaxBacklog and Options.RetryAfter must not be negative")
 	}
 	m, err := newMetrics(opts.Registerer, opts.Backlog)
 	if err != nil {
@@ -242,9 +244,6 @@ func New(opts Options) (*Server, error) {
 		backlog:    opts.Backlog,
 		maxBacklog: int64(opts.MaxBacklog),
 		retryAfter: strconv.Itoa(int(math.Ceil(cmp.Or(opts.RetryAfter, DefaultRetryAfter).Seconds()))),
-	}
-	if opts.MaxBacklog < 0 || opts.RetryAfter < 0 {
-		return nil, errors.New("intake: Options.MaxBacklog and Options.RetryAfter must not be negative")
 	}
 	if opts.Incidents != nil && opts.IncidentRules == nil {
 		return nil, errors.New("intake: Options.IncidentRules is required with Options.Incidents")
