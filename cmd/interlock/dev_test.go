@@ -54,13 +54,14 @@ func TestDevPostgresKeepsStateAcrossRuns(t *testing.T) {
 		go func() {
 			done <- run(ctx, args, env{getenv: func(string) string { return "" }, stdout: out, stderr: out})
 		}()
-		deadline := time.After(10 * time.Minute) // a first run installs the Temporal server
+		// A first run installs the Temporal server, maybe after waiting for another test binary's install.
+		deadline := time.After(30 * time.Minute)
 		for !strings.Contains(out.String(), "Interlock dev stack is up") {
 			select {
 			case err := <-done:
 				t.Fatalf("interlock dev ended before it was up: %v\n%s", err, out)
 			case <-deadline:
-				t.Fatalf("interlock dev not up after 10 minutes:\n%s", out)
+				t.Fatalf("interlock dev not up after 30 minutes:\n%s", out)
 			case <-time.After(100 * time.Millisecond):
 			}
 		}

@@ -98,6 +98,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err err
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
 	progress := cmp.Or(opts.Progress, io.Discard)
+	logger := cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	c := &Cluster{dir: opts.Dir}
 	if c.dir == "" {
 		if c.dir, err = os.MkdirTemp("", "interlock-cluster-"); err != nil {
@@ -143,7 +144,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err err
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
 	if ran {
-		cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)).Info("temporal schema set up", "took", time.Since(began).Round(time.Millisecond))
+		logger.Info("temporal schema set up", "took", time.Since(began).Round(time.Millisecond))
 	}
 
 	for attempt := 1; ; attempt++ {
@@ -152,7 +153,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err err
 		if err == nil || attempt == 3 || !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
 			break
 		}
-		cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)).Warn("temporal server exited while starting; retrying on fresh ports", "attempt", attempt, "err", err)
+		logger.Warn("temporal server exited while starting; retrying on fresh ports", "attempt", attempt, "err", err)
 	}
 	if err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ func clusterBinaries(t *testing.T) ClusterBinaries {
 	}
 	dir, err := ToolsDir()
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Minute) // as testenv.StartTimeout
 	defer cancel()
 	b, err := EnsureCluster(ctx, dir, os.Stderr)
 	require.NoError(t, err)

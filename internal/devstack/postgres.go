@@ -100,7 +100,8 @@ func startPostgres(ctx context.Context, opts PostgresOptions) (*Process, error) 
 		cred:         cred,
 		// SIGINT is PostgreSQL's fast shutdown: the postmaster ends the sessions, writes a checkpoint and
 		// exits. SIGTERM to the group would be a smart shutdown, waiting for every client to go.
-		leaderStop: syscall.SIGINT,
+		leaderStop:    syscall.SIGINT,
+		childrenLeave: true,
 	}
 	p.ready = postgresReady(opts.DataDir, addr, p.PID)
 	if err := p.start(ctx); err != nil {

@@ -44,6 +44,9 @@ type Process struct {
 	// leaderStop, when set, is what Stop sends instead of SIGTERM to the group, and only to the leader:
 	// for a server that shuts its own children down in order (PostgreSQL's postmaster, SIGINT).
 	leaderStop syscall.Signal
+	// childrenLeave says the leader's children leave its process group (PostgreSQL's each call setsid),
+	// so a SIGKILL to the group misses them: Kill finds them as the leader's children instead.
+	childrenLeave bool
 
 	mu  sync.Mutex
 	run *run // the current (or last) run; replaced by Restart
@@ -116,18 +119,51 @@ func (p *Process) Stop(ctx context.Context) error {
 		p.log.Warn("stop cancelled, killing process", "name", p.name, "pid", pid)
 	}
 	// Also after a clean exit of the leader: a straggler in its group must not outlive Stop.
-	killGroup(pid)
-	<-r.done
+	p.killAll(r)
 	return nil
 }
 
 // Kill ends the process group with SIGKILL at once, like a crash, and waits until it is reaped. Fault
 // tests use it; the data file is left as a crash leaves it.
 func (p *Process) Kill() error {
-	r := p.current()
-	killGroup(r.cmd.Process.Pid)
-	<-r.done
+	p.killAll(p.current())
 	return nil
+}
+
+// killAll SIGKILLs the run's process group, and the leader's children when they leave it, and waits
+// until the leader is reaped and those children have exited.
+func (p *Process) killAll(r *run) {
+	pid := r.cmd.Process.Pid
+	var strays []int
+	select {
+	case <-r.done: // reaped already: its children have gone to init, and its pid may be reused
+	default:
+		strays = p.killChildren(pid)
+	}
+	killGroup(pid)
+	<-r.done
+	// The children belong to init now, which reaps them when it gets to it; gone or a zombie, a child
+	// holds nothing (PostgreSQL's shared memory included) a restart would trip over.
+	for _, c := range strays {
+		for deadline := time.Now().Add(5 * time.Second); alive(c) && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// killChildren SIGKILLs the leader's children when they leave its group, and returns them.
+func (p *Process) killChildren(pid int) []int {
+	if !p.childrenLeave {
+		return nil
+	}
+	// Stopped, the leader cannot fork while its children are collected; then all die at once, as in a
+	// crash of the machine rather than of the leader alone.
+	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	strays := children(pid)
+	for _, c := range strays {
+		_ = syscall.Kill(c, syscall.SIGKILL)
+	}
+	return strays
 }
 
 // Restart stops the process if it still runs and starts it again with the same command line, so the
@@ -170,8 +206,7 @@ func (p *Process) start(ctx context.Context) error {
 		ready = func(ctx context.Context) error { return p.readyPID(ctx, pid) }
 	}
 	if err := waitReady(ctx, r, ready); err != nil {
-		killGroup(r.cmd.Process.Pid)
-		<-r.done
+		p.killAll(r)
 		return fmt.Errorf("start %s: %w; last output:\n%s", p.name, err, excerpt(p.tail.String()))
 	}
 	p.log.Info("process ready", "name", p.name, "pid", r.cmd.Process.Pid, "addr", p.addr,

@@ -9,3 +9,8 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
+
+// children is Linux-only (/proc); elsewhere a Kill reaches only the process group.
+func children(int) []int { return nil }
+
+func alive(int) bool { return false }

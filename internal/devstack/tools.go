@@ -82,7 +82,8 @@ func Ensure(ctx context.Context, dir string, t Tool, progress io.Writer) (string
 	if matches(bin, t) {
 		return bin, nil
 	}
-	fmt.Fprintf(progress, "installing %s %s into %s (first run, takes a few minutes)…\n", t.Name, t.Version, dir)
+	// The package path too: "server" alone does not say which.
+	fmt.Fprintf(progress, "installing %s %s (%s) into %s (first run, takes a few minutes)…\n", t.Name, t.Version, t.Module, dir)
 	start := time.Now()
 	if err := install(ctx, dir, t); err != nil {
 		return "", err

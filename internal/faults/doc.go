@@ -9,5 +9,7 @@
 //
 // The package has no code of its own: only this file and the tests. They run in the normal
 // `go test ./...`; the pinned Temporal CLI and Mailpit install themselves on first use (see
-// internal/testenv), and INTERLOCK_SKIP_INTEGRATION=1 skips them.
+// internal/testenv), and INTERLOCK_SKIP_INTEGRATION=1 skips them. INTERLOCK_TEST_PERSISTENCE=postgres
+// runs them on a Temporal cluster on PostgreSQL instead of the dev server: the faults then kill and
+// restart the Temporal server while its database keeps running, as in production.
 package faults

@@ -118,7 +118,7 @@ func newStack(t *testing.T, opts stackOptions) *fstack {
 	}
 	mpc := make(chan mpResult, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), testenv.StartTimeout) // a first run installs
 		defer cancel()
 		mp, err := testenv.StartMailpit(ctx)
 		mpc <- mpResult{mp, err}

@@ -17,7 +17,7 @@ import (
 func Tool(t testing.TB, tool devstack.Tool) string {
 	t.Helper()
 	skipIfDisabled(t)
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 	defer cancel()
 	bin, err := ensure(ctx, tool)
 	require.NoError(t, err)

@@ -69,7 +69,7 @@ func greet(_ context.Context, name string) (string, error) { return "hello " + n
 func TestClusterWorkflowSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	skipIfDisabled(t)
-	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), StartTimeout)
 	defer cancel()
 	began := time.Now()
 	srv, err := StartCluster(ctx)

@@ -35,7 +35,7 @@ func (s *started[T]) get(start func(context.Context) (T, error)) (T, error) {
 	defer s.mu.Unlock()
 	if !s.tried {
 		s.tried = true
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 		defer cancel()
 		s.srv, s.err = start(ctx)
 	}

@@ -135,7 +135,7 @@ func (m *MailpitServer) Stop(ctx context.Context) error {
 func NewMailpit(t testing.TB) *MailpitServer {
 	t.Helper()
 	skipIfDisabled(t)
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 	defer cancel()
 	m, err := StartMailpit(ctx)
 	require.NoError(t, err)

@@ -40,8 +40,11 @@ import (
 	"github.com/interlock-soar/interlock/workflows"
 )
 
-// startTimeout covers a first run, which installs the tool (a few minutes on two cores), plus the start.
-const startTimeout = 10 * time.Minute
+// StartTimeout is how long testenv waits for a server to start. It covers a first run, which installs
+// the tools (a few minutes each on two cores, one after the other when parallel test binaries want
+// different ones: from a fresh clone with an empty build cache, on a busy 2-core machine, a test
+// binary waited 18 minutes for the CLI, Mailpit and the Temporal server), plus the start.
+const StartTimeout = 30 * time.Minute
 
 // PersistenceEnv names the environment variable that chooses what env.Temporal, StartTemporal and
 // NewTemporal start: "sqlite" (or unset) the CLI's dev server, "postgres" a cluster (StartCluster).
@@ -230,7 +233,7 @@ func (s *Server) Logs() string {
 func NewTemporal(t testing.TB) *Server {
 	t.Helper()
 	skipIfDisabled(t)
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 	defer cancel()
 	s, err := StartTemporal(ctx)
 	require.NoError(t, err)
