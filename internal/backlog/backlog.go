@@ -3,7 +3,7 @@
 // that would wait minutes for their side effect.
 //
 // One DescribeTaskQueue call with report_stats (server 1.26+; in 1.29 the root partition sums every
-// partition's ApproximateBacklogCount) per refresh, in the background: a request never waits for it.
+// partition's ApproximateBacklogCount and takes the oldest ApproximateBacklogAge) per refresh, in the background: a request never waits for it.
 // The server caches the answer for matching.TaskQueueInfoByBuildIdTTL (5 s unless configured).
 package backlog
 
@@ -51,6 +51,7 @@ type Monitor struct {
 
 	mu     sync.Mutex
 	count  int64
+	age    time.Duration // of the oldest waiting task
 	readAt time.Time
 	failed bool // the last read failed; logged once per outage
 }
@@ -109,16 +110,18 @@ func (m *Monitor) Refresh(ctx context.Context) {
 	}
 	m.failed = false
 	m.count = resp.GetStats().GetApproximateBacklogCount()
+	m.age = resp.GetStats().GetApproximateBacklogAge().AsDuration()
 	m.readAt = m.now()
 }
 
-// Backlog is the count last read; ok is false when no read succeeded within the last ten intervals
-// (Temporal down or unreachable), when nothing is known.
-func (m *Monitor) Backlog() (count int64, ok bool) {
+// Backlog is what was last read: how many tasks wait and how long the oldest of them has (across
+// priorities: a low-priority task starved by higher ones counts). ok is false when no read succeeded
+// within the last ten intervals (Temporal down or unreachable), when nothing is known.
+func (m *Monitor) Backlog() (count int64, oldest time.Duration, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.readAt.IsZero() || m.now().Sub(m.readAt) > 10*m.every {
-		return 0, false
+		return 0, 0, false
 	}
-	return m.count, true
+	return m.count, m.age, true
 }

@@ -30,9 +30,10 @@ func TestBacklogOnRealServer(t *testing.T) {
 	m := New(srv.Client.WorkflowService(), Options{Namespace: srv.Namespace, TaskQueue: queue})
 
 	m.Refresh(t.Context())
-	n, ok := m.Backlog()
+	n, age, ok := m.Backlog()
 	require.True(t, ok)
 	require.Zero(t, n)
+	require.Zero(t, age)
 
 	const runs = 12
 	for i := range runs {
@@ -44,9 +45,9 @@ func TestBacklogOnRealServer(t *testing.T) {
 	// The server caches task queue stats (matching.TaskQueueInfoByBuildIdTTL, 1 s on the dev stack).
 	require.Eventually(t, func() bool {
 		m.Refresh(t.Context())
-		n, ok = m.Backlog()
-		return ok && n == runs
-	}, 30*time.Second, 200*time.Millisecond, "backlog %d, want %d", n, runs)
+		n, age, ok = m.Backlog()
+		return ok && n == runs && age > 0
+	}, 30*time.Second, 200*time.Millisecond, "backlog %d (oldest %s), want %d", n, age, runs)
 }
 
 // failing answers DescribeTaskQueue with a count or an error, as set.
@@ -73,10 +74,10 @@ func TestBacklogGoesStale(t *testing.T) {
 	svc := &failing{count: 42}
 	m := New(svc, Options{TaskQueue: "q", Every: time.Second, Now: func() time.Time { return now }})
 
-	_, ok := m.Backlog()
+	_, _, ok := m.Backlog()
 	require.False(t, ok, "nothing read yet")
 	m.Refresh(t.Context())
-	n, ok := m.Backlog()
+	n, _, ok := m.Backlog()
 	require.True(t, ok)
 	require.EqualValues(t, 42, n)
 
@@ -85,11 +86,11 @@ func TestBacklogGoesStale(t *testing.T) {
 	svc.mu.Unlock()
 	now = now.Add(5 * time.Second)
 	m.Refresh(t.Context())
-	n, ok = m.Backlog()
+	n, _, ok = m.Backlog()
 	require.True(t, ok, "a failed read keeps the last count for a while")
 	require.EqualValues(t, 42, n)
 
 	now = now.Add(6 * time.Second)
-	_, ok = m.Backlog()
+	_, _, ok = m.Backlog()
 	require.False(t, ok, "stale after ten intervals")
 }

@@ -27,9 +27,12 @@ type Intake struct {
 	// MaxBacklog bounds the queueing a 2xx can hide: past it the sender is told to come back instead of
 	// its incident waiting behind thousands of others.
 	MaxBacklog int `yaml:"maxBacklog" doc:"Answer 503 with Retry-After to new incidents, runs and alert batches while the playbook task queue's backlog (Temporal's approximate count, read every second, plus this intake's starts in flight) is at or above this; 0 turns the check off." default:"200"`
+	// MaxBacklogAge bounds the wait itself, whatever the workers' pace: a count alone lets latency grow
+	// when the workers slow down, and a low-priority task starved by higher ones shows here first.
+	MaxBacklogAge time.Duration `yaml:"maxBacklogAge" doc:"Answer 503 with Retry-After to new incidents, runs and alert batches while the oldest task in the playbook task queue has waited this long (Temporal's approximate backlog age, read every second); 0 turns the check off." default:"5s"`
 	// RetryAfter is short: a bounded backlog drains in seconds, and senders that wait longer leave the
 	// workers idle. A sender with a small retry budget may need it longer.
-	RetryAfter time.Duration `yaml:"retryAfter" doc:"Retry-After of a 503 for a backlog at intake.maxBacklog (other 503s, Temporal unavailable, ask for 5 s); whole seconds, 1s to 1h." default:"2s"`
+	RetryAfter time.Duration `yaml:"retryAfter" doc:"Retry-After of a 503 for a backlog past intake.maxBacklog or intake.maxBacklogAge (other 503s, Temporal unavailable, ask for 5 s); whole seconds, 1s to 1h." default:"2s"`
 }
 
 // TokenList splits Tokens into the bearer tokens the intake accepts, trimmed, without empty entries.
@@ -56,6 +59,9 @@ func (in *Intake) validate(errs *Errors) {
 	}
 	if in.MaxBacklog < 0 {
 		errs.add("intake.maxBacklog", "must not be negative (0 turns the check off)")
+	}
+	if in.MaxBacklogAge < 0 {
+		errs.add("intake.maxBacklogAge", "must not be negative (0 turns the check off)")
 	}
 	if in.RetryAfter < time.Second || in.RetryAfter > time.Hour || in.RetryAfter%time.Second != 0 {
 		errs.add("intake.retryAfter", "must be whole seconds from 1s to 1h, not %s", in.RetryAfter)

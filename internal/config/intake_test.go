@@ -47,6 +47,7 @@ func TestIntakeValidation(t *testing.T) {
 		{name: "tokens", env: map[string]string{"INTERLOCK_INTAKE_TOKENS": "a-long-token,another-one"}},
 		{name: "backlog check off", env: map[string]string{"INTERLOCK_INTAKE_MAX_BACKLOG": "0"}},
 		{name: "negative backlog", env: map[string]string{"INTERLOCK_INTAKE_MAX_BACKLOG": "-1"}, wantKey: "intake.maxBacklog"},
+		{name: "negative backlog age", env: map[string]string{"INTERLOCK_INTAKE_MAX_BACKLOG_AGE": "-1s"}, wantKey: "intake.maxBacklogAge"},
 		{name: "retry after a minute", env: map[string]string{"INTERLOCK_INTAKE_RETRY_AFTER": "1m"}},
 		{name: "retry after zero", env: map[string]string{"INTERLOCK_INTAKE_RETRY_AFTER": "0s"}, wantKey: "intake.retryAfter"},
 		{name: "retry after a fraction", env: map[string]string{"INTERLOCK_INTAKE_RETRY_AFTER": "1500ms"}, wantKey: "intake.retryAfter"},

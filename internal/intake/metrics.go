@@ -24,7 +24,10 @@ type metrics struct {
 }
 
 // Reasons in interlock_intake_rejections_total.
-const rejectBacklog = "backlog"
+const (
+	rejectBacklog    = "backlog"
+	rejectBacklogAge = "backlog_age"
+)
 
 // Start results as they appear in interlock_playbook_starts_total.
 const (
@@ -80,7 +83,7 @@ func newMetrics(reg prometheus.Registerer, backlog BacklogReader) (*metrics, err
 	}
 	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "interlock_intake_rejections_total",
-		Help: "Requests answered 503 before anything was started, by route and reason (backlog: the playbook task queue's backlog was at intake.maxBacklog).",
+		Help: "Requests answered 503 before anything was started, by route and reason (backlog: the playbook task queue's backlog was at intake.maxBacklog; backlog_age: its oldest task had waited intake.maxBacklogAge).",
 	}, []string{"route", "reason"})
 	collectors := []prometheus.Collector{m.requests, m.requestTime, m.ruleMatches, m.starts, m.startDuration, m.alerts, m.alertTime, m.rejections}
 	if backlog != nil {
@@ -88,11 +91,20 @@ func newMetrics(reg prometheus.Registerer, backlog BacklogReader) (*metrics, err
 			Name: "interlock_playbook_backlog",
 			Help: "Workflow tasks waiting in the playbook task queue, as last read from Temporal (-1 while unknown).",
 		}, func() float64 {
-			n, ok := backlog.Backlog()
+			n, _, ok := backlog.Backlog()
 			if !ok {
 				return -1
 			}
 			return float64(n)
+		}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "interlock_playbook_backlog_age_seconds",
+			Help: "How long the oldest task in the playbook task queue has waited, as last read from Temporal (-1 while unknown).",
+		}, func() float64 {
+			_, oldest, ok := backlog.Backlog()
+			if !ok {
+				return -1
+			}
+			return oldest.Seconds()
 		}))
 	}
 	for _, c := range collectors {

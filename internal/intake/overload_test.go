@@ -26,10 +26,13 @@ import (
 // fixedBacklog reports a backlog set by the test.
 type fixedBacklog struct {
 	count atomic.Int64
+	age   atomic.Int64 // of the oldest task, ns
 	known atomic.Bool
 }
 
-func (f *fixedBacklog) Backlog() (int64, bool) { return f.count.Load(), f.known.Load() }
+func (f *fixedBacklog) Backlog() (int64, time.Duration, bool) {
+	return f.count.Load(), time.Duration(f.age.Load()), f.known.Load()
+}
 
 func (f *fixedBacklog) set(n int64) {
 	f.count.Store(n)
@@ -46,7 +49,7 @@ func TestBacklogSheds(t *testing.T) {
 	store := newMemStore()
 	env := newTestEnv(t, func(o *Options) {
 		o.Incidents, o.IncidentRules, o.MaxAlertBatchBytes = store, rules.NewSet(eng), 1<<20
-		o.Backlog, o.MaxBacklog, o.RetryAfter = bl, 10, 7*time.Second
+		o.Backlog, o.MaxBacklog, o.MaxBacklogAge, o.RetryAfter = bl, 10, 3*time.Second, 7*time.Second
 	})
 	starter := env.starter
 	sensor := compact(t, readFixture(t, "sensor-alert-unauthorized-plc-programming.json"))
@@ -89,9 +92,24 @@ func TestBacklogSheds(t *testing.T) {
 	}
 	require.Contains(t, string(metrics.body), "interlock_playbook_backlog 9")
 
+	// Few tasks, but one has waited too long (a worker gone slow, or starved by higher priorities).
+	bl.set(1)
+	bl.age.Store(int64(3 * time.Second))
+	seq++
+	a := do(t, http.MethodPost, env.url+"/v1/incidents", routes[0].body(seq), bearerJSON)
+	require.Equal(t, http.StatusServiceUnavailable, a.code, "body: %s", a.body)
+	require.Contains(t, string(a.body), "has waited 3s")
+	bl.age.Store(int64(2900 * time.Millisecond))
+	seq++
+	a = do(t, http.MethodPost, env.url+"/v1/incidents", routes[0].body(seq), bearerJSON)
+	require.Equal(t, http.StatusAccepted, a.code, "body: %s", a.body)
+	metrics = do(t, http.MethodGet, env.url+"/metrics", nil, nil)
+	require.Contains(t, string(metrics.body), `interlock_intake_rejections_total{reason="backlog_age",route="/v1/incidents"} 1`)
+	require.Contains(t, string(metrics.body), "interlock_playbook_backlog_age_seconds 2.9")
+
 	// Bad input is still answered as bad input, not as overload.
 	bl.set(1000)
-	a := do(t, http.MethodPost, env.url+"/v1/incidents", []byte(`{"title":"no id"}`), bearerJSON)
+	a = do(t, http.MethodPost, env.url+"/v1/incidents", []byte(`{"title":"no id"}`), bearerJSON)
 	require.Equal(t, http.StatusBadRequest, a.code, "body: %s", a.body)
 	// While the backlog is unknown (Temporal unreachable), nothing is held back by it.
 	bl.known.Store(false)
@@ -107,23 +125,39 @@ func storeCalls(m *memStore) int {
 }
 
 // TestBacklogBoundOnRealServer is the overload path over the wire against the real dev server: runs
-// go to a task queue nobody polls until Temporal's own backlog count reaches intake.maxBacklog, then
-// the intake answers 503 with Retry-After and starts nothing; every run it acknowledged is recorded.
-// Once a worker drains the queue, the intake takes work again.
+// go to a task queue nobody polls until Temporal's own backlog count (or its oldest task's age)
+// reaches the bound, then the intake answers 503 with Retry-After and starts nothing; every run it
+// acknowledged is recorded. Once a worker drains the queue, the intake takes work again.
 func TestBacklogBoundOnRealServer(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		count    int
+		age      time.Duration
+		accepted int // at least, before the first refusal
+	}{
+		{"count", 5, 0, 5},
+		{"age", 0, time.Second, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			backlogBoundOnRealServer(t, tc.count, tc.age, tc.accepted)
+		})
+	}
+}
+
+func backlogBoundOnRealServer(t *testing.T, bound int, age time.Duration, wantAccepted int) {
 	srv := integration.Temporal(t)
 	queue := "backlog-" + uniqueID(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	mon := backlog.New(srv.Client.WorkflowService(), backlog.Options{Namespace: srv.Namespace, TaskQueue: queue, Every: 200 * time.Millisecond})
 	go mon.Run(ctx)
-	const bound = 5
 	server, err := New(Options{
 		Rules: fakeRules{}, Playbooks: testRegistry(),
 		Starter: &TemporalStarter{Client: srv.Client, TaskQueue: queue},
 		Auth:    AuthConfig{Tokens: []string{testToken}},
-		Backlog: mon, MaxBacklog: bound, RetryAfter: 3 * time.Second,
+		Backlog: mon, MaxBacklog: bound, MaxBacklogAge: age, RetryAfter: 3 * time.Second,
 	})
 	require.NoError(t, err)
 	hs := httptest.NewServer(server)
@@ -141,14 +175,14 @@ func TestBacklogBoundOnRealServer(t *testing.T) {
 		return a
 	}
 	var refused answer
-	// Temporal counts the backlog asynchronously and caches the count (1 s on the dev stack): posts are
-	// taken until the count it reports reaches the bound.
+	// Temporal counts the backlog asynchronously and caches its stats (1 s on the dev stack): posts are
+	// taken until what it reports reaches the bound.
 	require.Eventually(t, func() bool {
 		refused = post()
 		require.Contains(t, []int{http.StatusAccepted, http.StatusServiceUnavailable}, refused.code, "body: %s", refused.body)
 		return refused.code == http.StatusServiceUnavailable
 	}, time.Minute, 50*time.Millisecond)
-	require.GreaterOrEqual(t, len(accepted), bound, "below the bound every post is taken")
+	require.GreaterOrEqual(t, len(accepted), wantAccepted, "below the bound every post is taken")
 	require.Equal(t, "3", refused.header.Get("Retry-After"))
 	refusedID := pbStation + "/" + fmt.Sprintf("%s-%d", queue, seq)
 	_, err = srv.Client.DescribeWorkflow(t.Context(), refusedID, "")
@@ -162,7 +196,11 @@ func TestBacklogBoundOnRealServer(t *testing.T) {
 	require.NoError(t, err)
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	require.Contains(t, string(metrics), `interlock_intake_rejections_total{reason="backlog",route="/v1/playbooks/{name}/runs"}`)
+	reason := rejectBacklog
+	if bound == 0 {
+		reason = rejectBacklogAge
+	}
+	require.Contains(t, string(metrics), `interlock_intake_rejections_total{reason="`+reason+`",route="/v1/playbooks/{name}/runs"}`)
 
 	// A worker drains the queue; the intake takes work again.
 	var mu sync.Mutex

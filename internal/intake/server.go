@@ -23,7 +23,7 @@
 // timestamp "." body>). Errors are JSON {"error": "...", "field": "..."} and change nothing: 400 bad
 // incident (field names it), 401, 404, 405 (with Allow), 413, 415, 500 (Temporal refused a start, or a
 // rule names an unregistered playbook), 503 with Retry-After (Temporal unavailable, no rules loaded, or
-// the playbook task queue's backlog at Options.MaxBacklog: nothing is started then).
+// the playbook task queue behind, Options.MaxBacklog and MaxBacklogAge: nothing is started then).
 package intake
 
 import (
@@ -90,7 +90,7 @@ const DefaultRetryAfter = 2 * time.Second
 // is false while that is not known, and then nothing is held back: an unreachable Temporal is answered
 // by the start itself.
 type BacklogReader interface {
-	Backlog() (count int64, ok bool)
+	Backlog() (count int64, oldest time.Duration, ok bool)
 }
 
 // Options are the Server's dependencies and settings.
@@ -131,11 +131,13 @@ type Options struct {
 	// MaxAlertBatchBytes bounds a POST /v1/alerts body; zero means DefaultMaxAlertBatchBytes.
 	MaxAlertBatchBytes int64
 
-	// Backlog and MaxBacklog bound latency under overload: while the backlog plus this intake's starts
-	// in flight is at or above MaxBacklog, new incidents, runs and alert batches are answered 503 with
-	// Retry-After before anything is started. Nil or zero turns the check off.
-	Backlog    BacklogReader
-	MaxBacklog int
+	// Backlog, MaxBacklog and MaxBacklogAge bound latency under overload: while the backlog plus this
+	// intake's starts in flight is at or above MaxBacklog, or its oldest task has waited MaxBacklogAge,
+	// new incidents, runs and alert batches are answered 503 with Retry-After before anything is
+	// started. A nil Backlog, or zero, turns a check off.
+	Backlog       BacklogReader
+	MaxBacklog    int
+	MaxBacklogAge time.Duration
 	// RetryAfter is the Retry-After of a 503 for the backlog, rounded up to whole seconds; zero means
 	// DefaultRetryAfter.
 	RetryAfter time.Duration
@@ -176,9 +178,10 @@ type Server struct {
 	assets        AssetDirectory
 	maxAlertBody  int64
 
-	backlog    BacklogReader
-	maxBacklog int64
-	retryAfter string // for a backlog past maxBacklog
+	backlog       BacklogReader
+	maxBacklog    int64
+	maxBacklogAge time.Duration
+	retryAfter    string // for a backlog past the bounds
 	// inflight counts this intake's starts and incident updates waiting for Temporal: work accepted
 	// since the last backlog read that the read cannot show yet.
 	inflight atomic.Int64
@@ -214,8 +217,8 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("intake: Options.Starter is required")
 	case opts.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("intake: Options.MaxBodyBytes must not be negative, got %d", opts.MaxBodyBytes)
-	case opts.MaxBacklog < 0 || opts.RetryAfter < 0:
-		return nil, errors.New("intake: Options.MaxBacklog and Options.RetryAfter must not be negative")
+	case opts.MaxBacklog < 0 || opts.MaxBacklogAge < 0 || opts.RetryAfter < 0:
+		return nil, errors.New("intake: Options.MaxBacklog, MaxBacklogAge and RetryAfter must not be negative")
 	}
 	m, err := newMetrics(opts.Registerer, opts.Backlog)
 	if err != nil {
@@ -241,9 +244,10 @@ func New(opts Options) (*Server, error) {
 		assets:        opts.Assets,
 		maxAlertBody:  cmp.Or(opts.MaxAlertBatchBytes, DefaultMaxAlertBatchBytes),
 
-		backlog:    opts.Backlog,
-		maxBacklog: int64(opts.MaxBacklog),
-		retryAfter: strconv.Itoa(int(math.Ceil(cmp.Or(opts.RetryAfter, DefaultRetryAfter).Seconds()))),
+		backlog:       opts.Backlog,
+		maxBacklog:    int64(opts.MaxBacklog),
+		maxBacklogAge: opts.MaxBacklogAge,
+		retryAfter:    strconv.Itoa(int(math.Ceil(cmp.Or(opts.RetryAfter, DefaultRetryAfter).Seconds()))),
 	}
 	if opts.Incidents != nil && opts.IncidentRules == nil {
 		return nil, errors.New("intake: Options.IncidentRules is required with Options.Incidents")
@@ -630,26 +634,32 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, req StartRequest,
 	return Run{Playbook: req.WorkflowType, WorkflowID: req.WorkflowID, RunID: res.RunID, Status: status, URL: s.runURL(req.WorkflowID, res.RunID)}, true
 }
 
-// shed answers 503 with Retry-After, and returns true, while the playbook task queue's backlog plus
-// this intake's own starts in flight is at or above the bound: past it a 202 would promise a side
-// effect that waits behind all of them. Nothing has been started when it refuses, so the sender's
-// retry is an ordinary first attempt.
+// shed answers 503 with Retry-After, and returns true, while the playbook task queue is behind: its
+// backlog plus this intake's own starts in flight at MaxBacklog, or its oldest task waiting
+// MaxBacklogAge. Past either a 202 would promise a side effect that waits behind all of them. Nothing
+// has been started when it refuses, so the sender's retry is an ordinary first attempt.
 func (s *Server) shed(w http.ResponseWriter, route string) bool {
-	if s.backlog == nil || s.maxBacklog <= 0 {
+	if s.backlog == nil || (s.maxBacklog <= 0 && s.maxBacklogAge <= 0) {
 		return false
 	}
-	n, ok := s.backlog.Backlog()
+	n, oldest, ok := s.backlog.Backlog()
 	if !ok {
 		return false
 	}
 	waiting := n + s.inflight.Load()
-	if waiting < s.maxBacklog {
+	var reason string
+	switch {
+	case s.maxBacklog > 0 && waiting >= s.maxBacklog:
+		s.metrics.rejections.WithLabelValues(route, rejectBacklog).Inc()
+		reason = fmt.Sprintf("%d playbook tasks are waiting (limit %d)", waiting, s.maxBacklog)
+	case s.maxBacklogAge > 0 && oldest >= s.maxBacklogAge:
+		s.metrics.rejections.WithLabelValues(route, rejectBacklogAge).Inc()
+		reason = fmt.Sprintf("a playbook task has waited %s (limit %s)", oldest.Round(100*time.Millisecond), s.maxBacklogAge)
+	default:
 		return false
 	}
-	s.metrics.rejections.WithLabelValues(route, rejectBacklog).Inc()
 	w.Header().Set("Retry-After", s.retryAfter)
-	writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(
-		"Interlock is behind: %d playbook tasks are waiting (limit %d); nothing was started, retry after %s s", waiting, s.maxBacklog, s.retryAfter), "")
+	writeError(w, http.StatusServiceUnavailable, "Interlock is behind: "+reason+"; nothing was started, retry after "+s.retryAfter+" s", "")
 	return true
 }
 

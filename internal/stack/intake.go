@@ -88,9 +88,10 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 		Assets:             assetDir,
 		MaxAlertBatchBytes: cfg.Incidents.MaxAlertBatchBytes,
 
-		Backlog:    mon,
-		MaxBacklog: cfg.Intake.MaxBacklog,
-		RetryAfter: cfg.Intake.RetryAfter,
+		Backlog:       mon,
+		MaxBacklog:    cfg.Intake.MaxBacklog,
+		MaxBacklogAge: cfg.Intake.MaxBacklogAge,
+		RetryAfter:    cfg.Intake.RetryAfter,
 	})
 	if err != nil {
 		return nil, err
