@@ -57,6 +57,10 @@ func Options(cfg config.Temporal) sdkworker.Options {
 		MaxConcurrentActivityExecutionSize:      cfg.MaxConcurrentActivities,
 		MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflows,
+		// The SDK splits workflow-task polls between the normal and the sticky queue. With its default
+		// of two, under load a sticky task (a PLC run's answer) waited out the 5 s sticky timeout.
+		MaxConcurrentWorkflowTaskPollers: cfg.WorkflowTaskPollers,
+		MaxConcurrentActivityTaskPollers: cfg.ActivityTaskPollers,
 	}
 }
 

@@ -139,3 +139,24 @@ func TestBuildNeedsAnExplicitWriteBack(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "log", app.Activities.Incidents.Writer.Name())
 }
+
+// Every tuning knob of the temporal section reaches the SDK's options: a documented setting that is
+// silently ignored (the pollers once were) leaves the worker at the SDK's defaults.
+func TestOptionsCarryTheTuning(t *testing.T) {
+	cfg := config.Default().Temporal
+	cfg.MaxConcurrentActivities, cfg.MaxConcurrentWorkflows = 11, 12
+	cfg.WorkflowTaskPollers, cfg.ActivityTaskPollers = 13, 14
+	cfg.ShutdownTimeout = 15 * time.Second
+	o := worker.Options(cfg)
+	for name, c := range map[string]struct{ got, want any }{
+		"activity slots":       {o.MaxConcurrentActivityExecutionSize, 11},
+		"local activity slots": {o.MaxConcurrentLocalActivityExecutionSize, 11},
+		"workflow task slots":  {o.MaxConcurrentWorkflowTaskExecutionSize, 12},
+		"workflow pollers":     {o.MaxConcurrentWorkflowTaskPollers, 13},
+		"activity pollers":     {o.MaxConcurrentActivityTaskPollers, 14},
+		"stop timeout":         {o.WorkerStopTimeout, 15 * time.Second},
+	} {
+		require.Equal(t, c.want, c.got, name)
+	}
+	require.GreaterOrEqual(t, config.Default().Temporal.WorkflowTaskPollers, 8, "the measured default")
+}

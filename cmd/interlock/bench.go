@@ -41,6 +41,10 @@ Phases, each waited out (or --timeout) before the next:
   ceiling     as many trivial workflows (the playbook's SideEffects and activities, measured from a
               NewEngineeringStationTicket run's history, no I/O) started at the same rate and
               concurrency on a private task queue with a worker inside the bench.
+  same work   (--ceiling-same-work) as many incidents of the mix, each as the Temporal work
+              Interlock's path asks for, measured from the full load's runs: the playbook run's
+              calls with the incident as input, its search attributes and memo, a PLC run's
+              answer as an Update at once, the rules' write-back run; no I/O, no HTTP, no rules.
   alert storm --storm-incidents incidents, each posted --storm times at once: exactly one ticket or
               email per incident is required.
   low load    --latency-incidents at a steady --latency-rate: latency without queueing.
@@ -97,6 +101,7 @@ func benchFlags(fs *flag.FlagSet, e env, bc *bench.Config, a *benchArgs) {
 	fs.BoolVar(&bc.KeepAlertIncidents, "alert-keep", false, "alert-intake phase: leave the run's incident workflows open instead of terminating them after the checks")
 	fs.DurationVar(&bc.Timeout, "timeout", 2*time.Minute, "per phase: how long to wait after the last post for side effects and closed runs")
 	fs.BoolVar(&bc.NoCeiling, "no-ceiling", false, "skip the ceiling phase")
+	fs.BoolVar(&bc.CeilingSameWork, "ceiling-same-work", true, "also run the same-work ceiling: per incident of the mix, the Temporal work Interlock asks for (the PLC answer as an Update, the rules' write-back run, search attributes, the incident as input), no I/O")
 	fs.BoolVar(&bc.CeilingRegular, "ceiling-regular", true, "also run the ceiling with regular activities only: the side effects' design without the local fast path, in the same run")
 	fs.StringVar(&a.ceiling, "ceiling-shape", "auto", "ceiling workflow: auto (as a completed NewEngineeringStationTicket run) or sideeffects=N,activities=N,local=N")
 	fs.StringVar(&bc.IntakeURL, "intake", "http://127.0.0.1:8480", "intake base URL")

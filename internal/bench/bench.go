@@ -91,6 +91,9 @@ type Config struct {
 	// CeilingRegular runs the ceiling a second time with every local activity as a regular one: the
 	// side effects' design without the local fast path, measured in the same run.
 	CeilingRegular bool
+	// CeilingSameWork also runs the same-work ceiling: per incident of the mix, the Temporal work
+	// Interlock's path asks for (pathceiling.go).
+	CeilingSameWork bool
 	// WorkerTuning is the Temporal section the stack's worker runs with: the ceiling's worker takes the
 	// same worker options, so both sides have the same slots.
 	WorkerTuning config.Temporal
@@ -231,6 +234,9 @@ type runner struct {
 	needMail    bool
 	seq         int
 	nesRun      string // a completed NES run, for the ceiling's shape
+	// kindRuns is a completed run of each kind, and ruleRuns a write-back run of the rules for each,
+	// from the full load: the same-work ceiling's shapes.
+	kindRuns, ruleRuns map[Kind]string
 }
 
 // Run benchmarks the stack, writes the report to out (a table, or JSON) and returns it. Progress goes
@@ -297,6 +303,18 @@ func Run(ctx context.Context, cfg Config, out, progressW io.Writer) (Report, err
 				rep.CeilingRatio = round3(rep.Load.CompletedPerSec / rep.Ceiling.CompletedPerSec)
 			}
 			return err
+		}},
+		{cfg.Incidents == 0 || cfg.NoCeiling || !cfg.CeilingSameWork, func() (err error) {
+			rep.SameWork, err = r.pathCeilingPhase(ctx, cfg.Incidents, cfg.Rate)
+			if err != nil {
+				// A load with no completed run of a kind has nothing to measure; the rest still reports.
+				rep.Notes = append(rep.Notes, "same-work ceiling skipped: "+err.Error())
+				return nil
+			}
+			if rep.Load != nil && rep.SameWork.CompletedPerSec > 0 {
+				rep.SameWorkRatio = round3(rep.Load.CompletedPerSec / rep.SameWork.CompletedPerSec)
+			}
+			return nil
 		}},
 		{cfg.Incidents == 0 || cfg.NoCeiling || !cfg.CeilingRegular, func() (err error) {
 			if rep.Ceiling == nil {
@@ -420,14 +438,7 @@ func (r *runner) incidentPhase(ctx context.Context, name, letter string, n int, 
 		kr.Breakdown = bd
 		rep.Kinds[k] = kr
 	}
-	if r.nesRun == "" {
-		for _, it := range items {
-			if it.inc.Kind == KindNES && it.closed() && isNES(it.workflowID) {
-				r.nesRun = it.workflowID
-				break
-			}
-		}
-	}
+	r.noteRuns(p)
 	return rep, nil
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 const (
 	ceilingWorkflowName = "InterlockBenchCeiling"
 	ceilingActivityName = "InterlockBenchNoop"
+	ceilingAnswerName   = "answer"
 )
 
 // Shape is what the ceiling workflow does: the same number of workflow.SideEffect calls, activities
@@ -26,6 +28,11 @@ type Shape struct {
 	SideEffects     int `json:"sideEffects"`
 	Activities      int `json:"activities"`
 	LocalActivities int `json:"localActivities"`
+	// AfterAnswer, when set, makes the workflow wait for an Update (ceilingAnswerName) once the calls
+	// above are done, then make these: a PLC run's shape, whose engineers answer.
+	AfterAnswer *Shape `json:"afterAnswer,omitempty"`
+	// Input pads the workflow's input to a playbook's (the incident), which its history stores.
+	Input json.RawMessage `json:"input,omitempty"`
 }
 
 // DefaultShape is NewEngineeringStationTicket for one workstation as written when the bench was: the
@@ -43,10 +50,14 @@ func (s Shape) String() string {
 	add(s.SideEffects, "SideEffect")
 	add(s.Activities, "activities")
 	add(s.LocalActivities, "local activities")
+	out := strings.Join(parts, " + ")
 	if len(parts) == 0 {
-		return "empty"
+		out = "empty"
 	}
-	return strings.Join(parts, " + ")
+	if s.AfterAnswer != nil {
+		out += ", an Update, then " + s.AfterAnswer.String()
+	}
+	return out
 }
 
 // ParseShape reads "auto" (zero Shape, ok=false) or "sideeffects=1,activities=2,local=0".
@@ -78,6 +89,30 @@ func ParseShape(s string) (shape Shape, explicit bool, err error) {
 // ceilingWorkflow is the raw Temporal ceiling: no I/O, only the workflow tasks, events and activity
 // round trips the real playbook needs.
 func ceilingWorkflow(ctx workflow.Context, s Shape) error {
+	answered := false
+	if s.AfterAnswer != nil {
+		// Registered before the first call, as a playbook registers its answer handler.
+		if err := workflow.SetUpdateHandler(ctx, ceilingAnswerName, func(workflow.Context) error {
+			answered = true
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if err := ceilingCalls(ctx, s); err != nil {
+		return err
+	}
+	if s.AfterAnswer == nil {
+		return nil
+	}
+	if err := workflow.Await(ctx, func() bool { return answered }); err != nil {
+		return err
+	}
+	return ceilingCalls(ctx, *s.AfterAnswer)
+}
+
+// ceilingCalls makes the shape's calls, one after the other.
+func ceilingCalls(ctx workflow.Context, s Shape) error {
 	for i := range s.SideEffects {
 		var v int
 		if err := workflow.SideEffect(ctx, func(workflow.Context) any { return i }).Get(&v); err != nil {
@@ -101,11 +136,12 @@ func ceilingWorkflow(ctx workflow.Context, s Shape) error {
 
 func ceilingActivity(context.Context) error { return nil }
 
-// measureShape counts what a completed NewEngineeringStationTicket run did, from its history, so the
-// ceiling matches the playbook as it is now (local or regular activities, extra SideEffects) rather
-// than as it was when this was written.
+// measureShape counts what a completed run did, from its history, so the ceiling matches the playbook
+// as it is now (local or regular activities, extra SideEffects) rather than as it was when this was
+// written. What a run did after an accepted Update (an engineer's answer) goes to AfterAnswer.
 func measureShape(ctx context.Context, c client.Client, workflowID string) (Shape, error) {
-	var s Shape
+	var before Shape
+	s := &before
 	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -113,6 +149,11 @@ func measureShape(ctx context.Context, c client.Client, workflowID string) (Shap
 			return Shape{}, fmt.Errorf("history of %s: %w", workflowID, err)
 		}
 		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+			if before.AfterAnswer == nil {
+				before.AfterAnswer = &Shape{}
+				s = before.AfterAnswer
+			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			s.Activities++
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
@@ -124,7 +165,7 @@ func measureShape(ctx context.Context, c client.Client, workflowID string) (Shap
 			}
 		}
 	}
-	return s, nil
+	return before, nil
 }
 
 // isNES says whether a workflow ID is a NewEngineeringStationTicket run's.

@@ -59,6 +59,43 @@ func TestCeilingWorkflowShape(t *testing.T) {
 	require.Equal(t, 5, calls)
 }
 
+// A PLC-shaped ceiling run makes its first calls, waits for the answer, then makes the rest; without
+// the answer it never completes.
+func TestCeilingWorkflowWaitsForTheAnswer(t *testing.T) {
+	for _, answered := range []bool{true, false} {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		env.RegisterActivityWithOptions(ceilingActivity, activity.RegisterOptions{Name: ceilingActivityName})
+		calls, callsAtAnswer := 0, -1
+		env.SetOnLocalActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { calls++ })
+		if answered {
+			env.RegisterDelayedCallback(func() {
+				callsAtAnswer = calls
+				env.UpdateWorkflow(ceilingAnswerName, "1", &testsuite.TestUpdateCallback{
+					OnReject: func(err error) { t.Errorf("answer rejected: %v", err) },
+				})
+			}, time.Minute)
+		}
+		env.ExecuteWorkflow(ceilingWorkflow, Shape{LocalActivities: 2, AfterAnswer: &Shape{LocalActivities: 1}, Input: []byte(`{"id":"x"}`)})
+		if !answered {
+			// The test environment ends a run that waits forever with a timeout.
+			require.Error(t, env.GetWorkflowError(), "no answer, no completion")
+			require.Equal(t, 2, calls)
+			continue
+		}
+		require.True(t, env.IsWorkflowCompleted())
+		require.NoError(t, env.GetWorkflowError())
+		require.Equal(t, 2, callsAtAnswer, "the first calls before the answer")
+		require.Equal(t, 3, calls)
+	}
+}
+
+func TestShapeString(t *testing.T) {
+	require.Equal(t, "1 SideEffect + 4 local activities, an Update, then 1 local activities",
+		Shape{SideEffects: 1, LocalActivities: 4, AfterAnswer: &Shape{LocalActivities: 1}}.String())
+	require.Equal(t, "empty", Shape{}.String())
+}
+
 func event(id int64, typ enumspb.EventType, at time.Time) *historypb.HistoryEvent {
 	return &historypb.HistoryEvent{EventId: id, EventType: typ, EventTime: timestamppb.New(at)}
 }

@@ -29,15 +29,18 @@ type item struct {
 	started, deduped   int
 	postErr            string
 	workflowID         string
-	otherRuns          int // runs of playbooks other than the kind's
+	writeBack          string // the rules' write-back run the intake started for it, if any
+	otherRuns          int    // runs of playbooks other than the kind's
 
 	// Observation.
-	effects    int       // tickets created / emails received for this incident
-	effectAt   time.Time // the first one
-	answering  bool      // the run is (being) answered; set once
-	answerErr  string
-	closedAt   time.Time
-	closeState enumspb.WorkflowExecutionStatus
+	effects   int       // tickets created / emails received for this incident
+	effectAt  time.Time // the first one
+	answering bool      // the run is (being) answered; set once
+	answerErr string
+	// answerSent and answerDone frame the bench's answer (a PLC run's Update), when it was answered.
+	answerSent, answerDone time.Time
+	closedAt               time.Time
+	closeState             enumspb.WorkflowExecutionStatus
 }
 
 func (it *item) accepted() bool { return !it.acceptedAt.IsZero() }
@@ -124,6 +127,9 @@ func (p *phase) recordPost(it *item, sent, at time.Time, resp intake.Response, e
 	if first {
 		it.sentAt, it.acceptedAt, it.postErr = sent, at, ""
 		p.acceptedN.Add(1)
+	}
+	if resp.WriteBack != nil && it.writeBack == "" {
+		it.writeBack = resp.WriteBack.WorkflowID
 	}
 	for _, run := range resp.Runs {
 		if run.Playbook != it.inc.Kind.Playbook() {
@@ -287,7 +293,9 @@ const (
 	mailEvery   = 250 * time.Millisecond
 	ticketEvery = time.Second
 	runEvery    = time.Second
-	answerers   = 8
+	// answerers answer PLC runs at once: engineers do not queue behind each other, and at full load an
+	// Update takes a second or more, so fewer would hold the runs' completion back.
+	answerers = 256
 )
 
 // run polls until ctx is done.
@@ -464,7 +472,13 @@ func (o *observer) answerLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case it := <-o.p.answerQ:
+			sent := time.Now()
 			err := o.r.answer(ctx, it.workflowID)
+			if err == nil {
+				o.p.mu.Lock()
+				it.answerSent, it.answerDone = sent, time.Now()
+				o.p.mu.Unlock()
+			}
 			if err != nil && ctx.Err() == nil {
 				o.p.mu.Lock()
 				it.answerErr = err.Error()

@@ -24,15 +24,19 @@ type Report struct {
 	Ceiling         *CeilingReport `json:"ceiling"`
 	CeilingRatio    float64        `json:"ceilingRatio"` // load completed/s ÷ ceiling completed/s
 	// CeilingRegular is the ceiling with regular activities only (--ceiling-regular).
-	CeilingRegular *CeilingReport  `json:"ceilingRegular,omitempty"`
-	Alerts         *AlertReport    `json:"alerts"`
-	Storm          *StormReport    `json:"storm"`
-	LowLoad        *PhaseReport    `json:"lowLoad"`
-	Processes      []ProcessReport `json:"processes"`
-	Host           HostReport      `json:"host"`
-	Targets        []Target        `json:"targets"`
-	Failures       []string        `json:"failures"`
-	Notes          []string        `json:"notes"`
+	CeilingRegular *CeilingReport `json:"ceilingRegular,omitempty"`
+	// SameWork is the same-work ceiling (--ceiling-same-work); SameWorkRatio load completed/s ÷ its
+	// completed/s.
+	SameWork      *CeilingReport  `json:"sameWork,omitempty"`
+	SameWorkRatio float64         `json:"sameWorkRatio,omitempty"`
+	Alerts        *AlertReport    `json:"alerts"`
+	Storm         *StormReport    `json:"storm"`
+	LowLoad       *PhaseReport    `json:"lowLoad"`
+	Processes     []ProcessReport `json:"processes"`
+	Host          HostReport      `json:"host"`
+	Targets       []Target        `json:"targets"`
+	Failures      []string        `json:"failures"`
+	Notes         []string        `json:"notes"`
 }
 
 // StackInfo says what was measured.
@@ -99,10 +103,20 @@ type PhaseReport struct {
 	AcceptedToSideEffect Summary               `json:"acceptedToSideEffect"`
 	AcceptedToCompleted  Summary               `json:"acceptedToCompleted"`
 	Kinds                map[string]KindReport `json:"kinds"`
+	// Answers times the bench's own answers to PLC runs, which their completion waits for.
+	Answers *AnswerTimes `json:"answers,omitempty"`
 
 	CPU           map[string]float64 `json:"cpuSeconds"`
 	HostBusyCores float64            `json:"hostBusyCores"`
 	Errors        []string           `json:"errors"`
+}
+
+// AnswerTimes splits a PLC run's wait for the bench's answer: from its email's arrival to the Update
+// sent (the bench's mail poll and queue), the Update call, and from its return to the run's close.
+type AnswerTimes struct {
+	EffectToSent Summary `json:"effectToSent"`
+	Call         Summary `json:"call"`
+	DoneToClosed Summary `json:"doneToClosed"`
 }
 
 // KindReport is one incident kind within a phase.
@@ -217,6 +231,7 @@ func phaseReport(p *phase, rate float64, concurrency int) *PhaseReport {
 	}
 	var acc, eff, done []time.Duration
 	kindEff, kindDone := map[Kind][]time.Duration{}, map[Kind][]time.Duration{}
+	var toAnswer, answerCall, answerToClose []time.Duration
 	var lastAccepted, lastEffect, lastClose time.Time
 	for _, it := range p.items {
 		k := it.inc.Kind
@@ -266,6 +281,11 @@ func phaseReport(p *phase, rate float64, concurrency int) *PhaseReport {
 			done = append(done, d)
 			kindDone[k] = append(kindDone[k], d)
 			lastClose = later(lastClose, it.closedAt)
+			if !it.answerDone.IsZero() && !it.effectAt.IsZero() {
+				toAnswer = append(toAnswer, it.answerSent.Sub(it.effectAt))
+				answerCall = append(answerCall, it.answerDone.Sub(it.answerSent))
+				answerToClose = append(answerToClose, it.closedAt.Sub(it.answerDone))
+			}
 		default:
 			rep.RunsFailed++
 			rep.Errors = addError(rep.Errors, "run "+it.workflowID+" closed "+it.closeState.String())
@@ -278,6 +298,9 @@ func phaseReport(p *phase, rate float64, concurrency int) *PhaseReport {
 		rep.Kinds[k] = kr
 	}
 	rep.PostToAccepted, rep.AcceptedToSideEffect, rep.AcceptedToCompleted = Summarize(acc), Summarize(eff), Summarize(done)
+	if len(answerCall) > 0 {
+		rep.Answers = &AnswerTimes{EffectToSent: Summarize(toAnswer), Call: Summarize(answerCall), DoneToClosed: Summarize(answerToClose)}
+	}
 	rep.AcceptedPerSec = perSecond(rep.Accepted, lastAccepted.Sub(p.firstSent))
 	rep.SideEffectsPerSec = perSecond(rep.SideEffects, lastEffect.Sub(p.firstSent))
 	rep.CompletedPerSec = perSecond(rep.Completed, lastClose.Sub(p.firstSent))
@@ -390,6 +413,12 @@ func targets(rep Report) []Target {
 			Value: round3(rep.CeilingRatio * 100), Unit: "%", Met: rep.CeilingRatio >= targetCeilingRatio,
 		})
 	}
+	if rep.SameWork != nil {
+		out = append(out, Target{
+			Name: "share of the same-work ceiling", Want: fmt.Sprintf(">= %.0f%%", targetCeilingRatio*100),
+			Value: round3(rep.SameWorkRatio * 100), Unit: "%", Met: rep.SameWorkRatio >= targetCeilingRatio,
+		})
+	}
 	if rep.LowLoad != nil {
 		p99 := rep.LowLoad.AcceptedToSideEffect.P99Ms
 		out = append(out, Target{
@@ -471,6 +500,9 @@ func Render(w io.Writer, rep Report, asJSON bool) error {
 	}
 	if rep.Ceiling != nil {
 		b.ceiling(rep.Ceiling, rep.CeilingRatio)
+	}
+	if c := rep.SameWork; c != nil {
+		b.sameWork(c, rep.SameWorkRatio)
 	}
 	if c := rep.CeilingRegular; c != nil && rep.Ceiling != nil {
 		b.printf("\nThe same ceiling with regular activities only (%s): %d completed, %.1f/s, start→closed p50 %s p99 %s;"+
@@ -581,6 +613,11 @@ func (b *tableWriter) phase(title string, p *PhaseReport) {
 	for _, k := range slices.Sorted(maps.Keys(p.Kinds)) {
 		b.breakdown(k, p.Kinds[k].Breakdown)
 	}
+	if a := p.Answers; a != nil {
+		b.printf("  plc answers by the bench, p50/p99: email → Update sent %s/%s, Update call %s/%s, Update done → run closed %s/%s\n",
+			fmtDur(a.EffectToSent.P50Ms), fmtDur(a.EffectToSent.P99Ms), fmtDur(a.Call.P50Ms), fmtDur(a.Call.P99Ms),
+			fmtDur(a.DoneToClosed.P50Ms), fmtDur(a.DoneToClosed.P99Ms))
+	}
 	b.printf("  posts %d (retries %d), not accepted %d, lost %d, duplicates %d, runs failed %d, not closed %d; wall %.1f s; host busy %.2f cores\n",
 		p.Posts, p.Retries, p.PostFailures, p.Lost, p.Duplicates, p.RunsFailed, p.NotClosed, p.WallSeconds, p.HostBusyCores)
 	if p.UnexpectedTickets+p.UnexpectedEmails+p.OtherPlaybookRuns+p.AnswerErrors > 0 {
@@ -629,6 +666,21 @@ func (b *tableWriter) ceiling(c *CeilingReport, ratio float64) {
 	})
 	b.breakdown("ceiling", c.Breakdown)
 	b.printf("  Interlock completed/s ÷ ceiling completed/s = %.2f (%.0f%%); start failures %d, not completed %d\n",
+		ratio, ratio*100, c.StartFailures, c.NotCompleted)
+	b.cpu(c.CPU)
+	for _, e := range c.Errors {
+		b.printf("  error: %s\n", e)
+	}
+}
+
+func (b *tableWriter) sameWork(c *CeilingReport, ratio float64) {
+	b.printf("\nSame-work ceiling: %d incidents of the mix as the Temporal work Interlock asks for, no I/O (%s), %s\n",
+		c.Workflows, c.ShapeSource, loadLine(c.TargetRate, c.Concurrency))
+	b.rows([][]string{
+		row("started (ExecuteWorkflow)", c.Started, c.StartedPerSec, c.StartCall),
+		row("completed (start→closed)", c.Completed, c.CompletedPerSec, c.StartedToCompleted),
+	})
+	b.printf("  Interlock completed/s ÷ same-work completed/s = %.2f (%.0f%%); start failures %d, not completed %d\n",
 		ratio, ratio*100, c.StartFailures, c.NotCompleted)
 	b.cpu(c.CPU)
 	for _, e := range c.Errors {

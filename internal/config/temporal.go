@@ -20,7 +20,7 @@ type Temporal struct {
 	// ActivitiesPerSecond etc. are worker tuning knobs.
 	MaxConcurrentActivities int `yaml:"maxConcurrentActivities" doc:"Activity slots per worker." default:"200"`
 	MaxConcurrentWorkflows  int `yaml:"maxConcurrentWorkflows" doc:"Workflow task slots per worker." default:"200"`
-	WorkflowTaskPollers     int `yaml:"workflowTaskPollers" doc:"Concurrent workflow-task polls per worker (the SDK's default is 2)." default:"4"`
+	WorkflowTaskPollers     int `yaml:"workflowTaskPollers" doc:"Concurrent workflow-task polls per worker, shared by its normal and sticky queues (the SDK's default is 2; at full load fewer than 8 let answers and other sticky tasks wait out the 5 s sticky timeout)." default:"8"`
 	ActivityTaskPollers     int `yaml:"activityTaskPollers" doc:"Concurrent activity-task polls per worker." default:"2"`
 }
 
