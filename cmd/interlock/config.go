@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"text/tabwriter"
 
 	"github.com/interlock-soar/interlock/internal/config"
 )
@@ -27,7 +29,7 @@ func runConfig(_ context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		*path = fs.Arg(0)
 	}
-	_, err := config.Load(*path, e.getenv)
+	cfg, err := config.Load(*path, e.getenv)
 	if ferrs, ok := errors.AsType[*config.Errors](err); ok {
 		for _, fe := range ferrs.List {
 			fmt.Fprintf(e.stdout, "%s: %s\n", fe.Key, fe.Msg)
@@ -38,6 +40,25 @@ func runConfig(_ context.Context, e env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s: ok\n", displayPath(*path))
+	if *path == "" {
+		fmt.Fprintln(e.stdout, "No config file given (--config, a FILE argument or INTERLOCK_CONFIG): the defaults are in use,")
+		fmt.Fprintln(e.stdout, "with the INTERLOCK_* environment variables over them. Effective values ('interlock config docs' explains each):")
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		for _, kv := range config.Values(cfg, e.getenv) {
+			v := strconv.Quote(kv.Value)
+			if kv.Secret {
+				v = kv.Value
+			}
+			if r := []rune(v); len(r) > 90 {
+				v = string(r[:89]) + "…"
+			}
+			if kv.FromEnv {
+				v += "  (from env)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\n", kv.Key, v)
+		}
+		return tw.Flush()
+	}
 	return nil
 }
 

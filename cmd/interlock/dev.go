@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
@@ -74,6 +75,22 @@ func runDev(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer unlock()
+	ports := []devPort{
+		{"--temporal-port", "Temporal's frontend", "127.0.0.1", *temporalPort},
+		{"--smtp-port", "Mailpit's SMTP", "127.0.0.1", *smtpPort},
+		{"--mailpit-port", "Mailpit's web UI", "127.0.0.1", *mailPort},
+	}
+	if *persistence == devSQLite {
+		ports = append(ports, devPort{"--ui-port", "the Temporal UI", "127.0.0.1", *uiPort})
+	}
+	if host, port, err := net.SplitHostPort(*listen); err == nil {
+		if n, err := strconv.Atoi(port); err == nil {
+			ports = append(ports, devPort{"--listen", "the intake", cmp.Or(host, "0.0.0.0"), n})
+		}
+	}
+	if err := checkPorts(ports); err != nil {
+		return err
+	}
 	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
 
 	// Everything started is stopped in reverse order, with a fresh context: ctx is already cancelled
@@ -302,8 +319,9 @@ func runDev(ctx context.Context, e env, args []string) error {
 	say("  Assets          %s", cmp.Or(cfg.Incidents.AssetsFile, "none (set incidents.assetsFile for business impact)"))
 	say("  State           %s", *stateDir)
 	say("")
-	say("Try:  interlock trigger testdata/sentinel-incident-new-engineering-station.json")
-	say("      interlock trigger --alerts testdata/sensor-alert-unauthorized-plc-programming.json")
+	self := selfCommand()
+	say("Try:  %s trigger %s", self, exampleFile("sentinel-incident-new-engineering-station.json"))
+	say("      %s trigger --alerts %s", self, exampleFile("sensor-alert-unauthorized-plc-programming.json"))
 
 	select {
 	case <-ctx.Done():
@@ -355,4 +373,63 @@ func stateSecret(dir, name string) (string, error) {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// selfCommand is how to run this binary again from the current folder, for lines meant to be pasted:
+// "go run ./cmd/interlock" under go run, "interlock" when that is this binary on PATH, else its path.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "interlock"
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/interlock"
+	}
+	if onPath, err := exec.LookPath("interlock"); err == nil && sameFile(onPath, exe) {
+		return "interlock"
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			return "." + string(filepath.Separator) + rel
+		}
+	}
+	return exe
+}
+
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
+// exampleFile is the path of a shipped example payload from the current folder: testdata/NAME in the
+// repository root.
+func exampleFile(name string) string {
+	p := filepath.Join("testdata", name)
+	if _, err := os.Stat(p); err != nil {
+		return p + " (from the repository's root folder)"
+	}
+	return p
+}
+
+// devPort is a port the dev stack binds, and the flag that moves it.
+type devPort struct {
+	flag, what, host string
+	port             int
+}
+
+// checkPorts fails, naming the flag to use, when another process holds one of the ports: a server's
+// readiness check would otherwise find the other process answering there (a Temporal developer often
+// has a dev server of their own on 7233) and call the stack ready.
+func checkPorts(ports []devPort) error {
+	var errs []error
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", net.JoinHostPort(p.host, strconv.Itoa(p.port)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("port %d, for %s, is taken by another process (another Temporal dev server or an earlier stack?): stop it, or pass %s with a free port", p.port, p.what, p.flag))
+			continue
+		}
+		ln.Close()
+	}
+	return errors.Join(errs...)
 }

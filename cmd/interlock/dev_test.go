@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -120,4 +121,25 @@ func (s *syncBuilder) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A port another process holds stops interlock dev before anything starts, naming the flag to move it.
+func TestDevRefusesATakenPort(t *testing.T) {
+	t.Parallel()
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	freePort := free.Addr().(*net.TCPAddr).Port
+	require.NoError(t, free.Close())
+
+	err = checkPorts([]devPort{{"--smtp-port", "Mailpit's SMTP", "127.0.0.1", freePort}, {"--temporal-port", "Temporal's frontend", "127.0.0.1", port}})
+	require.ErrorContains(t, err, fmt.Sprintf("port %d, for Temporal's frontend, is taken", port))
+	require.ErrorContains(t, err, "pass --temporal-port")
+	require.NotContains(t, err.Error(), "--smtp-port")
+
+	_, _, err = runCmd(t, nil, "dev", "--state-dir", t.TempDir(), "--temporal-port", strconv.Itoa(port))
+	require.ErrorContains(t, err, "pass --temporal-port", "refused before any install or start")
 }

@@ -58,15 +58,26 @@ func main() {
 	defer stop()
 	err := run(ctx, os.Args[1:], env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "interlock:", err)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "interlock:", err)
+		}
 		os.Exit(1)
 	}
 }
 
+// errReported is returned once the error has been printed, ahead of the usage that follows it.
+var errReported = errors.New("reported")
+
+// usageError prints the error first, where a reader looks, then the usage.
+func usageError(e env, format string, args ...any) error {
+	fmt.Fprintf(e.stderr, "interlock: "+format+"\n\n", args...)
+	usage(e.stderr)
+	return fmt.Errorf(format+": %w", append(args, errReported)...)
+}
+
 func run(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 {
-		usage(e.stderr)
-		return errors.New("no command given")
+		return usageError(e, "no command given")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -78,8 +89,7 @@ func run(ctx context.Context, args []string, e env) error {
 			return c.run(ctx, e, args[1:])
 		}
 	}
-	usage(e.stderr)
-	return fmt.Errorf("unknown command %q", args[0])
+	return usageError(e, "unknown command %q", args[0])
 }
 
 // newFlags makes a command's flag set with a usage line and the common --config flag.
@@ -97,6 +107,9 @@ func newFlags(e env, name, synopsis string) (*flag.FlagSet, *string) {
 func runVersion(_ context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("interlock version", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: interlock version\n\nPrints this binary's version: the git description 'make build' stamps in, or \"dev\" for 'go run' and 'go build'.")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -156,3 +156,30 @@ func TestRulesTestAlert(t *testing.T) {
 	require.Contains(t, stdout, "[1000] One incident per alert")
 	require.Contains(t, stdout, "ok, 3 rules (3 enabled), 16 incident rules")
 }
+
+// Without a file, config check says the defaults are in use and shows every effective value, where
+// each came from, and no secret.
+func TestConfigCheckWithoutAFileShowsTheEffectiveValues(t *testing.T) {
+	t.Parallel()
+	stdout, _, err := runCmd(t, map[string]string{"INTERLOCK_SMTP_PORT": "2525", "INTERLOCK_SERVICENOW_PASSWORD": "hunter2-secret"}, "config", "check")
+	require.NoError(t, err)
+	require.Contains(t, stdout, "the defaults are in use")
+	require.Regexp(t, `smtp\.port\s+"2525"  \(from env\)`, stdout)
+	require.Regexp(t, `temporal\.workflowTaskPollers\s+"8"\n`, stdout)
+	require.Regexp(t, `servicenow\.password\s+set \(from the environment\)`, stdout)
+	require.NotContains(t, stdout, "hunter2")
+}
+
+// An unknown command prints its error before the usage, and version explains itself.
+func TestUnknownCommandErrorFirst(t *testing.T) {
+	t.Parallel()
+	_, stderr, err := runCmd(t, nil, "frobnicate")
+	require.ErrorIs(t, err, errReported)
+	require.True(t, strings.HasPrefix(stderr, `interlock: unknown command "frobnicate"`), stderr)
+	require.Contains(t, stderr, "Commands:")
+	_, stderr, err = runCmd(t, nil)
+	require.ErrorIs(t, err, errReported)
+	require.True(t, strings.HasPrefix(stderr, "interlock: no command given"), stderr)
+	_, stderr, _ = runCmd(t, nil, "version", "--help")
+	require.Contains(t, stderr, "Prints this binary's version")
+}

@@ -202,3 +202,69 @@ func setString(v reflect.Value, s string) error {
 	}
 	return nil
 }
+
+// KeyValue is one key's effective value.
+type KeyValue struct {
+	Key, Value string
+	// FromEnv says the value came from the key's INTERLOCK_* environment variable.
+	FromEnv bool
+	// Secret says Value is only whether the secret is set, never the secret.
+	Secret bool
+}
+
+// Values lists the effective value of every scalar key of c, in the order of Docs; secrets are shown
+// only as set or not set.
+func Values(c Config, getenv func(string) string) []KeyValue {
+	var out []KeyValue
+	var visit func(v reflect.Value, prefix string)
+	visit = func(v reflect.Value, prefix string) {
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			key := name
+			if prefix != "" {
+				key = prefix + "." + name
+			}
+			fv := v.Field(i)
+			switch {
+			case f.Type == secretType:
+				state := "not set"
+				if fv.Interface().(Secret).IsSet() {
+					state = "set (" + secretSource(fv.Interface().(Secret)) + ")"
+				}
+				out = append(out, KeyValue{Key: key, Value: state, Secret: true})
+			case f.Type.Kind() == reflect.Struct && f.Type != durationType:
+				visit(fv, key)
+			case isScalar(f.Type):
+				out = append(out, KeyValue{Key: key, Value: scalarString(fv), FromEnv: getenv != nil && getenv(envName(key)) != ""})
+			}
+		}
+	}
+	visit(reflect.ValueOf(c), "")
+	return out
+}
+
+func secretSource(s Secret) string {
+	if s.File != "" {
+		return "from " + s.File
+	}
+	return "from the environment"
+}
+
+func scalarString(v reflect.Value) string {
+	if v.Type() == durationType {
+		return time.Duration(v.Int()).String()
+	}
+	if v.Kind() == reflect.Slice {
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = v.Index(i).String()
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v.Interface())
+}
