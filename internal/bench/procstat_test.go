@@ -4,43 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
-
-func TestParseStat(t *testing.T) {
-	for _, tc := range []struct {
-		name, line string
-		want       procStat
-		wantErr    bool
-	}{
-		{
-			name: "plain",
-			line: "5188 (interlock) S 1 5188 5188 0 -1 4194560 9000 0 0 0 1234 567 0 0 20 0 12 0 100 0 0",
-			want: procStat{PPID: 1, Comm: "interlock", CPUTicks: 1801},
-		},
-		{
-			name: "comm with spaces and parentheses",
-			line: "42 (my (odd) proc) R 7 42 42 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 100 0 0",
-			want: procStat{PPID: 7, Comm: "my (odd) proc", CPUTicks: 15},
-		},
-		{name: "no comm", line: "42 interlock S 1", wantErr: true},
-		{name: "short", line: "42 (x) S 1 2 3", wantErr: true},
-		{name: "not numbers", line: "42 (x) S one 0 0 0 0 0 0 0 0 0 a b 0 0", wantErr: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStat(tc.line)
-			if tc.wantErr {
-				require.Error(t, err)
-				return
-			}
-			require.NoError(t, err)
-			require.Equal(t, tc.want, got)
-		})
-	}
-}
 
 // fakeProc writes a /proc lookalike: a parent with a temporal and a mailpit child, and /proc/stat.
 func fakeProc(t *testing.T) procFS {
@@ -53,15 +22,17 @@ func fakeProc(t *testing.T) procFS {
 	}
 	proc := func(pid, ppid int, comm string, utime, stime int, rssKB, hwmKB int) {
 		stat := strconv.Itoa(pid) + " (" + comm + ") S " + strconv.Itoa(ppid) + " 0 0 0 -1 0 0 0 0 0 " +
-			strconv.Itoa(utime) + " " + strconv.Itoa(stime) + " 0 0 20 0 1 0 100 0 0\n"
+			strconv.Itoa(utime) + " " + strconv.Itoa(stime) + " 0 0 20 0 1 0 100 0 0" + strings.Repeat(" 0", 32) + "\n"
 		write(strconv.Itoa(pid)+"/stat", stat)
 		write(strconv.Itoa(pid)+"/status", "Name:\t"+comm+"\nVmHWM:\t  "+strconv.Itoa(hwmKB)+" kB\nVmRSS:\t  "+strconv.Itoa(rssKB)+" kB\n")
 	}
+	// A comm with spaces and parentheses: the fields are counted from its last ")".
+	proc(103, 100, "my (odd) proc", 10, 5, 1, 1)
 	proc(100, 1, "interlock", 300, 100, 51200, 60000)
 	proc(101, 100, "temporal", 900, 100, 204800, 210000)
 	proc(102, 100, "mailpit", 50, 50, 30000, 30000)
 	proc(200, 1, "temporal", 1, 1, 1, 1) // someone else's
-	write("stat", "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\ncpu1 50 0 25 400 25 0 0 0 0 0\nintr 1\n")
+	write("stat", "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\ncpu1 50 0 25 400 25 0 0 0 0 0\nintr 1\nctxt 1\nbtime 1\nprocesses 1\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n")
 	write("self", "") // non-numeric entries are skipped
 	return procFS{root: root}
 }
@@ -74,7 +45,10 @@ func TestProcFS(t *testing.T) {
 
 	kids, err := fs.children(100)
 	require.NoError(t, err)
-	require.Equal(t, map[int]string{101: "temporal", 102: "mailpit"}, kids)
+	require.Equal(t, map[int]string{101: "temporal", 102: "mailpit", 103: "my (odd) proc"}, kids)
+	odd, err := fs.stat(103)
+	require.NoError(t, err)
+	require.Equal(t, uint64(15), odd.CPUTicks)
 
 	busy, total, cpus, err := fs.hostCPU()
 	require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -560,17 +561,13 @@ func kindsLine(m map[string]int) string {
 
 // rows prints (label, count, rate, p50, p95, p99, max) rows under a header, numbers right-aligned.
 func (b *tableWriter) rows(rows [][]string) {
-	width := 0
-	for _, r := range rows {
-		width = max(width, len([]rune(r[0])))
+	// tabwriter pads the labels to the longest; the numbers are right-aligned in fixed widths.
+	tw := tabwriter.NewWriter(b.w, 0, 0, 1, ' ', 0)
+	for _, r := range append([][]string{{"", "count", "rate/s", "p50 ms", "p95 ms", "p99 ms", "max ms"}}, rows...) {
+		fmt.Fprintf(tw, "  %s\t%7s %8s %8s %8s %8s %8s\n", r[0], r[1], r[2], r[3], r[4], r[5], r[6])
 	}
-	line := func(cells []string) {
-		pad := strings.Repeat(" ", width-len([]rune(cells[0])))
-		b.printf("  %s%s %7s %8s %8s %8s %8s %8s\n", cells[0], pad, cells[1], cells[2], cells[3], cells[4], cells[5], cells[6])
-	}
-	line([]string{"", "count", "rate/s", "p50 ms", "p95 ms", "p99 ms", "max ms"})
-	for _, r := range rows {
-		line(r)
+	if err := tw.Flush(); err != nil && b.err == nil {
+		b.err = err
 	}
 }
 
