@@ -25,6 +25,9 @@ type devFlags struct {
 	temporalPort, uiPort, smtpPort, mailPort, snowPort, azurePort, sensorPort int
 }
 
+// devDefaultListen is the intake's address, where interlock trigger posts by default.
+const devDefaultListen = "127.0.0.1:8480"
+
 const devSynopsis = "dev [flags]\n\nStarts Temporal (the CLI's dev server with its UI, or with --persistence postgres the Temporal server\non a local PostgreSQL, as docker-compose.yml runs it, without a UI), Mailpit, a local ServiceNow stand-in (unless\nservicenow.instanceURL is set), a local Sentinel and Defender for IoT stand-in (unless a Sentinel\nworkspace is configured or sentinel.writeBack is log or none), a local OT sensor stand-in (unless\nsensor.url is set), the worker and the intake; prints their URLs; stops all on Ctrl-C.\n\nWithout a SIEM (INTERLOCK_SENTINEL_WRITE_BACK=none) Interlock is the incident layer: post alerts\nto /v1/alerts. The asset directory is testdata/assets.yaml unless incidents.assetsFile is set."
 
 func parseDevFlags(e env, args []string) (devFlags, error) {
@@ -41,7 +44,7 @@ func parseDevFlags(e env, args []string) (devFlags, error) {
 	fs.IntVar(&f.snowPort, "servicenow-port", 8490, "ServiceNow stand-in port (used when no instance is configured)")
 	fs.IntVar(&f.azurePort, "azure-port", 8491, "Azure stand-in port: Entra ID sign-in, Sentinel, Defender for IoT alerts (used when no Sentinel workspace is configured)")
 	fs.IntVar(&f.sensorPort, "sensor-port", 8492, "OT sensor stand-in port: the on-premises alert API (used when sensor.url is not set)")
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8480", "intake listen address")
+	fs.StringVar(&f.listen, "listen", devDefaultListen, "intake listen address")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the worker and intake to this file until the stack stops (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return devFlags{}, err

@@ -258,7 +258,10 @@ func (d *devStack) banner() {
 	d.say("  Assets          %s", cmp.Or(cfg.Incidents.AssetsFile, "none (set incidents.assetsFile for business impact)"))
 	d.say("  State           %s", f.stateDir)
 	d.say("")
-	self := selfCommand()
-	d.say("Try:  %s trigger %s", self, exampleFile("sentinel-incident-new-engineering-station.json"))
-	d.say("      %s trigger --alerts %s", self, exampleFile("sensor-alert-unauthorized-plc-programming.json"))
+	trigger := selfCommand() + " trigger"
+	if f.listen != devDefaultListen {
+		trigger += " --url " + cfg.Intake.PublicURL // trigger's default is the default intake's
+	}
+	d.say("Try:  %s %s", trigger, exampleFile("sentinel-incident-new-engineering-station.json"))
+	d.say("      %s --alerts %s", trigger, exampleFile("sensor-alert-unauthorized-plc-programming.json"))
 }
