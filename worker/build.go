@@ -105,6 +105,8 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Rules and the playbook share one definition of an engineering workstation, with the same types.
+	set.SetEngineeringWorkstationTypes(playbooks.NESSettingsFrom(pc.NewEngineeringStation).DeviceTypes)
 	layer := &activities.IncidentLayer{Rules: set, Settings: otincident.Settings{
 		KeepClosedFor: cfg.Incidents.KeepClosedFor, MaxHistoryEvents: cfg.Incidents.MaxHistoryEvents,
 	}}

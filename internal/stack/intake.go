@@ -17,6 +17,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/intake"
 	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/rules"
+	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -40,6 +41,8 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 	if err != nil {
 		return nil, err
 	}
+	// Rules and the playbook share one definition of an engineering workstation, with the same types.
+	set.SetEngineeringWorkstationTypes(playbooks.NESSettingsFrom(cfg.Playbooks.NewEngineeringStation).DeviceTypes)
 	dir, err := worker.LoadAssets(cfg.Incidents)
 	if err != nil {
 		return nil, err
