@@ -31,7 +31,9 @@ type AssetDirectory interface {
 type IncidentLayer struct {
 	Rules RuleEvaluator
 	// Assets is nil when no asset directory is configured.
-	Assets   AssetDirectory
+	Assets AssetDirectory
+	// Places is the same directory's line lookup (DescribeAssets); nil without a directory.
+	Places   AssetPlacer
 	Settings otincident.Settings
 	Now      func() time.Time
 }

@@ -113,7 +113,7 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if dir, err := LoadAssets(cfg.Incidents); err != nil {
 		return nil, err
 	} else if dir != nil {
-		layer.Assets = dir
+		layer.Assets, layer.Places = dir, dir
 	}
 	return &App{
 		Playbooks: registry,
