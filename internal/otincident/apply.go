@@ -244,6 +244,15 @@ func (s *State) Apply(ch Change, now time.Time) (ChangeResult, *Event, error) {
 	if err := s.Validate(&ch); err != nil {
 		return ChangeResult{}, nil, err
 	}
+	if ch.RaiseOnly {
+		if incident.SeverityRank(ch.Severity) <= incident.SeverityRank(s.Incident.Severity) {
+			ch.Severity = ""
+		}
+		if s.Incident.Status == incident.StatusClosed {
+			// A closed incident takes no changes but reopening: a raise-only change leaves it alone.
+			ch.Status, ch.Severity, ch.AddTags = "", "", nil
+		}
+	}
 	prev := snapshot(s.Incident)
 	actor := clip(cmpOr(strings.TrimSpace(ch.Actor), "unknown"), MaxActorLen)
 	res := ChangeResult{Incident: s.Incident.ID, Changes: []string{}}
