@@ -13,8 +13,8 @@ import (
 func TestAutoTriage(t *testing.T) {
 	const tag = "High Importance Device Auto Update"
 	plc := incident.Device{Name: "PLC-L3-01", IP: "10.20.3.10", Importance: "Normal"} // safety: true in the directory
-	ws := incident.Device{Name: "ENG-WS-07", IP: "10.20.3.45"}                          // criticality medium → Normal
-	high := incident.Device{Name: "HMI-X", IP: "10.99.0.1", Importance: "high"}         // not in the directory
+	ws := incident.Device{Name: "ENG-WS-07", IP: "10.20.3.45"}                        // criticality medium → Normal
+	high := incident.Device{Name: "HMI-X", IP: "10.99.0.1", Importance: "high"}       // not in the directory
 	cases := []struct {
 		name     string
 		inc      func() incident.Incident
