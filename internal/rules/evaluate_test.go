@@ -46,7 +46,6 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 	notAWorkstation := newAssetEvent()
 	notAWorkstation.Incident.Devices[0].Type, notAWorkstation.Incident.Devices[0].SubType, notAWorkstation.Incident.Devices[0].IsProgramming = "HMI", "", false
 
-
 	tests := []struct {
 		name      string
 		ev        incident.Event
