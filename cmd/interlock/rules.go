@@ -11,7 +11,6 @@ import (
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/rules"
-	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -80,8 +79,7 @@ func runRules(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The same engineering workstation types the worker and the intake give the rules.
-	eng.SetEngineeringWorkstationTypes(playbooks.NESSettingsFrom(cfg.Playbooks.NewEngineeringStation).DeviceTypes)
+	eng.SetEngineeringWorkstationTypes(worker.WorkstationTypes(cfg.Playbooks)) // as the worker and intake do
 	if sub == "check" {
 		rules.Check(e.stdout, eng)
 		fmt.Fprintf(e.stdout, "%s: ok, %d rules (%d enabled), %d incident rules\n", file, eng.Len(), eng.Enabled(), len(eng.IncidentRules()))

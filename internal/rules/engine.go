@@ -39,27 +39,6 @@ type Engine struct {
 	wsTypes atomic.Pointer[[]string]
 }
 
-// SetEngineeringWorkstationTypes sets the device types or sub-types isEngineeringWorkstation and
-// hasEngineeringWorkstation() count (incident.Device.IsEngineeringWorkstation): the worker and the
-// intake pass playbooks.newEngineeringStation.deviceTypes, so a rule and the playbook it starts agree on
-// what a workstation is. Nil restores the default. Safe to call while the engine evaluates.
-func (e *Engine) SetEngineeringWorkstationTypes(types []string) {
-	if types == nil {
-		e.wsTypes.Store(nil)
-		return
-	}
-	c := append([]string{}, types...)
-	e.wsTypes.Store(&c)
-}
-
-// workstationTypes is what incident.Device.IsEngineeringWorkstation takes: nil for the default.
-func (e *Engine) workstationTypes() []string {
-	if p := e.wsTypes.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
-
 type rule struct {
 	name      string
 	index     int // 1-based position in the file

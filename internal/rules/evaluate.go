@@ -464,16 +464,6 @@ func (st *evaluator) hasDevice(kind string) bool {
 	return false
 }
 
-// hasWorkstation is hasEngineeringWorkstation(): the one definition, incident.Device.IsEngineeringWorkstation.
-func (st *evaluator) hasWorkstation() bool {
-	for i := range st.deviceVals {
-		if st.deviceVals[i].IsEngineeringWorkstation {
-			return true
-		}
-	}
-	return false
-}
-
 func (st *evaluator) severityAtLeast(sev string) bool {
 	want := incident.SeverityRank(sev)
 	if want == 0 {

@@ -17,7 +17,6 @@ import (
 	"github.com/interlock-soar/interlock/internal/intake"
 	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/rules"
-	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -37,12 +36,10 @@ type Intake struct {
 func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake, error) {
 	registry := worker.Playbooks(cfg.Playbooks)
 	known := worker.PlaybookNames(registry)
-	set, err := worker.LoadRules(cfg.Intake.RulesFile, known)
+	set, err := worker.LoadRules(cfg.Intake.RulesFile, known, worker.WorkstationTypes(cfg.Playbooks))
 	if err != nil {
 		return nil, err
 	}
-	// Rules and the playbook share one definition of an engineering workstation, with the same types.
-	set.SetEngineeringWorkstationTypes(playbooks.NESSettingsFrom(cfg.Playbooks.NewEngineeringStation).DeviceTypes)
 	dir, err := worker.LoadAssets(cfg.Incidents)
 	if err != nil {
 		return nil, err
