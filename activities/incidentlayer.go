@@ -31,7 +31,9 @@ type AssetDirectory interface {
 type IncidentLayer struct {
 	Rules RuleEvaluator
 	// Assets is nil when no asset directory is configured.
-	Assets   AssetDirectory
+	Assets AssetDirectory
+	// Places is the same directory's line lookup (DescribeAssets); nil without a directory.
+	Places   AssetPlacer
 	Settings otincident.Settings
 	Now      func() time.Time
 }
@@ -134,7 +136,7 @@ func (w *InterlockWriter) Update(ctx context.Context, req UpdateRequest) (WriteR
 	ch := otincident.Change{
 		Actor: actorOf(ctx), Severity: req.Severity, Status: req.Status,
 		Classification: req.Classification, ClassificationReason: req.ClassificationReason, ClassificationComment: req.ClassificationComment,
-		AddTags: req.AddTags,
+		AddTags: req.AddTags, RaiseOnly: req.RaiseOnly,
 	}
 	if o := req.Owner; o != nil {
 		ch.Owner = &incident.Owner{ObjectID: o.ObjectID, Email: o.Email, UserPrincipalName: o.UserPrincipalName, AssignedTo: o.AssignedTo}

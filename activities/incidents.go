@@ -41,6 +41,10 @@ type UpdateRequest struct {
 	ClassificationReason  string   `json:"classificationReason,omitempty"`
 	ClassificationComment string   `json:"classificationComment,omitempty"`
 	AddTags               []string `json:"addTags,omitempty"`
+	// RaiseOnly applies Severity only when it is higher than the incident's at the time of the write, and
+	// Status only when the incident is not Closed then: a playbook that triages from the copy it was
+	// started with never lowers a severity an analyst raised, nor reopens an incident closed since.
+	RaiseOnly bool `json:"raiseOnly,omitempty"`
 	// Owner assigns the incident, when set.
 	Owner *Owner `json:"owner,omitempty"`
 }

@@ -19,6 +19,8 @@ const (
 	SyncAlertStatusName      = "SyncAlertStatus"
 	IncidentSettingsName     = "IncidentSettings"
 	PrepareIncidentEventName = "PrepareIncidentEvent"
+	DescribeAssetsName       = "DescribeAssets"
+	SendLineNotificationName = "SendLineNotification"
 )
 
 // Names lists every activity type name, for the tests that check each is registered.
@@ -26,6 +28,7 @@ func Names() []string {
 	return []string{
 		EnsureTicketName, AddIncidentCommentName, UpdateIncidentName, SendPLCNotificationName, FindPlannedChangeName,
 		RecipientsName, SyncAlertStatusName, IncidentSettingsName, PrepareIncidentEventName,
+		DescribeAssetsName, SendLineNotificationName,
 	}
 }
 
@@ -44,6 +47,8 @@ var (
 	LookupRecipients     = Type[RecipientsRequest, Recipients]{RecipientsName}
 	SyncAlertStatus      = Type[AlertSyncRequest, AlertSyncResult]{SyncAlertStatusName}
 	PrepareIncidentEvent = Type[PrepareRequest, PrepareResult]{PrepareIncidentEventName}
+	DescribeAssets       = Type[AssetsRequest, AssetsResult]{DescribeAssetsName}
+	SendLineNotification = Type[LineNotification, NotificationResult]{SendLineNotificationName}
 )
 
 // Registry is where activities are registered: a worker, or a test environment.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/interlock-soar/interlock/activities/arm"
 	"github.com/interlock-soar/interlock/activities/sentinel"
+	"github.com/interlock-soar/interlock/internal/incident"
 )
 
 // SentinelAPI is what the Sentinel writer needs of the incident API (sentinel.Client).
@@ -109,6 +110,14 @@ func (w *SentinelWriter) Update(ctx context.Context, req UpdateRequest) (WriteRe
 // applyUpdate changes inc as req asks, returning what changed.
 func applyUpdate(inc *sentinel.Incident, req UpdateRequest) []string {
 	var changes []string
+	if req.RaiseOnly {
+		if incident.SeverityRank(req.Severity) <= incident.SeverityRank(inc.Str("severity")) {
+			req.Severity = ""
+		}
+		if strings.EqualFold(inc.Str("status"), incident.StatusClosed) {
+			req.Status = ""
+		}
+	}
 	set := func(key, name, want string) {
 		if want = strings.TrimSpace(want); want == "" {
 			return

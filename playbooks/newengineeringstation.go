@@ -30,7 +30,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"slices"
 	"strings"
 	"time"
 
@@ -248,7 +247,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 func selectWorkstations(devices []incident.Device, types []string) (targets []incident.Device, skipped []SkippedDevice) {
 	keys := map[string]string{}
 	for _, d := range devices {
-		if !isWorkstation(d, types) {
+		if !d.IsEngineeringWorkstation(types) {
 			continue
 		}
 		name := nesName(d)
@@ -268,15 +267,6 @@ func selectWorkstations(devices []incident.Device, types []string) (targets []in
 		}
 	}
 	return targets, skipped
-}
-
-func isWorkstation(d incident.Device, types []string) bool {
-	if d.IsProgramming {
-		return true
-	}
-	return slices.ContainsFunc(types, func(t string) bool {
-		return strings.EqualFold(strings.TrimSpace(d.Type), t) || strings.EqualFold(strings.TrimSpace(d.SubType), t)
-	})
 }
 
 // nesName names a device in results and comments: its display name, with its IP when that differs.

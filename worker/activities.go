@@ -47,6 +47,8 @@ func (a Activities) register(r activities.Registry) {
 	activities.LookupRecipients.Register(r, a.Directory.Recipients)
 	activities.SyncAlertStatus.Register(r, a.AlertStatus.SyncAlertStatus)
 	activities.PrepareIncidentEvent.Register(r, a.Layer.PrepareIncidentEvent)
+	activities.DescribeAssets.Register(r, a.Layer.DescribeAssets)
+	activities.SendLineNotification.Register(r, a.Notifier.SendLineNotification)
 	// The one activity without a request, so without a Type.
 	r.RegisterActivityWithOptions(a.Layer.IncidentSettings, activity.RegisterOptions{Name: activities.IncidentSettingsName})
 }

@@ -101,7 +101,7 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	registry := Playbooks(pc)
-	set, err := LoadRules(cfg.Intake.RulesFile, PlaybookNames(registry))
+	set, err := LoadRules(cfg.Intake.RulesFile, PlaybookNames(registry), WorkstationTypes(pc))
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if dir, err := LoadAssets(cfg.Incidents); err != nil {
 		return nil, err
 	} else if dir != nil {
-		layer.Assets = dir
+		layer.Assets, layer.Places = dir, dir
 	}
 	return &App{
 		Playbooks: registry,
@@ -129,8 +129,15 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}, nil
 }
 
-// LoadRules loads the rules file (the built-in default when path is empty) for the playbooks known.
-func LoadRules(path string, known []string) (*rules.Set, error) {
+// WorkstationTypes are the device types the rules count as engineering workstations: the
+// NewEngineeringStationTicket playbook's, so a rule and the playbook it starts agree.
+func WorkstationTypes(pc config.Playbooks) []string {
+	return playbooks.NESSettingsFrom(pc.NewEngineeringStation).DeviceTypes
+}
+
+// LoadRules loads the rules file (the built-in default when path is empty) for the playbooks known,
+// with the engineering workstation types hasEngineeringWorkstation() counts.
+func LoadRules(path string, known, workstationTypes []string) (*rules.Set, error) {
 	var eng *rules.Engine
 	var err error
 	if path == "" {
@@ -141,7 +148,9 @@ func LoadRules(path string, known []string) (*rules.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rules.NewSet(eng), nil
+	set := rules.NewSet(eng)
+	set.SetEngineeringWorkstationTypes(workstationTypes)
+	return set, nil
 }
 
 // LoadAssets loads the asset directory; nil when none is configured.

@@ -12,6 +12,9 @@ func Playbooks(cfg config.Playbooks) *playbooks.Registry {
 		playbooks.NewEngineeringStationPlaybook(cfg.NewEngineeringStation).Playbook(),
 		playbooks.NewPLCReprogramming(cfg.PLCReprogramming).Playbook(),
 		playbooks.NewAlertStatusSync(cfg.AlertStatusSync).Playbook(),
+		playbooks.NewAutoTriage(cfg.AutoTriage).Playbook(),
+		playbooks.NewAutoClose(cfg.AutoClose).Playbook(),
+		playbooks.NewMailByLine(cfg.MailByLine).Playbook(),
 	)
 }
 

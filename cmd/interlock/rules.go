@@ -79,6 +79,7 @@ func runRules(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	eng.SetEngineeringWorkstationTypes(worker.WorkstationTypes(cfg.Playbooks)) // as the worker and intake do
 	if sub == "check" {
 		rules.Check(e.stdout, eng)
 		fmt.Fprintf(e.stdout, "%s: ok, %d rules (%d enabled), %d incident rules\n", file, eng.Len(), eng.Enabled(), len(eng.IncidentRules()))

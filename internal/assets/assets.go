@@ -48,7 +48,11 @@ type Site struct {
 type Line struct {
 	Name   string   `yaml:"name"`
 	Owners []string `yaml:"owners"`
-	Zones  []Zone   `yaml:"zones"`
+	// Sensors are the Defender for IoT sensors that watch the line (as alerts name them in SensorId):
+	// an alert from one of them concerns the line even when its devices are not in the directory. A
+	// sensor belongs to at most one line.
+	Sensors []string `yaml:"sensors"`
+	Zones   []Zone   `yaml:"zones"`
 }
 
 // Zone is a network or process zone of a line.
@@ -315,6 +319,7 @@ func cloneSite(s Site) Site {
 	for i := range s.Lines {
 		l := &s.Lines[i]
 		l.Owners = slices.Clone(l.Owners)
+		l.Sensors = slices.Clone(l.Sensors)
 		l.Zones = slices.Clone(l.Zones)
 		for j := range l.Zones {
 			z := &l.Zones[j]

@@ -19,7 +19,7 @@ import (
 var (
 	rootKeys  = []string{"sites"}
 	siteKeys  = []string{"name", "owners", "lines"}
-	lineKeys  = []string{"name", "owners", "zones"}
+	lineKeys  = []string{"name", "owners", "sensors", "zones"}
 	zoneKeys  = []string{"name", "owners", "assets"}
 	assetKeys = []string{"name", "type", "subType", "ip", "mac", "criticality", "safety", "purdueLevel", "owners"}
 )
@@ -100,6 +100,14 @@ func (r *yamlReader) line(n *yaml.Node, path string, site Site) (Line, bool) {
 		ok = r.b.unique("line:"+strings.ToLower(site.Name+"\x00"+name), pos(f["name"], path+".name"), "line name "+quote(name)) && shapeOK
 	}
 	l := Line{Name: name, Owners: owners}
+	for i, sv := range r.list(f["sensors"], n, path+".sensors") {
+		s, good := r.b.text(sv, true)
+		if good {
+			good = r.b.unique("sensor:"+strings.ToLower(s), sv.pos, fmt.Sprintf("sensor %s (%s.sensors[%d])", quote(s), path, i))
+		}
+		ok = ok && good
+		l.Sensors = append(l.Sensors, s)
+	}
 	for i, zn := range r.seq(f["zones"], path+".zones") {
 		if r.b.stopped {
 			return Line{}, false

@@ -5,10 +5,16 @@ type Playbooks struct {
 	NewEngineeringStation NewEngineeringStation `yaml:"newEngineeringStation"`
 	PLCReprogramming      PLCReprogramming      `yaml:"plcReprogramming"`
 	AlertStatusSync       AlertStatusSync       `yaml:"alertStatusSync"`
+	AutoTriage            AutoTriage            `yaml:"autoTriage"`
+	AutoClose             AutoClose             `yaml:"autoClose"`
+	MailByLine            MailByLine            `yaml:"mailByLine"`
 }
 
 func (p *Playbooks) validate(errs *Errors) {
 	p.NewEngineeringStation.validate(errs)
 	p.PLCReprogramming.validate(errs)
 	p.AlertStatusSync.validate(errs)
+	p.AutoTriage.validate(errs)
+	p.AutoClose.validate(errs)
+	p.MailByLine.validate(errs)
 }

@@ -244,6 +244,7 @@ func (s *State) Apply(ch Change, now time.Time) (ChangeResult, *Event, error) {
 	if err := s.Validate(&ch); err != nil {
 		return ChangeResult{}, nil, err
 	}
+	s.raiseOnly(&ch)
 	prev := snapshot(s.Incident)
 	actor := clip(cmpOr(strings.TrimSpace(ch.Actor), "unknown"), MaxActorLen)
 	res := ChangeResult{Incident: s.Incident.ID, Changes: []string{}}
@@ -555,4 +556,18 @@ func clip(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// raiseOnly drops what a RaiseOnly change may not do to the incident as it is now: lower the severity,
+// or touch a Closed incident (which takes no changes but reopening).
+func (s *State) raiseOnly(ch *Change) {
+	if !ch.RaiseOnly {
+		return
+	}
+	if incident.SeverityRank(ch.Severity) <= incident.SeverityRank(s.Incident.Severity) {
+		ch.Severity = ""
+	}
+	if s.Incident.Status == incident.StatusClosed {
+		ch.Status, ch.Severity, ch.AddTags = "", "", nil
+	}
 }

@@ -131,6 +131,19 @@ func TestApply(t *testing.T) {
 	}
 }
 
+func TestRaiseOnly(t *testing.T) {
+	s := created(t) // severity High, status New
+	res, _, err := s.Apply(Change{Severity: "Medium", Status: "Active", RaiseOnly: true}, t0)
+	require.NoError(t, err)
+	require.Equal(t, []string{"status New → Active"}, res.Changes, "never lowers the severity")
+	_, _, err = s.Apply(Change{Status: "Closed", Classification: "BenignPositive"}, t0)
+	require.NoError(t, err)
+	res, _, err = s.Apply(Change{Severity: "High", Status: "Active", AddTags: []string{"x"}, RaiseOnly: true}, t0)
+	require.NoError(t, err, "a raise-only change to a closed incident is no change, not a refusal")
+	require.Empty(t, res.Changes, "never reopens")
+	require.Equal(t, incident.StatusClosed, s.Incident.Status)
+}
+
 func TestClosedIncident(t *testing.T) {
 	s := created(t)
 	_, _, err := s.Apply(Change{Status: "Closed", Classification: "BenignPositive"}, t0)

@@ -107,6 +107,9 @@ type Change struct {
 	ClassificationReason  string          `json:"classificationReason,omitempty"`
 	ClassificationComment string          `json:"classificationComment,omitempty"`
 	AddTags               []string        `json:"addTags,omitempty"`
+	// RaiseOnly makes Severity only raise (a higher severity the incident has is kept) and Status never
+	// reopen a Closed incident: what a triage playbook that read an older copy of the incident may ask.
+	RaiseOnly bool `json:"raiseOnly,omitempty"`
 	// Comment adds a comment, or replaces the one with the same ID (a retried write-back).
 	Comment *Comment `json:"comment,omitempty"`
 	// AddTask adds a task; SetTask changes a task's status.

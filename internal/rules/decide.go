@@ -54,6 +54,7 @@ type alertEnv struct {
 	TitleHas        func(any) bool    `expr:"titleHas"`
 	CategoryIn      func(any) bool    `expr:"categoryIn"`
 	HasDevice       func(string) bool `expr:"hasDevice"`
+	HasWorkstation  func() bool       `expr:"hasEngineeringWorkstation"`
 	SensorIn        func(any) bool    `expr:"sensorIn"`
 	SiteIn          func(any) bool    `expr:"siteIn"`
 	SeverityAtLeast func(string) bool `expr:"severityAtLeast"`
@@ -79,6 +80,7 @@ func (st *evaluator) bindAlertEnv() {
 	st.aenv.TitleHas = st.titleHas
 	st.aenv.CategoryIn = st.anyAlertCategory
 	st.aenv.HasDevice = st.hasDevice
+	st.aenv.HasWorkstation = st.hasWorkstation
 	st.aenv.SensorIn = st.sensorIn
 	st.aenv.SiteIn = st.siteIn
 	st.aenv.SeverityAtLeast = st.alertSeverityAtLeast
@@ -164,6 +166,7 @@ func (e *Engine) decide(inc *incident.Incident, trace incTracer) (d IncidentDeci
 		st.release()
 		e.pool.Put(st)
 	}()
+	st.wsTypes = e.workstationTypes()
 	st.resetAlert(inc)
 	bare := st.bareTitles[0]
 	d.Title = bare

@@ -93,20 +93,25 @@
 //	                 OTSensor or "")
 //	devices          id, name, displayName, type, subType, vendor, model, os, firmware, serial, mac, ip,
 //	                 protocols, site, zone, sensor, purdueLayer, importance, owners, isProgramming,
-//	                 isAuthorized, isScanner, firstSeen
+//	                 isAuthorized, isScanner, firstSeen, isEngineeringWorkstation
 //	entities         kind ("IoTDevice" or "Ip"), name, address
 //	ips              the incident's IP addresses
 //	event            id, type ("Create" or "Update")
 //	trigger          "created" or "updated"
 //	plcChangeTitles  the Defender for IoT alert titles of controller changes (PLCChangeTitles)
 //
-// Helpers: anyAlertTitle(list), anyAlertCategory(list), hasDevice(typeOrSubtype), sensorIn(list),
+// Helpers: anyAlertTitle(list), anyAlertCategory(list), hasDevice(typeOrSubtype),
+// hasEngineeringWorkstation() (a device is one by incident.Device.IsEngineeringWorkstation: its type or
+// sub-type is one of playbooks.newEngineeringStation.deviceTypes, case-insensitive, or Defender for IoT
+// marks it as a programming device; authorized or not, exactly the devices NewEngineeringStationTicket
+// considers), sensorIn(list),
 // siteIn(list), severityAtLeast(severity), hasLabel(tag), changed(property), changedTo(property, value),
 // changedFrom(property, value). EnvironmentDoc describes each; `interlock rules env` prints it.
 //
 // An incident rule's condition and groupBy see one alert instead: alert (the same fields as an item of
 // alerts), devices, entities, ips and plcChangeTitles, with the helpers titleIn(list), titleHas(list),
-// categoryIn(list), hasDevice(typeOrSubtype), sensorIn(list), siteIn(list) and severityAtLeast(severity)
+// categoryIn(list), hasDevice(typeOrSubtype), hasEngineeringWorkstation(), sensorIn(list), siteIn(list)
+// and severityAtLeast(severity)
 // (the alert's severity).
 //
 // # Reload
@@ -139,7 +144,8 @@ Variables
                      Defender for IoT alert, "" for any other)
   devices          list of IoT devices: id, name, displayName, type, subType, vendor, model, os,
                      firmware, serial, mac, ip, protocols, site, zone, sensor, purdueLayer,
-                     importance, owners, isProgramming, isAuthorized, isScanner, firstSeen
+                     importance, owners, isProgramming, isAuthorized, isScanner, firstSeen,
+                     isEngineeringWorkstation (see hasEngineeringWorkstation())
   entities         list of entities: kind ("IoTDevice" or "Ip"), name, address
   ips              list of the incident's IP addresses
   event            the delivery: id (Sentinel's eventUniqueId), type ("Create" or "Update")
@@ -156,6 +162,11 @@ Helpers (text compares case-insensitively; a list is a list of strings, or one s
   anyAlertCategory(list)     an alert's category is in list ("Programming", "Discovery", ...)
   hasDevice(typeOrSubtype)   a device has this type or subtype ("Engineering Station", "PLC",
                              "Safety PLC"); for other fields use any(devices, {...})
+  hasEngineeringWorkstation()  a device is an engineering workstation: its type or subtype is one
+                             of playbooks.newEngineeringStation.deviceTypes (default "Engineering
+                             Station", "Engineering Workstation"), or Defender for IoT marks it as a
+                             programming device; authorized or not (test .isAuthorized for that).
+                             The NewEngineeringStationTicket playbook uses the same definition
   sensorIn(list)             an alert or a device comes from one of these sensors
   siteIn(list)               a device is at one of these sites
   severityAtLeast(severity)  incident severity is at least this (Informational < Low < Medium < High)
@@ -192,6 +203,7 @@ Helpers
                              titlesHave: "Scan" matches "Port Scan Detected", not "Scanner"
   categoryIn(list)           the alert's category is in list
   hasDevice(typeOrSubtype)   a device of the alert has this type or subtype
+  hasEngineeringWorkstation()  a device of the alert is an engineering workstation (as above)
   sensorIn(list)             the alert or one of its devices comes from one of these sensors
   siteIn(list)               a device of the alert is at one of these sites
   severityAtLeast(severity)  the alert's severity is at least this

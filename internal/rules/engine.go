@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -33,6 +34,9 @@ type Engine struct {
 	incRules []*incidentRule
 	sum      [sha256.Size]byte
 	pool     sync.Pool // *evaluator
+	// wsTypes are the device types that make an engineering workstation (nil: the default); see
+	// SetEngineeringWorkstationTypes.
+	wsTypes atomic.Pointer[[]string]
 }
 
 type rule struct {

@@ -51,6 +51,7 @@ type env struct {
 	AnyAlertTitle    func(any) bool            `expr:"anyAlertTitle"`
 	AnyAlertCategory func(any) bool            `expr:"anyAlertCategory"`
 	HasDevice        func(string) bool         `expr:"hasDevice"`
+	HasWorkstation   func() bool               `expr:"hasEngineeringWorkstation"`
 	SeverityAtLeast  func(string) bool         `expr:"severityAtLeast"`
 	HasLabel         func(string) bool         `expr:"hasLabel"`
 	SensorIn         func(any) bool            `expr:"sensorIn"`
@@ -141,6 +142,8 @@ type deviceView struct {
 	IsAuthorized  bool      `expr:"isAuthorized"`
 	IsScanner     bool      `expr:"isScanner"`
 	FirstSeen     time.Time `expr:"firstSeen"`
+	// IsEngineeringWorkstation is incident.Device.IsEngineeringWorkstation with the configured types.
+	IsEngineeringWorkstation bool `expr:"isEngineeringWorkstation"`
 }
 
 type entityView struct {
@@ -211,7 +214,7 @@ func makeAlertView(a *incident.Alert) alertView {
 	}
 }
 
-func makeDeviceView(d *incident.Device) deviceView {
+func makeDeviceView(d *incident.Device, wsTypes []string) deviceView {
 	return deviceView{
 		ID:            d.ID,
 		Name:          d.Name,
@@ -236,6 +239,8 @@ func makeDeviceView(d *incident.Device) deviceView {
 		IsAuthorized:  d.IsAuthorized,
 		IsScanner:     d.IsScanner,
 		FirstSeen:     d.FirstSeen,
+
+		IsEngineeringWorkstation: d.IsEngineeringWorkstation(wsTypes),
 	}
 }
 

@@ -58,6 +58,7 @@ func (e *Engine) evaluate(ev *incident.Event, now time.Time, trace tracer) (res 
 		st.release()
 		e.pool.Put(st)
 	}()
+	st.wsTypes = e.workstationTypes()
 	st.reset(ev, trig)
 	for _, r := range e.rules {
 		switch {
@@ -150,6 +151,9 @@ type evaluator struct {
 	aboxed   any
 	terms    termBuf
 	titleKey []byte
+
+	// wsTypes are the engine's engineering workstation types for this evaluation (nil: the default).
+	wsTypes []string
 }
 
 // memoryBudget bounds what one condition may build or loop over (expr counts range, array and map
@@ -164,6 +168,7 @@ func newEvaluator() *evaluator {
 	st.env.AnyAlertTitle = st.anyAlertTitle
 	st.env.AnyAlertCategory = st.anyAlertCategory
 	st.env.HasDevice = st.hasDevice
+	st.env.HasWorkstation = st.hasWorkstation
 	st.env.SeverityAtLeast = st.severityAtLeast
 	st.env.HasLabel = st.hasLabel
 	st.env.SensorIn = st.sensorIn
@@ -213,7 +218,7 @@ func (st *evaluator) fillViews() {
 	}
 	for i := range st.inc.Devices {
 		d := &st.inc.Devices[i]
-		st.deviceVals = append(st.deviceVals, makeDeviceView(d))
+		st.deviceVals = append(st.deviceVals, makeDeviceView(d, st.wsTypes))
 		st.entityVals = append(st.entityVals, entityView{Kind: "IoTDevice", Name: d.DisplayName(), Address: d.IP})
 	}
 	for _, ip := range st.inc.IPs {
@@ -248,6 +253,7 @@ func (st *evaluator) release() {
 	st.inc, st.prev, st.prevView, st.boxed = incident.Incident{}, nil, incidentView{}, nil
 	st.env.Incident, st.env.Previous, st.env.Alerts, st.env.Devices, st.env.Entities, st.env.IPs = incidentView{}, nil, nil, nil, nil, nil
 	st.env.Event = eventView{}
+	st.wsTypes = nil
 }
 
 // apply runs a matched rule's actions in order.

@@ -23,7 +23,8 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 	t.Parallel()
 	e, err := Default(knownPlaybooks())
 	require.NoError(t, err)
-	require.Equal(t, 3, e.Len())
+	require.Equal(t, 6, e.Len())
+	require.Equal(t, 3, e.Enabled(), "the parity playbooks' rules are off until turned on")
 
 	lowerPLC := plcProgrammingEvent()
 	lowerPLC.Incident.Title = "(MDIoT) Unauthorized PLC Program Upload"
@@ -36,6 +37,14 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 
 	newAssetPLC := newAssetEvent()
 	newAssetPLC.Incident.Devices = []incident.Device{plc()}
+
+	// A workstation Defender for IoT reports only by sub-type, or only as a programming device.
+	subTypeOnly := newAssetEvent()
+	subTypeOnly.Incident.Devices[0].Type, subTypeOnly.Incident.Devices[0].SubType, subTypeOnly.Incident.Devices[0].IsProgramming = "Workstation", "engineering workstation", false
+	programmingOnly := newAssetEvent()
+	programmingOnly.Incident.Devices[0].Type, programmingOnly.Incident.Devices[0].SubType, programmingOnly.Incident.Devices[0].IsProgramming = "", "", true
+	notAWorkstation := newAssetEvent()
+	notAWorkstation.Incident.Devices[0].Type, notAWorkstation.Incident.Devices[0].SubType, notAWorkstation.Incident.Devices[0].IsProgramming = "HMI", "", false
 
 	tests := []struct {
 		name      string
@@ -83,6 +92,36 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 			ev:       newAssetPLC,
 			severity: "Medium",
 		},
+		{
+			name:      "a workstation by sub-type only opens a ticket",
+			ev:        subTypeOnly,
+			playbooks: []string{"NewEngineeringStationTicket"},
+			matches:   []string{"New engineering workstation → ServiceNow"},
+			severity:  "Medium",
+			labels:    []string{"ot", "new-asset"},
+			changes: []Change{
+				{Rule: "New engineering workstation → ServiceNow", Field: "labels", To: "ot"},
+				{Rule: "New engineering workstation → ServiceNow", Field: "labels", To: "new-asset"},
+			},
+		},
+		{
+			name:      "a programming device opens a ticket",
+			ev:        programmingOnly,
+			playbooks: []string{"NewEngineeringStationTicket"},
+			matches:   []string{"New engineering workstation → ServiceNow"},
+			severity:  "Medium",
+			labels:    []string{"ot", "new-asset"},
+			changes: []Change{
+				{Rule: "New engineering workstation → ServiceNow", Field: "labels", To: "ot"},
+				{Rule: "New engineering workstation → ServiceNow", Field: "labels", To: "new-asset"},
+			},
+		},
+		{
+			name:     "a new HMI is no workstation",
+			ev:       notAWorkstation,
+			severity: "Medium",
+		},
+
 		{
 			name:     "updates run no create rule",
 			ev:       updateOf(plcProgrammingEvent(), nil),
@@ -389,4 +428,48 @@ func TestConditionMemoryBudget(t *testing.T) {
 	res = condEngine(t, `all(1..1000, # > 0)`).Evaluate(plcProgrammingEvent(), testNow)
 	require.Empty(t, res.Errors)
 	require.Len(t, res.Matches, 1)
+}
+
+// TestDefaultParityRulesTurnedOn runs the default rules with the three parity rules (auto-triage,
+// auto-close, line mail) turned on, as an operator does by editing enabled: false.
+func TestDefaultParityRulesTurnedOn(t *testing.T) {
+	t.Parallel()
+	src := strings.ReplaceAll(string(DefaultRules()), "    enabled: false\n", "")
+	e, err := Parse([]byte(src), "on.yaml", knownPlaybooks())
+	require.NoError(t, err)
+	require.Equal(t, 6, e.Enabled())
+
+	newAssetPLC := newAssetEvent()
+	newAssetPLC.Incident.Devices = []incident.Device{plc()}
+	before := newAssetPLC.Incident
+	before.Alerts = nil // the update added the alert
+	same := newAssetPLC.Incident
+	normal := newAssetEvent()
+	normal.Incident.Devices[0].Type, normal.Incident.Devices[0].SubType, normal.Incident.Devices[0].IsProgramming = "HMI", "", false
+	noDevices := newAssetEvent()
+	noDevices.Incident.Devices = nil
+
+	tests := []struct {
+		name      string
+		ev        incident.Event
+		playbooks []string
+	}{
+		{"a new high-importance PLC: triage, auto-close check, line mail", newAssetPLC,
+			[]string{"AutoTriageIncident", "AutoCloseIncidents", "MailByProductionLine"}},
+		{"an update that adds alerts triages again", updateOf(newAssetPLC, &before), []string{"AutoTriageIncident"}},
+		{"an update without new alerts does not", updateOf(newAssetPLC, &same), nil},
+		{"a normal HMI: no triage", normal, []string{"AutoCloseIncidents", "MailByProductionLine"}},
+		{"the engineering station: ticket too", newAssetEvent(),
+			[]string{"NewEngineeringStationTicket", "AutoCloseIncidents", "MailByProductionLine"}},
+		{"PLC programming: the PLC playbook, not auto-close or triage", plcProgrammingEvent(),
+			[]string{"PLCReprogrammingNotice", "MailByProductionLine"}},
+		{"no devices: nothing", noDevices, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := e.Evaluate(tt.ev, testNow)
+			require.Empty(t, res.Errors)
+			require.Equal(t, tt.playbooks, res.Playbooks)
+		})
+	}
 }

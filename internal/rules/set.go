@@ -25,6 +25,8 @@ const debounce = 100 * time.Millisecond
 type Set struct {
 	cur atomic.Pointer[Engine]
 	mu  sync.Mutex // one reload at a time
+	// wsTypes are applied to every engine the set runs (SetEngineeringWorkstationTypes).
+	wsTypes *[]string
 
 	// OnReload, when set, is called after every reload attempt with its outcome (nil on success). Set it
 	// before calling Watch. Tests use it to wait for a reload instead of sleeping.
@@ -36,6 +38,22 @@ func NewSet(e *Engine) *Set {
 	s := &Set{}
 	s.cur.Store(e)
 	return s
+}
+
+// SetEngineeringWorkstationTypes sets the engineering workstation types of the running rules and of
+// every reload (Engine.SetEngineeringWorkstationTypes).
+func (s *Set) SetEngineeringWorkstationTypes(types []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if types == nil {
+		s.wsTypes = nil
+	} else {
+		c := append([]string{}, types...)
+		s.wsTypes = &c
+	}
+	if e := s.cur.Load(); e != nil {
+		e.SetEngineeringWorkstationTypes(types)
+	}
 }
 
 // Current returns the running rules.
@@ -71,6 +89,9 @@ func (s *Set) reloadLocked(path string, known []string, force bool) (bool, error
 	e, err := Parse(data, path, known)
 	if err != nil {
 		return true, err
+	}
+	if s.wsTypes != nil {
+		e.SetEngineeringWorkstationTypes(*s.wsTypes)
 	}
 	s.cur.Store(e)
 	return true, nil

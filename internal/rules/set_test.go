@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/interlock-soar/interlock/internal/incident"
 )
 
 const threeRules = `rules:
@@ -114,13 +116,13 @@ func TestWatch(t *testing.T) {
 	require.NoError(t, next())
 	require.NotSame(t, e, s.Current())
 	require.Contains(t, logs.String(), `msg="rules: reloaded"`)
-	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=3 enabled=3 previous_rules=3")
+	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=6 enabled=3 previous_rules=6")
 
 	// A file replaced by rename is picked up.
 	replaceFile(t, path, threeRules)
 	require.NoError(t, next())
 	require.Equal(t, 3, s.Current().Len())
-	require.Contains(t, logs.String(), `cause="file change" rules=3 enabled=3 previous_rules=3`)
+	require.Contains(t, logs.String(), `cause="file change" rules=3 enabled=3 previous_rules=6`)
 
 	// An invalid file is logged and the running rules stay.
 	running := s.Current()
@@ -139,7 +141,7 @@ func TestWatch(t *testing.T) {
 		require.Same(t, running, s.Current())
 	}
 	require.NotSame(t, running, s.Current())
-	require.Equal(t, 3, s.Current().Len())
+	require.Equal(t, 6, s.Current().Len())
 
 	cancel()
 	select {
@@ -148,4 +150,20 @@ func TestWatch(t *testing.T) {
 		t.Fatal("Watch did not return after cancel")
 	}
 	require.False(t, strings.Contains(logs.String(), "level=WARN"), logs.String())
+}
+
+// The configured engineering workstation types survive a reload: the worker sets them once.
+func TestSetKeepsEngineeringWorkstationTypes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("rules:\n  - {name: ws, order: 1, trigger: created, condition: hasEngineeringWorkstation(), actions: [runPlaybook: Other]}\n"), 0o600))
+	e, err := Load(path, knownPlaybooks())
+	require.NoError(t, err)
+	s := NewSet(e)
+	s.SetEngineeringWorkstationTypes([]string{"Programming Laptop"})
+	ev := incident.Event{Type: incident.EventCreate, Incident: incident.Incident{ID: "i", Devices: []incident.Device{{Name: "d", SubType: "programming laptop"}}}}
+	require.Equal(t, []string{"Other"}, s.Evaluate(ev, testNow).Playbooks)
+	require.NoError(t, s.Reload(path, knownPlaybooks()))
+	require.Equal(t, []string{"Other"}, s.Evaluate(ev, testNow).Playbooks, "after a reload")
+	ev.Incident.Devices[0].SubType = "Engineering Station"
+	require.Empty(t, s.Evaluate(ev, testNow).Playbooks, "the configured list replaces the default")
 }

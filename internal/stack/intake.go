@@ -36,7 +36,7 @@ type Intake struct {
 func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake, error) {
 	registry := worker.Playbooks(cfg.Playbooks)
 	known := worker.PlaybookNames(registry)
-	set, err := worker.LoadRules(cfg.Intake.RulesFile, known)
+	set, err := worker.LoadRules(cfg.Intake.RulesFile, known, worker.WorkstationTypes(cfg.Playbooks))
 	if err != nil {
 		return nil, err
 	}

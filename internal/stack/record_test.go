@@ -56,6 +56,7 @@ func TestRecordHistories(t *testing.T) {
 			Name: "Recorder's window", Devices: []string{"PLC-rec-planned"},
 			Start: "2026-01-01T00:00:00Z", End: "2100-01-01T00:00:00Z",
 		}}
+		withParityWindow(cfg)
 		pc.NewEngineeringStation.AttemptTimeout = time.Second
 		pc.NewEngineeringStation.RetryFor = 20 * time.Second // past the side effects' 5 s local budget
 	}})
@@ -146,6 +147,22 @@ func TestRecordHistories(t *testing.T) {
 		}, 30*time.Second, 100*time.Millisecond)
 		return wid
 	})
+	// The parity playbooks' default rules are off: they are started through the intake's run endpoint.
+	r.record("auto-triage-raised", `"why":["importance High"]`, func(ctx context.Context) string {
+		return r.startRun(playbooks.AutoTriageName, linesFixture(t, "rec-triage", nil))
+	})
+	r.record("auto-triage-nothing", `no high-importance or safety-relevant device`, func(ctx context.Context) string {
+		return r.startRun(playbooks.AutoTriageName, linesFixture(t, "rec-triage-none", keepEntities("iot-9001", "ip-192-168-50-7")))
+	})
+	r.record("auto-close-closed", `"closed":true`, func(ctx context.Context) string {
+		return r.startRun(playbooks.AutoCloseName, linesFixture(t, "rec-close", keepEntities("iot-3120", "iot-3110", "ip-10-20-1-10")))
+	})
+	r.record("auto-close-not-covered", `devices are outside every planned maintenance window`, func(ctx context.Context) string {
+		return r.startRun(playbooks.AutoCloseName, linesFixture(t, "rec-close-not", nil))
+	})
+	r.record("mail-by-line-sent", `"withoutLine":["LAPTOP-VISITOR-\u003cb\u003e7\u003c/b\u003e (192.168.50.7)"]`, func(ctx context.Context) string {
+		return r.startRun(playbooks.MailByLineName, linesFixture(t, "rec-mail", nil))
+	})
 	r.record("incident-open", "", func(ctx context.Context) string {
 		api := &intake.APIClient{BaseURL: h.intakeURL, Actor: "recorder"}
 		res, err := api.PostAlerts(ctx, sensorAlert(t, 7101, "Unauthorized PLC Programming"), false)
@@ -206,6 +223,15 @@ func (r *recorder) start(body []byte) string {
 	code, a := r.h.post(r.t, body)
 	require.Equal(r.t, http.StatusAccepted, code)
 	require.Len(r.t, a.Runs, 1, "one playbook: %+v", a.Runs)
+	return a.Runs[0].WorkflowID
+}
+
+// startRun starts one playbook through the intake's run endpoint and returns its run.
+func (r *recorder) startRun(playbook string, body []byte) string {
+	r.t.Helper()
+	code, a := r.h.postRun(r.t, playbook, body)
+	require.Equal(r.t, http.StatusAccepted, code)
+	require.Len(r.t, a.Runs, 1)
 	return a.Runs[0].WorkflowID
 }
 

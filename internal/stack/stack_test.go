@@ -84,7 +84,7 @@ func newHarness(t *testing.T) *harness {
 	tp := env.Temporal(t)
 	mp := env.Mailpit(t)
 	stackOnce.Do(func() {
-		shared, stackErr = startStack(tp, stackOptions{mail: mp, smtpHost: mp.SMTPHost, smtpPort: mp.SMTPPort})
+		shared, stackErr = startStack(tp, stackOptions{mail: mp, smtpHost: mp.SMTPHost, smtpPort: mp.SMTPPort, configure: withParityWindow})
 	})
 	require.NoError(t, stackErr)
 	return shared
