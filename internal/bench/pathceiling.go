@@ -14,15 +14,11 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/playbooks"
-	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -112,13 +108,11 @@ func (r *runner) pathCeilingPhase(ctx context.Context, n int, rate float64) (*Ce
 		return nil, err
 	}
 	queue := "interlock-bench-" + r.runID + "-w"
-	w := sdkworker.New(r.tc, queue, worker.Options(r.cfg.WorkerTuning))
-	w.RegisterWorkflowWithOptions(ceilingWorkflow, workflow.RegisterOptions{Name: ceilingWorkflowName})
-	w.RegisterActivityWithOptions(ceilingActivity, activity.RegisterOptions{Name: ceilingActivityName})
-	if err := w.Start(); err != nil {
-		return nil, fmt.Errorf("same-work ceiling worker: %w", err)
+	stop, err := r.ceilingWorker(queue)
+	if err != nil {
+		return nil, err
 	}
-	defer w.Stop()
+	defer stop()
 
 	p := newPhase("same-work ceiling", r.runID, "w", items)
 	p.effects = false
@@ -138,22 +132,9 @@ func (r *runner) pathCeilingPhase(ctx context.Context, n int, rate float64) (*Ce
 	}
 	cpu0 := r.procs.snapshot()
 	r.observe(ctx, p, func(ctx context.Context) {
-		drive(ctx, n, rate, r.cfg.Concurrency, func(ctx context.Context, i int) {
-			it := items[i]
-			p.posted.Add(1)
-			sent := time.Now()
-			err := r.startPath(ctx, queue, it, ps)
-			at := time.Now()
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			it.posts++
-			if err != nil {
-				it.postErr = err.Error()
-				return
-			}
-			it.sentAt, it.acceptedAt = sent, at
-			it.started++
-			p.acceptedN.Add(1)
+		r.driveStarts(ctx, p, rate, func(ctx context.Context, it *item) error {
+			return r.startPath(ctx, queue, it, ps)
+		}, func(it *item) {
 			if ps.Runs[it.inc.Kind].AfterAnswer != nil {
 				answers <- it.workflowID
 			}

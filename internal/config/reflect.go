@@ -212,39 +212,22 @@ type KeyValue struct {
 	Secret bool
 }
 
-// Values lists the effective value of every scalar key of c, in the order of Docs; secrets are shown
-// only as set or not set.
+// Values lists the effective value of every scalar key of c, in the order of Docs, then the secrets,
+// shown only as set or not set.
 func Values(c Config, getenv func(string) string) []KeyValue {
+	v := reflect.ValueOf(&c).Elem()
 	var out []KeyValue
-	var visit func(v reflect.Value, prefix string)
-	visit = func(v reflect.Value, prefix string) {
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "" || name == "-" {
-				continue
-			}
-			key := name
-			if prefix != "" {
-				key = prefix + "." + name
-			}
-			fv := v.Field(i)
-			switch {
-			case f.Type == secretType:
-				state := "not set"
-				if fv.Interface().(Secret).IsSet() {
-					state = "set (" + secretSource(fv.Interface().(Secret)) + ")"
-				}
-				out = append(out, KeyValue{Key: key, Value: state, Secret: true})
-			case f.Type.Kind() == reflect.Struct && f.Type != durationType:
-				visit(fv, key)
-			case isScalar(f.Type):
-				out = append(out, KeyValue{Key: key, Value: scalarString(fv), FromEnv: getenv != nil && getenv(envName(key)) != ""})
-			}
+	walk(v.Type(), "", func(key string, _ reflect.StructField) {
+		fromEnv := getenv != nil && getenv(envName(key)) != ""
+		out = append(out, KeyValue{Key: key, Value: scalarString(fieldByKey(v, key)), FromEnv: fromEnv})
+	}, nil)
+	for _, s := range c.secrets() {
+		state := "not set"
+		if s.secret.IsSet() {
+			state = "set (" + secretSource(*s.secret) + ")"
 		}
+		out = append(out, KeyValue{Key: s.key, Value: state, Secret: true})
 	}
-	visit(reflect.ValueOf(c), "")
 	return out
 }
 
