@@ -43,9 +43,19 @@ type AnswerLinkRequest struct {
 	// Recipient is who the links were sent to: the address, or "group" for several.
 	Recipient string
 	Round     int
+	// Question is QuestionPlanned (a PLC change: planned or not) or QuestionExpected (a device
+	// owner: is this expected or not).
+	Question string
 }
 
-// AnswerLinks are the two one-click links of a notice.
+// Questions a notice asks.
+const (
+	QuestionPlanned  = ""
+	QuestionExpected = "expected"
+)
+
+// AnswerLinks are the two one-click links of a notice: Planned is the "yes" link (planned, or
+// expected), NotPlanned the "no" link.
 type AnswerLinks struct {
 	Planned    string
 	NotPlanned string
