@@ -5,10 +5,14 @@ type Playbooks struct {
 	NewEngineeringStation NewEngineeringStation `yaml:"newEngineeringStation"`
 	PLCReprogramming      PLCReprogramming      `yaml:"plcReprogramming"`
 	AlertStatusSync       AlertStatusSync       `yaml:"alertStatusSync"`
+	OwnerApproval         OwnerApproval         `yaml:"ownerApproval"`
+	CVEAutoWorkflow       CVEAutoWorkflow       `yaml:"cveAutoWorkflow"`
 }
 
 func (p *Playbooks) validate(errs *Errors) {
 	p.NewEngineeringStation.validate(errs)
 	p.PLCReprogramming.validate(errs)
 	p.AlertStatusSync.validate(errs)
+	p.OwnerApproval.validate(errs)
+	p.CVEAutoWorkflow.validate(errs)
 }
