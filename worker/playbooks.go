@@ -12,6 +12,8 @@ func Playbooks(cfg config.Playbooks) *playbooks.Registry {
 		playbooks.NewEngineeringStationPlaybook(cfg.NewEngineeringStation).Playbook(),
 		playbooks.NewPLCReprogramming(cfg.PLCReprogramming).Playbook(),
 		playbooks.NewAlertStatusSync(cfg.AlertStatusSync).Playbook(),
+		playbooks.NewOwnerApproval(cfg.OwnerApproval).Playbook(),
+		playbooks.NewCVEAutoWorkflow(cfg.CVEAutoWorkflow).Playbook(),
 	)
 }
 
