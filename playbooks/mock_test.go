@@ -21,6 +21,8 @@ func registerActivityTypes(env *testsuite.TestWorkflowEnvironment) {
 	register(env, activities.FindPlannedChange)
 	register(env, activities.LookupRecipients)
 	register(env, activities.SyncAlertStatus)
+	register(env, activities.SendOwnerNotification)
+	register(env, activities.FindDeviceCVEs)
 }
 
 func register[Req, Res any](env *testsuite.TestWorkflowEnvironment, t activities.Type[Req, Res]) {
