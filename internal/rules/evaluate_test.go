@@ -23,7 +23,7 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 	t.Parallel()
 	e, err := Default(knownPlaybooks())
 	require.NoError(t, err)
-	require.Equal(t, 3, e.Len())
+	require.Equal(t, 5, e.Len())
 
 	lowerPLC := plcProgrammingEvent()
 	lowerPLC.Incident.Title = "(MDIoT) Unauthorized PLC Program Upload"
@@ -47,10 +47,10 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 		changes   []Change
 	}{
 		{
-			name:      "new engineering station opens a ticket and tags",
+			name:      "new engineering station opens a ticket and tags; its owner is asked; CVEs are looked up",
 			ev:        newAssetEvent(),
-			playbooks: []string{"NewEngineeringStationTicket"},
-			matches:   []string{"New engineering workstation → ServiceNow"},
+			playbooks: []string{"NewEngineeringStationTicket", "IoTOwnerApproval", "CVEAutoWorkflow"},
+			matches:   []string{"New engineering workstation → ServiceNow", "IoT device owner → expected or not", "Device CVEs → incident comments"},
 			severity:  "Medium",
 			labels:    []string{"ot", "new-asset"},
 			changes: []Change{
@@ -59,29 +59,33 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 			},
 		},
 		{
-			name:      "PLC programming notifies engineers; already High so no change",
+			name:      "PLC programming notifies engineers, not the owners; already High so no change",
 			ev:        plcProgrammingEvent(),
-			playbooks: []string{"PLCReprogrammingNotice"},
-			matches:   []string{"PLC reprogramming → engineers"},
+			playbooks: []string{"PLCReprogrammingNotice", "CVEAutoWorkflow"},
+			matches:   []string{"PLC reprogramming → engineers", "Device CVEs → incident comments"},
 			severity:  "High",
 		},
 		{
 			name:      "PLC program upload at Medium is raised to High",
 			ev:        lowerPLC,
-			playbooks: []string{"PLCReprogrammingNotice"},
-			matches:   []string{"PLC reprogramming → engineers"},
+			playbooks: []string{"PLCReprogrammingNotice", "CVEAutoWorkflow"},
+			matches:   []string{"PLC reprogramming → engineers", "Device CVEs → incident comments"},
 			severity:  "High",
 			changes:   []Change{{Rule: "PLC reprogramming → engineers", Field: "severity", From: "Medium", To: "High"}},
 		},
 		{
-			name:     "PLC mode change at Low stays below the threshold",
-			ev:       lowPLC,
-			severity: "Low",
+			name:      "PLC mode change at Low stays below the threshold; still a PLC change, so no owner question",
+			ev:        lowPLC,
+			playbooks: []string{"CVEAutoWorkflow"},
+			matches:   []string{"Device CVEs → incident comments"},
+			severity:  "Low",
 		},
 		{
-			name:     "a new PLC is not an engineering station",
-			ev:       newAssetPLC,
-			severity: "Medium",
+			name:      "a new PLC is not an engineering station; its owner is asked",
+			ev:        newAssetPLC,
+			playbooks: []string{"IoTOwnerApproval", "CVEAutoWorkflow"},
+			matches:   []string{"IoT device owner → expected or not", "Device CVEs → incident comments"},
+			severity:  "Medium",
 		},
 		{
 			name:     "updates run no create rule",
@@ -333,13 +337,13 @@ func TestEvaluateIsSafeForConcurrentUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 200 {
-				ev, want := newAssetEvent(), "NewEngineeringStationTicket"
+				ev, want := newAssetEvent(), "NewEngineeringStationTicket,IoTOwnerApproval,CVEAutoWorkflow"
 				if i%2 == 0 {
-					ev, want = plcProgrammingEvent(), "PLCReprogrammingNotice"
+					ev, want = plcProgrammingEvent(), "PLCReprogrammingNotice,CVEAutoWorkflow"
 				}
 				res := e.Evaluate(ev, testNow)
-				if len(res.Playbooks) != 1 || res.Playbooks[0] != want {
-					errs <- strings.Join(res.Playbooks, ",") + " want " + want
+				if got := strings.Join(res.Playbooks, ","); got != want {
+					errs <- got + " want " + want
 					return
 				}
 			}
@@ -365,9 +369,10 @@ func TestEvaluateAllocations(t *testing.T) {
 		e    *Engine
 		max  float64
 	}{
-		// Helpers only: the boxed env, Result.Matches, Match.Actions and Result.Playbooks. A helper that
-		// allocated per call would show here.
-		{"default rules", def, 4},
+		// Helpers only: the boxed env, Result.Matches, Match.Actions and Result.Playbooks, for the two
+		// rules that match the PLC fixture (PLC notice, device CVEs). A helper that allocated per call
+		// would show here.
+		{"default rules", def, 7},
 		// Plus four matching rules that change the incident (Changes, labels copy, a re-boxed env each)
 		// and user predicates over devices: expr copies each string field it reads through a slice
 		// element to the heap (reflect), about two dozen here.

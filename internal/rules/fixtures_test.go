@@ -14,7 +14,7 @@ import (
 // checks them against the files, and TestDefaultRulesOnFixtureFiles runs the parsed files.
 
 func knownPlaybooks() []string {
-	return []string{"NewEngineeringStationTicket", "PLCReprogrammingNotice", "AlertStatusSync", "Other", "Third"}
+	return []string{"NewEngineeringStationTicket", "PLCReprogrammingNotice", "AlertStatusSync", "IoTOwnerApproval", "CVEAutoWorkflow", "Other", "Third"}
 }
 
 func engStation() incident.Device {
