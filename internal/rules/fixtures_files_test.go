@@ -21,9 +21,9 @@ func TestDefaultRulesOnFixtureFiles(t *testing.T) {
 		playbooks []string
 		severity  string
 	}{
-		{"sentinel-incident-new-engineering-station.json", []string{"NewEngineeringStationTicket", "IoTOwnerApproval", "CVEAutoWorkflow"}, "Medium"},
-		{"sentinel-incident-unauthorized-plc-programming.json", []string{"PLCReprogrammingNotice", "CVEAutoWorkflow"}, "High"},
-		{"d4iot-securityalert-unauthorized-plc-programming.json", []string{"PLCReprogrammingNotice", "CVEAutoWorkflow"}, "High"},
+		{"sentinel-incident-new-engineering-station.json", []string{"NewEngineeringStationTicket", "IoTOwnerApproval"}, "Medium"},
+		{"sentinel-incident-unauthorized-plc-programming.json", []string{"PLCReprogrammingNotice"}, "High"},
+		{"d4iot-securityalert-unauthorized-plc-programming.json", []string{"PLCReprogrammingNotice"}, "High"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -37,7 +37,7 @@ func TestSetReloadKeepsRunningRulesOnInvalidFile(t *testing.T) {
 	require.NoError(t, err)
 	s := NewSet(e)
 	require.Same(t, e, s.Current())
-	require.Equal(t, []string{"PLCReprogrammingNotice", "CVEAutoWorkflow"}, s.Evaluate(plcProgrammingEvent(), testNow).Playbooks)
+	require.Equal(t, []string{"PLCReprogrammingNotice"}, s.Evaluate(plcProgrammingEvent(), testNow).Playbooks)
 
 	replaceFile(t, path, "rules:\n  - name: broken\n")
 	err = s.Reload(path, knownPlaybooks())
@@ -114,7 +114,7 @@ func TestWatch(t *testing.T) {
 	require.NoError(t, next())
 	require.NotSame(t, e, s.Current())
 	require.Contains(t, logs.String(), `msg="rules: reloaded"`)
-	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=5 enabled=5 previous_rules=5")
+	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=5 enabled=4 previous_rules=5")
 
 	// A file replaced by rename is picked up.
 	replaceFile(t, path, threeRules)
