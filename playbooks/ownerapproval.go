@@ -19,6 +19,7 @@ package playbooks
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -96,12 +97,15 @@ type OwnerApprovalResult struct {
 	Reason          string   `json:"reason,omitempty"`
 }
 
-// OwnerStatus is what the "status" query returns.
+// OwnerStatus is what the "status" query returns, shaped like PLCStatus.
 type OwnerStatus struct {
-	// Phase is "asking" or "done".
-	Phase   string            `json:"phase"`
-	Outcome string            `json:"outcome,omitempty"`
-	Answer  *workflows.Answer `json:"answer,omitempty"`
+	// Phase is "checking" (before the first email), "waiting" or "done".
+	Phase   string `json:"phase"`
+	Outcome string `json:"outcome,omitempty"`
+	// Round is 0 while waiting after the first email, n after the n-th reminder.
+	Round    int               `json:"round"`
+	Deadline time.Time         `json:"deadline,omitzero"`
+	Answer   *workflows.Answer `json:"answer,omitempty"`
 }
 
 // Run is the workflow.
@@ -140,9 +144,12 @@ func (p *OwnerApproval) Run(ctx workflow.Context, inc incident.Incident) (OwnerA
 // registerOwnerHandlers registers the status query and the answer loop's handlers.
 func registerOwnerHandlers(ctx workflow.Context, a *ownerAsk, outcome *string) error {
 	if err := workflow.SetQueryHandler(ctx, PLCStatusQuery, func() (OwnerStatus, error) {
-		st := OwnerStatus{Phase: "asking", Outcome: *outcome, Answer: a.loop.answered()}
-		if a.done {
+		st := OwnerStatus{Phase: "checking", Outcome: *outcome, Round: a.round, Deadline: a.deadline, Answer: a.loop.answered()}
+		switch {
+		case a.done:
 			st.Phase = "done"
+		case !a.deadline.IsZero():
+			st.Phase = "waiting"
 		}
 		return st, nil
 	}); err != nil {

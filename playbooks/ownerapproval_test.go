@@ -338,3 +338,27 @@ func TestIsBareEmail(t *testing.T) {
 		require.Equal(t, want, isBareEmail(s), s)
 	}
 }
+
+// The status query says when the run waits, and for which round.
+func TestOwnerApprovalStatusQuery(t *testing.T) {
+	t.Parallel()
+	h := newOwnerApprovalHarness(t, nil)
+	var during OwnerStatus
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(PLCStatusQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&during))
+	}, time.Hour)
+	h.answerAt(2*time.Hour, workflows.Answer{Decision: "expected", By: owner1})
+	var res OwnerApprovalResult
+	require.NoError(t, h.execute(ownerIncident(), &res))
+	require.Equal(t, "waiting", during.Phase)
+	require.Zero(t, during.Round)
+	require.Equal(t, testStart.Add(24*time.Hour), during.Deadline)
+	v, err := h.env.QueryWorkflow(PLCStatusQuery)
+	require.NoError(t, err)
+	var after OwnerStatus
+	require.NoError(t, v.Get(&after))
+	require.Equal(t, "done", after.Phase)
+	require.Equal(t, OutcomeExpected, after.Outcome)
+}

@@ -68,6 +68,9 @@ type ownerAsk struct {
 	targets []*ownerTarget
 	rec     OwnerAnswerRecord
 	done    bool
+	// round and deadline are the current wait's, for the status query.
+	round    int
+	deadline time.Time
 }
 
 func newOwnerAsk(ctx workflow.Context, inc incident.Incident, w *writer) *ownerAsk {
@@ -173,6 +176,9 @@ func (a *ownerAsk) send(ctx workflow.Context, round int, deadline time.Time) err
 		sent = append(sent, fmt.Sprintf("%s about %s", strings.Join(nr.Recipients, ", "), a.targets[i].label))
 	}
 	a.rec.Failed = append(a.rec.Failed, failed...)
+	if len(sent) > 0 {
+		a.round, a.deadline = round, deadline
+	}
 	var msg string
 	switch {
 	case round == 0 && len(sent) == 0:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/interlock-soar/interlock/activities/mail/mailtest"
 	"github.com/interlock-soar/interlock/internal/azurestub"
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/intake"
 	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/snowstub"
@@ -56,6 +58,8 @@ func TestRecordHistories(t *testing.T) {
 			Name: "Recorder's window", Devices: []string{"PLC-rec-planned"},
 			Start: "2026-01-01T00:00:00Z", End: "2100-01-01T00:00:00Z",
 		}}
+		pc.OwnerApproval.AnswerTimeout, pc.OwnerApproval.ReminderRounds = 2*time.Second, 1
+		pc.CVEAutoWorkflow.AnswerTimeout, pc.CVEAutoWorkflow.ReminderRounds = 2*time.Second, 0
 		pc.NewEngineeringStation.AttemptTimeout = time.Second
 		pc.NewEngineeringStation.RetryFor = 20 * time.Second // past the side effects' 5 s local budget
 	}})
@@ -146,6 +150,7 @@ func TestRecordHistories(t *testing.T) {
 		}, 30*time.Second, 100*time.Millisecond)
 		return wid
 	})
+	r.recordOwnerPaths()
 	r.record("incident-open", "", func(ctx context.Context) string {
 		api := &intake.APIClient{BaseURL: h.intakeURL, Actor: "recorder"}
 		res, err := api.PostAlerts(ctx, sensorAlert(t, 7101, "Unauthorized PLC Programming"), false)
@@ -258,4 +263,36 @@ func closing(t *testing.T, ev *historypb.HistoryEvent) string {
 	}
 	t.Fatalf("the run did not close: its last event is %s", ev.GetEventType())
 	return ""
+}
+
+// recordOwnerPaths records IoTOwnerApproval's and CVEAutoWorkflow's paths. The owner fixture starts only
+// IoTOwnerApproval through the default rules; CVEAutoWorkflow's rule is off, so it starts by hand, on an
+// incident the Sentinel stand-in is told about first.
+func (r *recorder) recordOwnerPaths() {
+	t, h := r.t, r.h
+	owner := func(tag string) []byte { return ownerFixture(t, tag, "4501") }
+	r.record("owner-answered-expected", `"outcome":"answered_expected"`, func(ctx context.Context) string {
+		return r.answer(ctx, r.start(owner("rec-expected")), workflows.DecisionExpected)
+	})
+	r.record("owner-answered-not-expected", `"outcome":"answered_not_expected"`, func(ctx context.Context) string {
+		return r.answer(ctx, r.start(owner("rec-notexpected")), workflows.DecisionNotExpected)
+	})
+	r.record("owner-no-answer", `"reminders":1`, func(ctx context.Context) string { return r.start(owner("rec-noanswer")) })
+	r.record("owner-not-applicable", `"outcome":"not_applicable"`, func(ctx context.Context) string {
+		body := bytes.ReplaceAll(owner("rec-na"), []byte("-owner@rotterdam.example.com"), []byte(" (no address)"))
+		return r.startByHand(ctx, playbooks.OwnerApprovalName, "rec-owner-na", body)
+	})
+	cve := func(tag string, body []byte) string {
+		ev, err := incident.Parse(body)
+		require.NoError(t, err)
+		h.azure.Stub.Mirror(ev, []string{"management.azure.com"})
+		return r.startByHand(context.Background(), playbooks.CVEAutoWorkflowName, "rec-"+tag, body)
+	}
+	r.record("cve-critical-answered", `"ownerOutcome":"answered_not_expected"`, func(ctx context.Context) string {
+		return r.answer(ctx, cve("cve-critical", owner("rec-cve-critical")), workflows.DecisionNotExpected)
+	})
+	r.record("cve-none", `"outcome":"no_cves"`, func(ctx context.Context) string {
+		body := strings.NewReplacer("oa-10", "zz-10", "HMI-OA-1", "HMI-ZZ-1", "SW-OA-3", "SW-ZZ-3").Replace(string(owner("rec-cve-none")))
+		return cve("cve-none", []byte(body))
+	})
 }
