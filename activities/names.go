@@ -21,6 +21,7 @@ const (
 	PrepareIncidentEventName  = "PrepareIncidentEvent"
 	SendOwnerNotificationName = "SendOwnerNotification"
 	FindDeviceCVEsName        = "FindDeviceCVEs"
+	DeviceOwnersName          = "DeviceOwners"
 )
 
 // Names lists every activity type name, for the tests that check each is registered.
@@ -28,7 +29,7 @@ func Names() []string {
 	return []string{
 		EnsureTicketName, AddIncidentCommentName, UpdateIncidentName, SendPLCNotificationName, FindPlannedChangeName,
 		RecipientsName, SyncAlertStatusName, IncidentSettingsName, PrepareIncidentEventName,
-		SendOwnerNotificationName, FindDeviceCVEsName,
+		SendOwnerNotificationName, FindDeviceCVEsName, DeviceOwnersName,
 	}
 }
 
@@ -49,6 +50,7 @@ var (
 	PrepareIncidentEvent  = Type[PrepareRequest, PrepareResult]{PrepareIncidentEventName}
 	SendOwnerNotification = Type[OwnerNotification, NotificationResult]{SendOwnerNotificationName}
 	FindDeviceCVEs        = Type[CVERequest, CVEResult]{FindDeviceCVEsName}
+	DeviceOwners          = Type[DeviceOwnersRequest, DeviceOwnersResult]{DeviceOwnersName}
 )
 
 // Registry is where activities are registered: a worker, or a test environment.

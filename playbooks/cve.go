@@ -191,7 +191,7 @@ func (r *cveRun) run(ctx workflow.Context) error {
 			r.res.Devices = append(r.res.Devices, dc)
 		}
 		if len(crit) > 0 {
-			critical = append(critical, &ownerTarget{device: d, label: dc.Device, owners: ownersOf(d), cves: crit})
+			critical = append(critical, &ownerTarget{device: d, label: dc.Device, cves: crit})
 		}
 	}
 	if len(r.res.Devices) == 0 {
@@ -292,6 +292,15 @@ func (r *cveRun) triage(ctx workflow.Context, critical []*ownerTarget) error {
 		Severity: incident.SeverityHigh, AddTags: []string{r.s.Tag},
 	}); err != nil {
 		return err
+	}
+	if r.s.NotifyOwners {
+		devs := make([]incident.Device, len(critical))
+		for i, t := range critical {
+			devs[i] = t.device
+		}
+		for i, d := range withDirectoryOwners(ctx, devs) {
+			critical[i].owners = ownersOf(d)
+		}
 	}
 	asked := slices.DeleteFunc(slices.Clone(critical), func(t *ownerTarget) bool { return len(t.owners) == 0 })
 	msg := fmt.Sprintf("Critical CVE on %s: severity raised to High, tagged &quot;%s&quot;.", esc(strings.Join(names, ", ")), esc(r.s.Tag))

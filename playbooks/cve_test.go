@@ -185,3 +185,15 @@ func TestCVEAutoWorkflowCapsComments(t *testing.T) {
 	require.Equal(t, "cve/more", h.purposes[maxCVEComments])
 	require.Contains(t, h.comments[maxCVEComments], "3 more CVEs")
 }
+
+// The owner of a device with a critical CVE may come from the asset directory.
+func TestCVEAutoWorkflowDirectoryOwner(t *testing.T) {
+	t.Parallel()
+	h := newCVEHarness(t, func(c *config.CVEAutoWorkflow) { c.ReminderRounds = 0 }, map[string][]activities.CVE{"SWITCH-3": {cveCritical}})
+	h.dirOwners = map[string][]string{"SWITCH-3": {owner2}}
+	var res CVEAutoWorkflowResult
+	require.NoError(t, h.execute(ownerIncident(), &res))
+	require.Equal(t, []string{"SWITCH-3"}, h.dirAsked, "only the critical device without owners is looked up")
+	require.Equal(t, [][]string{{owner2}}, h.mailTo("SWITCH-3", 0))
+	require.Equal(t, OutcomeNoAnswer, res.OwnerOutcome)
+}

@@ -127,7 +127,9 @@ func (p *OwnerApproval) Run(ctx workflow.Context, inc incident.Incident) (OwnerA
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings.normalized() }).Get(&a.s); err != nil {
 		return res, fmt.Errorf("read settings: %w", err)
 	}
-	a.targets, res.Reason = ownerTargets(inc)
+	devs := inc
+	devs.Devices = withDirectoryOwners(ctx, inc.Devices)
+	a.targets, res.Reason = ownerTargets(devs)
 	if len(a.targets) == 0 {
 		a.done, res.Outcome = true, OutcomeNotApplicable
 		return res, nil

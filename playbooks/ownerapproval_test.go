@@ -34,6 +34,10 @@ type ownerHarness struct {
 
 	mailErr func(req activities.OwnerNotification) error
 	cves    func(req activities.CVERequest) (activities.CVEResult, error)
+	// dirOwners are the asset directory's owners by device name; dirErr fails its lookup.
+	dirOwners map[string][]string
+	dirErr    error
+	dirAsked  []string
 
 	mu       sync.Mutex
 	mails    []activities.OwnerNotification
@@ -80,6 +84,20 @@ func newOwnerHarness(t *testing.T, name string, wf any) *ownerHarness {
 				return activities.CVEResult{}, nil
 			}
 			return h.cves(req)
+		})
+	onActivity(env, activities.DeviceOwners).Return(
+		func(_ context.Context, req activities.DeviceOwnersRequest) (activities.DeviceOwnersResult, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.dirErr != nil {
+				return activities.DeviceOwnersResult{}, h.dirErr
+			}
+			var res activities.DeviceOwnersResult
+			for _, d := range req.Devices {
+				h.dirAsked = append(h.dirAsked, d.Name)
+				res.Owners = append(res.Owners, h.dirOwners[d.Name])
+			}
+			return res, nil
 		})
 	onActivity(env, activities.AddIncidentComment).Return(
 		func(_ context.Context, req activities.CommentRequest) (activities.WriteResult, error) {
@@ -361,4 +379,48 @@ func TestOwnerApprovalStatusQuery(t *testing.T) {
 	require.NoError(t, v.Get(&after))
 	require.Equal(t, "done", after.Phase)
 	require.Equal(t, OutcomeExpected, after.Outcome)
+}
+
+// A device the alert names no owner for is looked up in the asset directory; a failed lookup leaves
+// the alert's owners; with every device owned there is no lookup.
+func TestOwnerApprovalDirectoryOwners(t *testing.T) {
+	t.Parallel()
+	const dirOwner = "ot-line3@rotterdam.example.com"
+	tests := []struct {
+		name    string
+		inc     func() incident.Incident
+		dir     map[string][]string
+		dirErr  error
+		devices []string
+		asked   []string
+	}{
+		{"directory owner asked", ownerIncident, map[string][]string{"SWITCH-3": {dirOwner}}, nil,
+			[]string{"HMI-L3-01", "HIST-01", "SWITCH-3"}, []string{"SWITCH-3"}},
+		{"lookup fails", ownerIncident, nil, errors.New("boom"), []string{"HMI-L3-01", "HIST-01"}, nil},
+		{"all owned: no lookup", func() incident.Incident {
+			inc := ownerIncident()
+			inc.Devices = inc.Devices[:2]
+			return inc
+		}, nil, nil, []string{"HMI-L3-01", "HIST-01"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newOwnerApprovalHarness(t, func(c *config.OwnerApproval) { c.ReminderRounds = 0 })
+			h.dirOwners, h.dirErr = tt.dir, temporal.NewNonRetryableApplicationError("x", "x", tt.dirErr)
+			if tt.dirErr == nil {
+				h.dirErr = nil
+			}
+			h.answerAt(time.Hour, workflows.Answer{Decision: "not_expected", By: dirOwner})
+			var res OwnerApprovalResult
+			require.NoError(t, h.execute(tt.inc(), &res))
+			require.Equal(t, tt.devices, res.Devices)
+			if tt.dirErr == nil {
+				require.Equal(t, tt.asked, h.dirAsked)
+			}
+			if len(tt.dir) > 0 {
+				require.Equal(t, [][]string{{dirOwner}}, h.mailTo("SWITCH-3", 0))
+			}
+		})
+	}
 }

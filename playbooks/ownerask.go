@@ -97,6 +97,34 @@ func ownersOf(d incident.Device) []activities.Recipient {
 	return out
 }
 
+// withDirectoryOwners fills in, from the asset directory (the DeviceOwners activity), the owners of the
+// devices the alert names none for; devices with owners are not looked up, and with none to look up
+// there is no activity. A failed lookup leaves them without: the alert's owners still count.
+func withDirectoryOwners(ctx workflow.Context, devs []incident.Device) []incident.Device {
+	var idx []int
+	var req activities.DeviceOwnersRequest
+	for i, d := range devs {
+		if len(ownersOf(d)) == 0 {
+			idx = append(idx, i)
+			req.Devices = append(req.Devices, d)
+		}
+	}
+	if len(idx) == 0 {
+		return devs
+	}
+	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
+	var res activities.DeviceOwnersResult
+	if err := workflows.ExecuteSideEffect(lctx, activities.DeviceOwners, req).Get(ctx, &res); err != nil || len(res.Owners) != len(idx) {
+		workflow.GetLogger(ctx).Warn("asset directory owner lookup failed; using the alert's owners only", "error", err)
+		return devs
+	}
+	out := slices.Clone(devs)
+	for j, i := range idx {
+		out[i].Owners = slices.Clone(res.Owners[j])
+	}
+	return out
+}
+
 // isBareEmail is a conservative check for a plain name@domain address, made in workflow code without
 // net/mail (whose parser the determinism checker cannot clear). The activity parses it strictly again.
 func isBareEmail(s string) bool {

@@ -50,6 +50,7 @@ func (a Activities) register(r activities.Registry) {
 	activities.PrepareIncidentEvent.Register(r, a.Layer.PrepareIncidentEvent)
 	activities.SendOwnerNotification.Register(r, a.Notifier.SendOwnerNotification)
 	activities.FindDeviceCVEs.Register(r, a.CVEs.FindDeviceCVEs)
+	activities.DeviceOwners.Register(r, a.Layer.DeviceOwners)
 	// The one activity without a request, so without a Type.
 	r.RegisterActivityWithOptions(a.Layer.IncidentSettings, activity.RegisterOptions{Name: activities.IncidentSettingsName})
 }

@@ -31,8 +31,9 @@ var (
 )
 
 // ownerFixture is testdata/sentinel-incident-iot-owner.json for its own incident (oa-<tag>) and number:
-// three IoT devices, one camelCase with additionalData, one PascalCase without it (and a hostile
-// owner), one with additionalData null and no owner.
+// four IoT devices: one camelCase with additionalData, one PascalCase without it (and a hostile
+// owner), one with additionalData null and no owner anywhere, and one whose owner only the asset
+// directory (testdata/assets.yaml) knows.
 func ownerFixture(t *testing.T, tag, number string) []byte {
 	t.Helper()
 	return []byte(strings.NewReplacer(
@@ -114,8 +115,10 @@ func TestOwnerApprovalByEmail(t *testing.T) {
 
 			var res playbooks.OwnerApprovalResult
 			require.NoError(t, h.client.GetWorkflow(ctx, wid, "").Get(ctx, &res))
-			require.Equal(t, []string{"HMI-OA-1", "HIST-OA-2"}, res.Devices)
-			require.Len(t, res.Notifications, 2, "one email per device with an owner; the hostile owner is not mailed")
+			require.Equal(t, []string{"HMI-OA-1", "HIST-OA-2", "RIO-L3-01"}, res.Devices)
+			require.Len(t, res.Notifications, 3, "one email per device with an owner; the hostile owner is not mailed")
+			rio := h.ownerEmail(ctx, t, "ot-line3@rotterdam.example.com", subject)
+			require.Contains(t, rio.Text, "RIO-L3-01", "the asset directory's owner of RIO-L3-01")
 			require.Equal(t, histOwner, res.Answer.By)
 			require.Equal(t, "email-link", res.Answer.Via)
 
@@ -152,7 +155,7 @@ func TestCVEAutoWorkflowByHand(t *testing.T) {
 	body := ownerFixture(t, "cve", "4404")
 	ev, err := incident.Parse(body)
 	require.NoError(t, err)
-	require.Len(t, ev.Incident.Devices, 3)
+	require.Len(t, ev.Incident.Devices, 4)
 	h.azure.Stub.Mirror(ev, []string{"management.azure.com"}) // the incident exists in "Sentinel"
 	run, err := h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: playbooks.CVEAutoWorkflowName + "/oa-cve", TaskQueue: workflows.TaskQueue,
