@@ -154,5 +154,5 @@ func TestRulesTestAlert(t *testing.T) {
 	stdout, _, err = runCmd(t, nil, "rules", "check")
 	require.NoError(t, err)
 	require.Contains(t, stdout, "[1000] One incident per alert")
-	require.Contains(t, stdout, "ok, 5 rules (4 enabled), 16 incident rules")
+	require.Contains(t, stdout, "ok, 5 rules (3 enabled), 16 incident rules")
 }

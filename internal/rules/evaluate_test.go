@@ -47,10 +47,10 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 		changes   []Change
 	}{
 		{
-			name:      "new engineering station opens a ticket and tags; its owner is asked",
+			name:      "new engineering station opens a ticket and tags; the ticket is the question, no owner email",
 			ev:        newAssetEvent(),
-			playbooks: []string{"NewEngineeringStationTicket", "IoTOwnerApproval"},
-			matches:   []string{"New engineering workstation → ServiceNow", "IoT device owner → expected or not"},
+			playbooks: []string{"NewEngineeringStationTicket"},
+			matches:   []string{"New engineering workstation → ServiceNow"},
 			severity:  "Medium",
 			labels:    []string{"ot", "new-asset"},
 			changes: []Change{
@@ -79,11 +79,9 @@ func TestDefaultRulesAgainstFixtures(t *testing.T) {
 			severity: "Low",
 		},
 		{
-			name:      "a new PLC is not an engineering station; its owner is asked",
-			ev:        newAssetPLC,
-			playbooks: []string{"IoTOwnerApproval"},
-			matches:   []string{"IoT device owner → expected or not"},
-			severity:  "Medium",
+			name:     "a new PLC is not an engineering station",
+			ev:       newAssetPLC,
+			severity: "Medium",
 		},
 		{
 			name:     "updates run no create rule",
@@ -335,7 +333,7 @@ func TestEvaluateIsSafeForConcurrentUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 200 {
-				ev, want := newAssetEvent(), "NewEngineeringStationTicket,IoTOwnerApproval"
+				ev, want := newAssetEvent(), "NewEngineeringStationTicket"
 				if i%2 == 0 {
 					ev, want = plcProgrammingEvent(), "PLCReprogrammingNotice"
 				}

@@ -114,7 +114,7 @@ func TestWatch(t *testing.T) {
 	require.NoError(t, next())
 	require.NotSame(t, e, s.Current())
 	require.Contains(t, logs.String(), `msg="rules: reloaded"`)
-	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=5 enabled=4 previous_rules=5")
+	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=5 enabled=3 previous_rules=5")
 
 	// A file replaced by rename is picked up.
 	replaceFile(t, path, threeRules)

@@ -265,19 +265,21 @@ func closing(t *testing.T, ev *historypb.HistoryEvent) string {
 	return ""
 }
 
-// recordOwnerPaths records IoTOwnerApproval's and CVEAutoWorkflow's paths. The owner fixture starts only
-// IoTOwnerApproval through the default rules; CVEAutoWorkflow's rule is off, so it starts by hand, on an
-// incident the Sentinel stand-in is told about first.
+// recordOwnerPaths records IoTOwnerApproval's and CVEAutoWorkflow's paths. Their default rules are off:
+// IoTOwnerApproval starts through the intake's run route (which tells the Sentinel stand-in about the
+// incident); CVEAutoWorkflow starts by hand, on an incident the stand-in is told about first.
 func (r *recorder) recordOwnerPaths() {
 	t, h := r.t, r.h
 	owner := func(tag string) []byte { return ownerFixture(t, tag, "4501") }
 	r.record("owner-answered-expected", `"outcome":"answered_expected"`, func(ctx context.Context) string {
-		return r.answer(ctx, r.start(owner("rec-expected")), workflows.DecisionExpected)
+		return r.answer(ctx, h.startPlaybook(t, playbooks.OwnerApprovalName, owner("rec-expected")), workflows.DecisionExpected)
 	})
 	r.record("owner-answered-not-expected", `"outcome":"answered_not_expected"`, func(ctx context.Context) string {
-		return r.answer(ctx, r.start(owner("rec-notexpected")), workflows.DecisionNotExpected)
+		return r.answer(ctx, h.startPlaybook(t, playbooks.OwnerApprovalName, owner("rec-notexpected")), workflows.DecisionNotExpected)
 	})
-	r.record("owner-no-answer", `"reminders":1`, func(ctx context.Context) string { return r.start(owner("rec-noanswer")) })
+	r.record("owner-no-answer", `"reminders":1`, func(ctx context.Context) string {
+		return h.startPlaybook(t, playbooks.OwnerApprovalName, owner("rec-noanswer"))
+	})
 	r.record("owner-not-applicable", `"outcome":"not_applicable"`, func(ctx context.Context) string {
 		// No owner in the alert, and none in the asset directory.
 		body := strings.NewReplacer("-owner@rotterdam.example.com", " (no address)", "RIO-L3-01", "RIO-ZZ-01", "10.20.3.30", "10.99.9.30").

@@ -260,30 +260,23 @@ func TestStartLikeTheTemporalUI(t *testing.T) {
 func TestIntakeRunsTheRightPlaybooksOnce(t *testing.T) {
 	h := newHarness(t)
 	cases := []struct {
-		file, tag string
-		playbooks []string
+		file, tag, playbook string
 	}{
-		// The workstation has an owner: the default rules also ask them (IoTOwnerApproval).
-		{"sentinel-incident-new-engineering-station.json", "in1", []string{playbooks.NewEngineeringStationName, playbooks.OwnerApprovalName}},
-		{"sentinel-incident-unauthorized-plc-programming.json", "in2", []string{playbooks.PLCReprogrammingName}},
+		{"sentinel-incident-new-engineering-station.json", "in1", playbooks.NewEngineeringStationName},
+		{"sentinel-incident-unauthorized-plc-programming.json", "in2", playbooks.PLCReprogrammingName},
 	}
 	for _, tc := range cases {
 		body := testenv.Fixture(t, tc.file, tc.tag)
 		code, first := h.post(t, body)
 		require.Equal(t, http.StatusAccepted, code)
-		require.Len(t, first.Runs, len(tc.playbooks))
-		for i, pb := range tc.playbooks {
-			require.Equal(t, pb, first.Runs[i].Playbook)
-			require.Equal(t, "started", first.Runs[i].Status)
-		}
+		require.Len(t, first.Runs, 1)
+		require.Equal(t, tc.playbook, first.Runs[0].Playbook)
+		require.Equal(t, "started", first.Runs[0].Status)
 
 		code, again := h.post(t, body)
 		require.Equal(t, http.StatusAccepted, code)
-		require.Len(t, again.Runs, len(tc.playbooks))
-		for i := range tc.playbooks {
-			require.Equal(t, "deduplicated", again.Runs[i].Status)
-			require.Equal(t, first.Runs[i].RunID, again.Runs[i].RunID)
-		}
+		require.Equal(t, "deduplicated", again.Runs[0].Status)
+		require.Equal(t, first.Runs[0].RunID, again.Runs[0].RunID)
 
 		var wg sync.WaitGroup
 		answers := make([]intakeAnswer, 20)
@@ -294,12 +287,10 @@ func TestIntakeRunsTheRightPlaybooksOnce(t *testing.T) {
 		wg.Wait()
 		for i, a := range answers {
 			require.NoError(t, errs[i])
-			require.Len(t, a.Runs, len(tc.playbooks))
-			for j := range a.Runs {
-				require.Equal(t, "deduplicated", a.Runs[j].Status)
-				require.Equal(t, first.Runs[j].WorkflowID, a.Runs[j].WorkflowID)
-				require.Equal(t, first.Runs[j].RunID, a.Runs[j].RunID)
-			}
+			require.Len(t, a.Runs, 1)
+			require.Equal(t, "deduplicated", a.Runs[0].Status)
+			require.Equal(t, first.Runs[0].WorkflowID, a.Runs[0].WorkflowID)
+			require.Equal(t, first.Runs[0].RunID, a.Runs[0].RunID)
 		}
 	}
 	// The NES run completes with exactly one ticket for its device.
