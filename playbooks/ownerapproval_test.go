@@ -424,3 +424,22 @@ func TestOwnerApprovalDirectoryOwners(t *testing.T) {
 		})
 	}
 }
+
+// Reminders that all fail are commented as such; the run still waits and ends without an answer.
+func TestOwnerApprovalReminderUndelivered(t *testing.T) {
+	t.Parallel()
+	h := newOwnerApprovalHarness(t, nil)
+	h.mailErr = func(req activities.OwnerNotification) error {
+		if req.Round > 0 {
+			return temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", activities.ErrSMTPRejected, errors.New("552 mailbox full"))
+		}
+		return nil
+	}
+	var res OwnerApprovalResult
+	require.NoError(t, h.execute(ownerIncident(), &res))
+	require.Equal(t, OutcomeNoAnswer, res.Outcome)
+	require.Equal(t, []string{"notice/0", "notice/1", "no-answer"}, h.purposes)
+	require.Contains(t, h.comments[1], "could not be delivered")
+	require.Contains(t, h.comments[1], "552 mailbox full")
+	require.Len(t, res.Failed, 2)
+}

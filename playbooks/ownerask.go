@@ -222,6 +222,9 @@ func (a *ownerAsk) send(ctx workflow.Context, round int, deadline time.Time) err
 			msg += fmt.Sprintf(", then reminding (%d round(s))", a.s.ReminderRounds)
 		}
 		msg += "."
+	case len(sent) == 0:
+		msg = fmt.Sprintf("No answer yet: reminder %d of %d could not be delivered (%s). Waiting until %s.",
+			round, a.s.ReminderRounds, esc(strings.Join(failed, "; ")), stamp(deadline))
 	default:
 		msg = fmt.Sprintf("No answer yet: reminder %d of %d sent to %s. Waiting until %s.",
 			round, a.s.ReminderRounds, esc(strings.Join(sent, "; ")), stamp(deadline))
