@@ -216,3 +216,33 @@ func (w *RoutedWriter) Update(ctx context.Context, req UpdateRequest) (WriteResu
 	res.Via = to.Name()
 	return res, err
 }
+
+// DeviceOwnersRequest asks the asset directory for the owners of devices the alert names none for.
+type DeviceOwnersRequest struct {
+	Devices []incident.Device `json:"devices"`
+}
+
+// DeviceOwnersResult holds each requested device's owners, in request order; a device the directory
+// does not know, or every device when no directory is configured, has none.
+type DeviceOwnersResult struct {
+	Owners [][]string `json:"owners"`
+}
+
+// DeviceOwners looks the devices up in the asset directory (by address, MAC or name, as Enrich does)
+// and returns their owners: the asset's, else the nearest zone's, line's or site's.
+func (a *IncidentLayer) DeviceOwners(_ context.Context, req DeviceOwnersRequest) (DeviceOwnersResult, error) {
+	out := DeviceOwnersResult{Owners: make([][]string, len(req.Devices))}
+	if a.Assets == nil {
+		return out, nil
+	}
+	inc := incident.Incident{Devices: make([]incident.Device, len(req.Devices))}
+	for i, d := range req.Devices {
+		d.Owners = nil // only the directory's answer is wanted here
+		inc.Devices[i] = d
+	}
+	a.Assets.Enrich(&inc)
+	for i, d := range inc.Devices {
+		out.Owners[i] = d.Owners
+	}
+	return out, nil
+}

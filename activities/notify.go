@@ -43,9 +43,19 @@ type AnswerLinkRequest struct {
 	// Recipient is who the links were sent to: the address, or "group" for several.
 	Recipient string
 	Round     int
+	// Question is QuestionPlanned (a PLC change: planned or not) or QuestionExpected (a device
+	// owner: is this expected or not).
+	Question string
 }
 
-// AnswerLinks are the two one-click links of a notice.
+// Questions a notice asks.
+const (
+	QuestionPlanned  = ""
+	QuestionExpected = "expected"
+)
+
+// AnswerLinks are the two one-click links of a notice: Planned is the "yes" link (planned, or
+// expected), NotPlanned the "no" link.
 type AnswerLinks struct {
 	Planned    string
 	NotPlanned string
@@ -73,7 +83,7 @@ const GroupRecipient = "group"
 // history. The Message-ID is derived from the run, incident, PLC, round and recipients: a retried
 // attempt sends the same Message-ID, and a receiving system that deduplicates drops the copy.
 func (n *Notifier) SendPLCNotification(ctx context.Context, req PLCNotification) (NotificationResult, error) {
-	rcpts, err := notificationRecipients(req)
+	rcpts, err := notificationRecipients(req.WorkflowID, req.Round, req.Recipients)
 	if err != nil {
 		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidRequest, nil)
 	}
@@ -146,25 +156,25 @@ func (r recipient) String() string {
 
 // notificationRecipients validates the request and returns its recipients, deduplicated
 // case-insensitively on the address, in the order given.
-func notificationRecipients(req PLCNotification) ([]recipient, error) {
-	if strings.TrimSpace(req.WorkflowID) == "" {
+func notificationRecipients(workflowID string, round int, list []Recipient) ([]recipient, error) {
+	if strings.TrimSpace(workflowID) == "" {
 		return nil, fmt.Errorf("notification needs the workflow ID its answer links point at")
 	}
-	if len(req.WorkflowID) > 1000 {
+	if len(workflowID) > 1000 {
 		return nil, fmt.Errorf("workflow ID longer than 1000 bytes")
 	}
-	if req.Round < 0 {
-		return nil, fmt.Errorf("round %d is negative", req.Round)
+	if round < 0 {
+		return nil, fmt.Errorf("round %d is negative", round)
 	}
-	if len(req.Recipients) == 0 {
+	if len(list) == 0 {
 		return nil, fmt.Errorf("notification needs at least one recipient")
 	}
-	if len(req.Recipients) > maxNotificationRecipients {
-		return nil, fmt.Errorf("%d recipients, more than %d", len(req.Recipients), maxNotificationRecipients)
+	if len(list) > maxNotificationRecipients {
+		return nil, fmt.Errorf("%d recipients, more than %d", len(list), maxNotificationRecipients)
 	}
-	out := make([]recipient, 0, len(req.Recipients))
-	seen := make(map[string]bool, len(req.Recipients))
-	for i, r := range req.Recipients {
+	out := make([]recipient, 0, len(list))
+	seen := make(map[string]bool, len(list))
+	for i, r := range list {
 		a, err := mail.ParseAddress(r.Email)
 		if err != nil {
 			return nil, fmt.Errorf("recipient %d: %w", i+1, err)
@@ -188,16 +198,23 @@ func notificationRecipients(req PLCNotification) ([]recipient, error) {
 // round and the sorted lower-cased recipients. The run ID keeps a later run for the same incident
 // from being deduplicated against an earlier run's mail.
 func notificationMessageID(req PLCNotification, runID string, addrs []string) string {
+	return messageID(req.WorkflowID, runID, req.IncidentID, strconv.FormatInt(req.IncidentNumber, 10),
+		req.Change.PLC.Name, req.Change.PLC.IP, strconv.Itoa(req.Round), sortedLower(addrs))
+}
+
+func sortedLower(addrs []string) string {
 	sorted := make([]string, len(addrs))
 	for i, a := range addrs {
 		sorted[i] = strings.ToLower(a)
 	}
 	slices.Sort(sorted)
+	return strings.Join(sorted, ",")
+}
+
+// messageID hashes parts, each followed by a separator, into "interlock.<32 hex>@interlock".
+func messageID(parts ...string) string {
 	h := sha256.New()
-	for _, part := range []string{
-		req.WorkflowID, runID, req.IncidentID, strconv.FormatInt(req.IncidentNumber, 10),
-		req.Change.PLC.Name, req.Change.PLC.IP, strconv.Itoa(req.Round), strings.Join(sorted, ","),
-	} {
+	for _, part := range parts {
 		h.Write([]byte(part))
 		h.Write([]byte{0}) // separator: ("ab","c") and ("a","bc") must not collide
 	}

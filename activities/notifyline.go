@@ -86,7 +86,7 @@ func lineRecipients(req LineNotification) ([]recipient, error) {
 		return nil, fmt.Errorf("line notification lists no device")
 	}
 	// The PLC notice's checks: bare, valid, deduplicated addresses, at most maxNotificationRecipients.
-	return notificationRecipients(PLCNotification{WorkflowID: req.Key, Recipients: req.Recipients})
+	return notificationRecipients(req.Key, 0, req.Recipients)
 }
 
 // lineMessageID is "interlock.<32 hex>@interlock" over the key, incident, line and sorted recipients,

@@ -23,6 +23,9 @@ func registerActivityTypes(env *testsuite.TestWorkflowEnvironment) {
 	register(env, activities.SyncAlertStatus)
 	register(env, activities.DescribeAssets)
 	register(env, activities.SendLineNotification)
+	register(env, activities.SendOwnerNotification)
+	register(env, activities.FindDeviceCVEs)
+	register(env, activities.DeviceOwners)
 }
 
 func register[Req, Res any](env *testsuite.TestWorkflowEnvironment, t activities.Type[Req, Res]) {

@@ -258,11 +258,8 @@ type plcRun struct {
 	s      PLCSettings
 	res    PLCReprogrammingResult
 	status PLCStatus
-	// answer is set once, by the update handler or a valid signal.
-	answer  *workflows.Answer
-	signals workflow.ReceiveChannel
-	// wake lets the update handler and the signal receiver interrupt the wait's selector.
-	wake    workflow.Channel
+	// ask is the shared answer loop: handlers, the answer, the rounds.
+	ask     *askLoop
 	targets []*plcTarget
 	notes   []string
 	// impactSaid is set once a comment has carried the business impact line.
@@ -280,17 +277,17 @@ func (p *PLCReprogramming) Run(ctx workflow.Context, inc incident.Incident) (PLC
 		return PLCReprogrammingResult{}, fmt.Errorf("set search attributes: %w", err)
 	}
 	r := &plcRun{
-		inc:     inc,
-		res:     PLCReprogrammingResult{Incident: inc.ID, Number: inc.Number},
-		status:  PLCStatus{Phase: "checking"},
-		signals: workflow.GetSignalChannel(ctx, workflows.AnswerName),
-		wake:    workflow.NewBufferedChannel(ctx, 1),
+		inc:    inc,
+		res:    PLCReprogrammingResult{Incident: inc.ID, Number: inc.Number},
+		status: PLCStatus{Phase: "checking"},
 	}
+	r.ask = newAskLoop(ctx, []string{workflows.DecisionPlanned, workflows.DecisionNotPlanned},
+		`The engineers' answer: {"decision":"planned"|"not_planned","by":"…","comment":"…"}`,
+		func() bool { return r.status.Phase == "done" })
 	// Handlers first: an answer that arrives while the run is still checking is kept, not lost.
 	if err := r.registerHandlers(ctx); err != nil {
 		return PLCReprogrammingResult{}, err
 	}
-	workflow.Go(ctx, r.receiveSignals)
 	settings := p.Settings
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings.normalized() }).Get(&r.s); err != nil {
 		return PLCReprogrammingResult{}, fmt.Errorf("read settings: %w", err)
@@ -304,80 +301,12 @@ func (r *plcRun) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, PLCStatusQuery, func() (PLCStatus, error) {
 		st := r.status
 		st.PLCs = slices.Clone(st.PLCs)
-		if r.answer != nil {
-			a := *r.answer
-			st.Answer = &a
-		}
+		st.Answer = r.ask.answered()
 		return st, nil
 	}); err != nil {
 		return fmt.Errorf("register status query: %w", err)
 	}
-	err := workflow.SetUpdateHandlerWithOptions(ctx, workflows.AnswerName,
-		func(ctx workflow.Context, a workflows.Answer) (workflows.Answer, error) {
-			rec := r.record(ctx, a, "api")
-			r.wake.SendAsync(true)
-			return rec, nil
-		},
-		workflow.UpdateHandlerOptions{
-			Validator:   func(ctx workflow.Context, a workflows.Answer) error { return r.validate(a) },
-			Description: `The engineers' answer: {"decision":"planned"|"not_planned","by":"…","comment":"…"}`,
-		})
-	if err != nil {
-		return fmt.Errorf("register answer update: %w", err)
-	}
-	return nil
-}
-
-// validate accepts the first answer with a known decision. It only reads state: validators must not
-// change it.
-func (r *plcRun) validate(a workflows.Answer) error {
-	if r.answer != nil {
-		return temporal.NewApplicationError("already answered", "AlreadyAnswered")
-	}
-	if r.status.Phase == "done" {
-		return temporal.NewApplicationError("this run no longer waits for an answer", "NotWaiting")
-	}
-	switch normalizeDecision(a.Decision) {
-	case workflows.DecisionPlanned, workflows.DecisionNotPlanned:
-		return nil
-	}
-	return temporal.NewApplicationError(fmt.Sprintf("decision must be %q or %q, not %q",
-		workflows.DecisionPlanned, workflows.DecisionNotPlanned, truncate(a.Decision, 40)), "InvalidAnswer")
-}
-
-// record keeps an accepted answer, cleaned, with workflow time when it carries none.
-func (r *plcRun) record(ctx workflow.Context, a workflows.Answer, via string) workflows.Answer {
-	a.Decision = normalizeDecision(a.Decision)
-	a.By = truncate(oneLine(a.By), 200)
-	a.Via = truncate(oneLine(a.Via), 40)
-	if a.Via == "" {
-		a.Via = via
-	}
-	a.Comment = truncate(strings.TrimSpace(a.Comment), 2000)
-	if a.At.IsZero() {
-		a.At = workflow.Now(ctx)
-	}
-	r.answer = &a
-	workflow.GetLogger(ctx).Info("answer received", "decision", a.Decision, "via", a.Via)
-	return a
-}
-
-// receiveSignals handles answer signals (the UI's "Send Signal" with a JSON Answer) as they arrive, in
-// their own coroutine, so an answer given while the run is busy sending email is recorded at once. A
-// payload that does not decode is dropped by the SDK; an invalid or late answer is logged and ignored.
-func (r *plcRun) receiveSignals(ctx workflow.Context) {
-	for {
-		var a workflows.Answer
-		if !r.signals.Receive(ctx, &a) {
-			return
-		}
-		if err := r.validate(a); err != nil {
-			workflow.GetLogger(ctx).Warn("answer signal ignored", "error", err)
-			continue
-		}
-		r.record(ctx, a, "temporal-ui")
-		r.wake.SendAsync(true)
-	}
+	return r.ask.register(ctx)
 }
 
 func (r *plcRun) run(ctx workflow.Context) (PLCReprogrammingResult, error) {
@@ -408,32 +337,18 @@ func (r *plcRun) run(ctx workflow.Context) (PLCReprogrammingResult, error) {
 	}
 	if len(open) == 0 {
 		r.res.Outcome = OutcomePlanned
-		if r.answer != nil {
-			a := *r.answer
-			r.res.Answer = &a
-		}
+		r.res.Answer = r.ask.answered()
 		return r.res, nil
 	}
 	r.targets = open
 
 	r.findRecipients(ctx)
-	for round := 0; r.answer == nil; round++ {
-		deadline := workflow.Now(ctx).Add(r.s.AnswerTimeout)
-		if err := r.notify(ctx, round, deadline); err != nil {
-			return r.res, err
-		}
-		if round > 0 {
-			r.res.EscalationRounds = round
-		}
-		answered, err := r.wait(ctx, round, deadline)
-		if err != nil {
-			return r.res, err
-		}
-		if answered || round == r.s.EscalationRounds {
-			break
-		}
+	answered, err := r.ask.ask(ctx, r.s.AnswerTimeout, r.s.EscalationRounds, r.notify)
+	r.res.EscalationRounds = r.ask.escalations
+	if err != nil {
+		return r.res, err
 	}
-	if r.answer != nil {
+	if answered {
 		return r.res, r.finishAnswered(ctx)
 	}
 	r.res.Outcome = OutcomeNoAnswer
@@ -739,35 +654,9 @@ func (r *plcRun) handOff(ctx workflow.Context, t *plcTarget, cause error) error 
 	return temporal.NewNonRetryableApplicationError(what, ErrNotificationFailed, cause)
 }
 
-// wait waits until the deadline for an answer, by update or signal; it reports whether one came.
-func (r *plcRun) wait(ctx workflow.Context, round int, deadline time.Time) (bool, error) {
-	if r.answer != nil {
-		return true, nil
-	}
-	d := deadline.Sub(workflow.Now(ctx))
-	if d <= 0 {
-		return false, nil
-	}
-	tctx, cancel := workflow.WithCancel(ctx)
-	defer cancel()
-	timer := workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: fmt.Sprintf("answer deadline, round %d", round)})
-	var fired bool
-	var timerErr error
-	sel := workflow.NewSelector(ctx)
-	sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
-	sel.AddReceive(r.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
-	for r.answer == nil && !fired {
-		sel.Select(ctx)
-	}
-	if r.answer != nil {
-		return true, nil
-	}
-	return false, timerErr
-}
-
 // finishAnswered writes the answer back to the incident.
 func (r *plcRun) finishAnswered(ctx workflow.Context) error {
-	a := *r.answer
+	a := *r.ask.answer
 	r.res.Answer = &a
 	by := a.By
 	if by == "" || by == activities.GroupRecipient {

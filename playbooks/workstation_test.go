@@ -42,7 +42,7 @@ func TestEngineeringWorkstationRuleAndPlaybookAgree(t *testing.T) {
 		{"empty list: programming flag only", dev("Engineering Station", "", false, false), []string{}, false},
 		{"empty list, programming", dev("", "", true, false), []string{}, true},
 	}
-	eng, err := rules.Default([]string{NewEngineeringStationName, PLCReprogrammingName, AlertStatusSyncName, AutoTriageName, AutoCloseName, MailByLineName})
+	eng, err := rules.Default([]string{NewEngineeringStationName, PLCReprogrammingName, AlertStatusSyncName, AutoTriageName, AutoCloseName, MailByLineName, OwnerApprovalName, CVEAutoWorkflowName})
 	require.NoError(t, err)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ type Activities struct {
 	Incidents   *activities.Incidents
 	AlertStatus *activities.AlertStatus
 	Layer       *activities.IncidentLayer
+	CVEs        *activities.CVEFeed
 }
 
 // check says which structs are missing.
@@ -28,7 +29,7 @@ func (a Activities) check() error {
 	for name, missing := range map[string]bool{
 		"Tickets": a.Tickets == nil, "Notifier": a.Notifier == nil, "Changes": a.Changes == nil,
 		"Directory": a.Directory == nil, "Incidents": a.Incidents == nil, "AlertStatus": a.AlertStatus == nil,
-		"Layer": a.Layer == nil,
+		"Layer": a.Layer == nil, "CVEs": a.CVEs == nil,
 	} {
 		if missing {
 			errs = append(errs, fmt.Errorf("activities: %s is not set", name))
@@ -49,6 +50,9 @@ func (a Activities) register(r activities.Registry) {
 	activities.PrepareIncidentEvent.Register(r, a.Layer.PrepareIncidentEvent)
 	activities.DescribeAssets.Register(r, a.Layer.DescribeAssets)
 	activities.SendLineNotification.Register(r, a.Notifier.SendLineNotification)
+	activities.SendOwnerNotification.Register(r, a.Notifier.SendOwnerNotification)
+	activities.FindDeviceCVEs.Register(r, a.CVEs.FindDeviceCVEs)
+	activities.DeviceOwners.Register(r, a.Layer.DeviceOwners)
 	// The one activity without a request, so without a Type.
 	r.RegisterActivityWithOptions(a.Layer.IncidentSettings, activity.RegisterOptions{Name: activities.IncidentSettingsName})
 }

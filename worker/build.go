@@ -113,6 +113,10 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	} else if dir != nil {
 		layer.Assets, layer.Places = dir, dir
 	}
+	cves, err := activities.NewCVEFeed(pc.CVEAutoWorkflow.FeedFile, logger)
+	if err != nil {
+		return nil, fmt.Errorf("playbooks.cveAutoWorkflow.feedFile: %w", err)
+	}
 	return &App{
 		Playbooks: registry,
 		Rules:     set,
@@ -125,6 +129,7 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 			Incidents:   &activities.Incidents{Writer: &activities.RoutedWriter{Interlock: &activities.InterlockWriter{}, Other: az.writer}},
 			AlertStatus: az.status,
 			Layer:       layer,
+			CVEs:        cves,
 		},
 	}, nil
 }

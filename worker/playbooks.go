@@ -15,6 +15,8 @@ func Playbooks(cfg config.Playbooks) *playbooks.Registry {
 		playbooks.NewAutoTriage(cfg.AutoTriage).Playbook(),
 		playbooks.NewAutoClose(cfg.AutoClose).Playbook(),
 		playbooks.NewMailByLine(cfg.MailByLine).Playbook(),
+		playbooks.NewOwnerApproval(cfg.OwnerApproval).Playbook(),
+		playbooks.NewCVEAutoWorkflow(cfg.CVEAutoWorkflow).Playbook(),
 	)
 }
 

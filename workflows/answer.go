@@ -7,15 +7,31 @@ import "time"
 // AnswerName and carrying an Answer.
 const AnswerName = "answer"
 
-// Decisions an engineer can give.
+// Decisions an engineer can give about a PLC change.
 const (
 	DecisionPlanned    = "planned"
 	DecisionNotPlanned = "not_planned"
 )
 
+// Decisions a device owner can give about an incident on their device (Microsoft's "Yes this is
+// expected" / "No this is NOT expected").
+const (
+	DecisionExpected    = "expected"
+	DecisionNotExpected = "not_expected"
+)
+
+// IsDecision says whether d is one of the decisions above.
+func IsDecision(d string) bool {
+	switch d {
+	case DecisionPlanned, DecisionNotPlanned, DecisionExpected, DecisionNotExpected:
+		return true
+	}
+	return false
+}
+
 // Answer is an engineer's verdict on a PLC change.
 type Answer struct {
-	// Decision is DecisionPlanned or DecisionNotPlanned.
+	// Decision is one of the Decision constants; each playbook accepts its own pair.
 	Decision string `json:"decision"`
 	// By is who answered (the recipient email the link was sent to, or the UI user's name).
 	By string `json:"by,omitempty"`

@@ -154,7 +154,7 @@ func TestRulesTestAlert(t *testing.T) {
 	stdout, _, err = runCmd(t, nil, "rules", "check")
 	require.NoError(t, err)
 	require.Contains(t, stdout, "[1000] One incident per alert")
-	require.Contains(t, stdout, "ok, 6 rules (3 enabled), 16 incident rules")
+	require.Contains(t, stdout, "ok, 8 rules (3 enabled), 16 incident rules")
 }
 
 // Without a file, config check says the defaults are in use and shows every effective value, where

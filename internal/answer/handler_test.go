@@ -315,3 +315,35 @@ func TestHandlerRefusesOtherMethodsAndHugeForms(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.Status)
 	require.Empty(t, fake.Calls())
 }
+
+// A device owner's link shows the owner wording and hands the expected / not expected decision on.
+func TestHandlerOwnerQuestion(t *testing.T) {
+	t.Parallel()
+	s := newSigner(t, secret, &clock{time.Now()})
+	fake := &fakeAnswerer{}
+	base, _ := server(t, s, fake, nil)
+	tests := []struct {
+		decision, badge, button string
+	}{
+		{workflows.DecisionExpected, "Expected", "Confirm: yes, this is expected"},
+		{workflows.DecisionNotExpected, "Not expected", "Confirm: no, this is NOT expected"},
+	}
+	for _, tt := range tests {
+		c := claimsA()
+		c.Decision, c.PLC = tt.decision, "HMI <b>7</b>"
+		token, err := s.Sign(c)
+		require.NoError(t, err)
+		res := do(t, http.MethodGet, base+answer.PathPrefix+token, nil)
+		require.Equal(t, http.StatusOK, res.Status)
+		require.Contains(t, res.Body, "device <strong>HMI &lt;b&gt;7&lt;/b&gt;</strong>")
+		require.Contains(t, res.Body, ">"+tt.badge+"</span>")
+		require.Contains(t, res.Body, tt.button)
+		require.NotContains(t, res.Body, "PLC")
+		res = do(t, http.MethodPost, base+answer.PathPrefix+token, url.Values{})
+		require.Equal(t, http.StatusOK, res.Status)
+	}
+	calls := fake.Calls()
+	require.Len(t, calls, 2)
+	require.Equal(t, workflows.DecisionExpected, calls[0].Answer.Decision)
+	require.Equal(t, workflows.DecisionNotExpected, calls[1].Answer.Decision)
+}

@@ -47,10 +47,18 @@ func (l *Linker) AnswerLinks(req activities.AnswerLinkRequest) (activities.Answe
 		Round:          req.Round,
 	}
 	var links activities.AnswerLinks
+	yes, no := workflows.DecisionPlanned, workflows.DecisionNotPlanned
+	switch req.Question {
+	case activities.QuestionPlanned:
+	case activities.QuestionExpected:
+		yes, no = workflows.DecisionExpected, workflows.DecisionNotExpected
+	default:
+		return activities.AnswerLinks{}, fmt.Errorf("answer: unknown question %q", req.Question)
+	}
 	for _, d := range []struct {
 		decision string
 		dst      *string
-	}{{workflows.DecisionPlanned, &links.Planned}, {workflows.DecisionNotPlanned, &links.NotPlanned}} {
+	}{{yes, &links.Planned}, {no, &links.NotPlanned}} {
 		c.Decision = d.decision
 		token, err := l.signer.Sign(c)
 		if err != nil {

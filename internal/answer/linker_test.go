@@ -54,3 +54,24 @@ func TestLinkerMakesVerifiableLinks(t *testing.T) {
 	_, err = l.AnswerLinks(activities.AnswerLinkRequest{})
 	require.Error(t, err, "no workflow ID, no links")
 }
+
+// An owner question's links carry the expected / not expected decisions, and an unknown question is
+// refused rather than signed as a PLC question.
+func TestLinkerOwnerQuestion(t *testing.T) {
+	t.Parallel()
+	s := newSigner(t, secret, &clock{epoch})
+	l, err := answer.NewLinker(s, "https://soc.example")
+	require.NoError(t, err)
+	req := activities.AnswerLinkRequest{WorkflowID: "IoTOwnerApproval/A", IncidentID: "inc-A", PLC: "HMI-7",
+		Recipient: "owner@plant.example", Question: activities.QuestionExpected}
+	links, err := l.AnswerLinks(req)
+	require.NoError(t, err)
+	for decision, link := range map[string]string{workflows.DecisionExpected: links.Planned, workflows.DecisionNotExpected: links.NotPlanned} {
+		c, err := s.Verify(strings.TrimPrefix(link, "https://soc.example/v1/answers/"))
+		require.NoError(t, err)
+		require.Equal(t, decision, c.Decision)
+	}
+	req.Question = "maybe"
+	_, err = l.AnswerLinks(req)
+	require.Error(t, err)
+}

@@ -37,6 +37,8 @@ type view struct {
 	Group     bool
 	Round     int
 	Expires   string
+	// Owner marks a device owner's question (expected or not) rather than a PLC change's.
+	Owner bool
 }
 
 func viewOf(c Claims) *view {
@@ -46,7 +48,8 @@ func viewOf(c Claims) *view {
 	v := &view{
 		PLC:       c.PLC,
 		Incident:  c.IncidentID,
-		Planned:   c.Decision == workflows.DecisionPlanned,
+		Planned:   c.Decision == workflows.DecisionPlanned || c.Decision == workflows.DecisionExpected,
+		Owner:     c.Decision == workflows.DecisionExpected || c.Decision == workflows.DecisionNotExpected,
 		Recipient: c.Recipient,
 		Group:     c.Recipient == "" || c.Recipient == "group",
 		Round:     c.Round,
@@ -56,10 +59,19 @@ func viewOf(c Claims) *view {
 	}
 	if v.PLC == "" {
 		v.PLC = "the PLC"
+		if v.Owner {
+			v.PLC = "your device"
+		}
 	}
-	v.Decision = "Not planned"
-	if v.Planned {
+	switch {
+	case v.Owner && v.Planned:
+		v.Decision = "Expected"
+	case v.Owner:
+		v.Decision = "Not expected"
+	case v.Planned:
 		v.Decision = "Planned"
+	default:
+		v.Decision = "Not planned"
 	}
 	if !c.Expires.IsZero() {
 		v.Expires = c.Expires.UTC().Format("Monday 2 January 2006, 15:04 UTC")
@@ -91,19 +103,20 @@ textarea{width:100%;box-sizing:border-box;font:inherit;padding:8px;border:1px so
 {{define "foot"}}</main></body></html>
 {{end}}
 
-{{define "what"}}PLC <strong>{{.PLC}}</strong>{{if .Incident}} in incident <strong>{{.Incident}}</strong>{{end}}{{end}}
+{{define "what"}}{{if .Owner}}device{{else}}PLC{{end}} <strong>{{.PLC}}</strong>{{if .Incident}} in incident <strong>{{.Incident}}</strong>{{end}}{{end}}
 {{define "badge"}}<span class="decision {{if .Planned}}planned{{else}}notplanned{{end}}">{{.Decision}}</span>{{end}}
 
 {{define "confirm"}}{{template "head" "Confirm your answer"}}
 <h1>Confirm your answer</h1>
 <p>You are answering for {{template "what" .}}:</p>
-<p>{{template "badge" .}} — the change to the PLC {{if .Planned}}was planned{{else}}was <strong>not</strong> planned{{end}}.</p>
+{{if .Owner}}<p>{{template "badge" .}} — what the incident reports {{if .Planned}}was expected (a false positive){{else}}was <strong>not</strong> expected (a true positive){{end}}.</p>
+{{else}}<p>{{template "badge" .}} — the change to the PLC {{if .Planned}}was planned{{else}}was <strong>not</strong> planned{{end}}.</p>{{end}}
 {{if .Group}}<p class="muted">The notice went to several people; the answer is recorded for the group.</p>
 {{else}}<p class="muted">Answering as {{.Recipient}}.</p>{{end}}
 <form method="post">
 <p><label for="comment">Comment (optional, for example a change ticket number)</label><br>
 <textarea id="comment" name="comment" rows="3" maxlength="1000"></textarea></p>
-<p><button type="submit" class="{{if .Planned}}bplanned{{else}}bnotplanned{{end}}">Confirm: {{if .Planned}}this change was planned{{else}}this change was NOT planned{{end}}</button></p>
+<p><button type="submit" class="{{if .Planned}}bplanned{{else}}bnotplanned{{end}}">Confirm: {{if .Owner}}{{if .Planned}}yes, this is expected{{else}}no, this is NOT expected{{end}}{{else}}{{if .Planned}}this change was planned{{else}}this change was NOT planned{{end}}{{end}}</button></p>
 </form>
 <p class="muted">Clicked the wrong button in the email? Close this page and use the other link.{{if .Expires}} This link works until {{.Expires}}.{{end}}</p>
 {{template "foot"}}{{end}}
@@ -115,7 +128,7 @@ textarea{width:100%;box-sizing:border-box;font:inherit;padding:8px;border:1px so
 {{template "foot"}}{{end}}
 
 {{define "already-answered"}}{{template "head" "Already answered"}}
-<h1>This change already has an answer</h1>
+<h1>{{if .Owner}}This question{{else}}This change{{end}} already has an answer</h1>
 <p>Someone already answered for {{template "what" .}}, so your answer was not recorded.</p>
 <p class="muted">If you disagree with the recorded answer, contact the security operations team.</p>
 {{template "foot"}}{{end}}

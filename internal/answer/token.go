@@ -47,7 +47,7 @@ const macContext = "interlock/answer-link/v1\x00"
 type Claims struct {
 	WorkflowID string
 	IncidentID string
-	// Decision is workflows.DecisionPlanned or workflows.DecisionNotPlanned.
+	// Decision is one of the workflows.Decision constants.
 	Decision string
 	// Recipient is who the link was sent to: an address, or "group" for a notice to several people.
 	Recipient string
@@ -55,7 +55,8 @@ type Claims struct {
 	Round int
 	// Expires is when the link stops working (second precision). Sign fills it from the TTL when zero.
 	Expires time.Time
-	// IncidentNumber and PLC are display-only: the confirmation page names them.
+	// IncidentNumber and PLC (the device's name, for an owner question too) are display-only: the
+	// confirmation page names them.
 	IncidentNumber int64
 	PLC            string
 }
@@ -105,7 +106,8 @@ func (s *Signer) Sign(c Claims) (string, error) {
 		return "", errors.New("answer: claims need a workflow ID of at most 1000 bytes")
 	}
 	if !validDecision(c.Decision) {
-		return "", fmt.Errorf("answer: decision must be %q or %q", workflows.DecisionPlanned, workflows.DecisionNotPlanned)
+		return "", fmt.Errorf("answer: decision must be %q, %q, %q or %q", workflows.DecisionPlanned, workflows.DecisionNotPlanned,
+			workflows.DecisionExpected, workflows.DecisionNotExpected)
 	}
 	if c.Round < 0 {
 		return "", errors.New("answer: round must not be negative")
@@ -176,6 +178,4 @@ func (s *Signer) mac(body string) []byte {
 	return m.Sum(nil)
 }
 
-func validDecision(d string) bool {
-	return d == workflows.DecisionPlanned || d == workflows.DecisionNotPlanned
-}
+func validDecision(d string) bool { return workflows.IsDecision(d) }

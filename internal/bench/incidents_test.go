@@ -19,7 +19,7 @@ import (
 func TestGeneratedIncidentsAreUniqueAndValid(t *testing.T) {
 	g, err := NewGenerator("abc123")
 	require.NoError(t, err)
-	eng, err := rules.Default([]string{playbooks.NewEngineeringStationName, playbooks.PLCReprogrammingName, playbooks.AlertStatusSyncName, playbooks.AutoTriageName, playbooks.AutoCloseName, playbooks.MailByLineName})
+	eng, err := rules.Default([]string{playbooks.NewEngineeringStationName, playbooks.PLCReprogrammingName, playbooks.AlertStatusSyncName, playbooks.AutoTriageName, playbooks.AutoCloseName, playbooks.MailByLineName, playbooks.OwnerApprovalName, playbooks.CVEAutoWorkflowName})
 	require.NoError(t, err)
 
 	seen := map[string]map[string]int{}

@@ -8,6 +8,8 @@ type Playbooks struct {
 	AutoTriage            AutoTriage            `yaml:"autoTriage"`
 	AutoClose             AutoClose             `yaml:"autoClose"`
 	MailByLine            MailByLine            `yaml:"mailByLine"`
+	OwnerApproval         OwnerApproval         `yaml:"ownerApproval"`
+	CVEAutoWorkflow       CVEAutoWorkflow       `yaml:"cveAutoWorkflow"`
 }
 
 func (p *Playbooks) validate(errs *Errors) {
@@ -17,4 +19,6 @@ func (p *Playbooks) validate(errs *Errors) {
 	p.AutoTriage.validate(errs)
 	p.AutoClose.validate(errs)
 	p.MailByLine.validate(errs)
+	p.OwnerApproval.validate(errs)
+	p.CVEAutoWorkflow.validate(errs)
 }

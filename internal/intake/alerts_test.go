@@ -79,7 +79,7 @@ func (m *memStore) List(context.Context, otincident.Filter) ([]otincident.Listed
 
 func alertEnv(t *testing.T) (testEnv, *memStore) {
 	t.Helper()
-	eng, err := rules.Default([]string{"NewEngineeringStationTicket", "PLCReprogrammingNotice", "AlertStatusSync", "AutoTriageIncident", "AutoCloseIncidents", "MailByProductionLine"})
+	eng, err := rules.Default([]string{"NewEngineeringStationTicket", "PLCReprogrammingNotice", "AlertStatusSync", "AutoTriageIncident", "AutoCloseIncidents", "MailByProductionLine", "IoTOwnerApproval", "CVEAutoWorkflow"})
 	require.NoError(t, err)
 	store := newMemStore()
 	env := newTestEnv(t, func(o *Options) {

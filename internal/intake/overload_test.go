@@ -44,7 +44,7 @@ func (f *fixedBacklog) set(n int64) {
 func TestBacklogSheds(t *testing.T) {
 	t.Parallel()
 	bl := &fixedBacklog{}
-	eng, err := rules.Default([]string{"NewEngineeringStationTicket", "PLCReprogrammingNotice", "AlertStatusSync", "AutoTriageIncident", "AutoCloseIncidents", "MailByProductionLine"})
+	eng, err := rules.Default([]string{"NewEngineeringStationTicket", "PLCReprogrammingNotice", "AlertStatusSync", "AutoTriageIncident", "AutoCloseIncidents", "MailByProductionLine", "IoTOwnerApproval", "CVEAutoWorkflow"})
 	require.NoError(t, err)
 	store := newMemStore()
 	env := newTestEnv(t, func(o *Options) {

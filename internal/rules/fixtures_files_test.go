@@ -3,6 +3,7 @@ package rules
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -107,4 +108,30 @@ func TestUpdateFixtureFile(t *testing.T) {
 	res := e.Evaluate(ev, testNow)
 	require.Empty(t, res.Errors)
 	require.Equal(t, []string{"Other"}, res.Playbooks)
+}
+
+// TestDefaultOwnerRuleWhenEnabled: the shipped owner-question rule is off; switched on, it asks the
+// owners once per incident, leaving PLC changes and new engineering workstations to their playbooks.
+func TestDefaultOwnerRuleWhenEnabled(t *testing.T) {
+	t.Parallel()
+	src := string(DefaultRules())
+	const off = "    enabled: false\n    trigger: created\n    # Microsoft's AD4IoT-SendEmailtoIoTOwner"
+	require.Contains(t, src, off)
+	e := mustParse(t, strings.Replace(src, off, strings.Replace(off, "false", "true", 1), 1))
+	newPLC := newAssetEvent()
+	newPLC.Incident.Devices = []incident.Device{plc()}
+	noOwner := newAssetEvent()
+	noOwner.Incident.Devices = []incident.Device{plc()}
+	noOwner.Incident.Devices[0].Owners = nil
+	for name, tt := range map[string]struct {
+		ev   incident.Event
+		want []string
+	}{
+		"new engineering workstation: its ticket": {newAssetEvent(), []string{"NewEngineeringStationTicket"}},
+		"PLC change: the engineers":               {plcProgrammingEvent(), []string{"PLCReprogrammingNotice"}},
+		"a new PLC with an owner: the owner":      {newPLC, []string{"IoTOwnerApproval"}},
+		"no owner: nobody":                        {noOwner, nil},
+	} {
+		require.Equal(t, tt.want, e.Evaluate(tt.ev, testNow).Playbooks, name)
+	}
 }

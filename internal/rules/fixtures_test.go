@@ -14,7 +14,7 @@ import (
 // checks them against the files, and TestDefaultRulesOnFixtureFiles runs the parsed files.
 
 func knownPlaybooks() []string {
-	return []string{"NewEngineeringStationTicket", "PLCReprogrammingNotice", "AlertStatusSync", "AutoTriageIncident", "AutoCloseIncidents", "MailByProductionLine", "Other", "Third"}
+	return []string{"NewEngineeringStationTicket", "PLCReprogrammingNotice", "AlertStatusSync", "AutoTriageIncident", "AutoCloseIncidents", "MailByProductionLine", "IoTOwnerApproval", "CVEAutoWorkflow", "Other", "Third"}
 }
 
 func engStation() incident.Device {

@@ -276,7 +276,7 @@ func TestLoad(t *testing.T) {
 	e, err := Load(path, knownPlaybooks())
 	require.NoError(t, err)
 	require.Equal(t, path, e.File())
-	require.Equal(t, 6, e.Len())
+	require.Equal(t, 8, e.Len())
 
 	_, err = Load(filepath.Join(dir, "missing.yaml"), knownPlaybooks())
 	require.ErrorIs(t, err, os.ErrNotExist)

@@ -116,13 +116,13 @@ func TestWatch(t *testing.T) {
 	require.NoError(t, next())
 	require.NotSame(t, e, s.Current())
 	require.Contains(t, logs.String(), `msg="rules: reloaded"`)
-	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=6 enabled=3 previous_rules=6")
+	require.Contains(t, logs.String(), "cause=\"signal hangup\" rules=8 enabled=3 previous_rules=8")
 
 	// A file replaced by rename is picked up.
 	replaceFile(t, path, threeRules)
 	require.NoError(t, next())
 	require.Equal(t, 3, s.Current().Len())
-	require.Contains(t, logs.String(), `cause="file change" rules=3 enabled=3 previous_rules=6`)
+	require.Contains(t, logs.String(), `cause="file change" rules=3 enabled=3 previous_rules=8`)
 
 	// An invalid file is logged and the running rules stay.
 	running := s.Current()
@@ -141,7 +141,7 @@ func TestWatch(t *testing.T) {
 		require.Same(t, running, s.Current())
 	}
 	require.NotSame(t, running, s.Current())
-	require.Equal(t, 6, s.Current().Len())
+	require.Equal(t, 8, s.Current().Len())
 
 	cancel()
 	select {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/interlock-soar/interlock/activities/mail/mailtest"
 	"github.com/interlock-soar/interlock/internal/azurestub"
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/intake"
 	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/snowstub"
@@ -57,6 +59,8 @@ func TestRecordHistories(t *testing.T) {
 			Start: "2026-01-01T00:00:00Z", End: "2100-01-01T00:00:00Z",
 		}}
 		withParityWindow(cfg)
+		pc.OwnerApproval.AnswerTimeout, pc.OwnerApproval.ReminderRounds = 2*time.Second, 1
+		pc.CVEAutoWorkflow.AnswerTimeout, pc.CVEAutoWorkflow.ReminderRounds = 2*time.Second, 0
 		pc.NewEngineeringStation.AttemptTimeout = time.Second
 		pc.NewEngineeringStation.RetryFor = 20 * time.Second // past the side effects' 5 s local budget
 	}})
@@ -163,6 +167,7 @@ func TestRecordHistories(t *testing.T) {
 	r.record("mail-by-line-sent", `"withoutLine":["LAPTOP-VISITOR-\u003cb\u003e7\u003c/b\u003e (192.168.50.7)"]`, func(ctx context.Context) string {
 		return r.startRun(playbooks.MailByLineName, linesFixture(t, "rec-mail", nil))
 	})
+	r.recordOwnerPaths()
 	r.record("incident-open", "", func(ctx context.Context) string {
 		api := &intake.APIClient{BaseURL: h.intakeURL, Actor: "recorder"}
 		res, err := api.PostAlerts(ctx, sensorAlert(t, 7101, "Unauthorized PLC Programming"), false)
@@ -284,4 +289,40 @@ func closing(t *testing.T, ev *historypb.HistoryEvent) string {
 	}
 	t.Fatalf("the run did not close: its last event is %s", ev.GetEventType())
 	return ""
+}
+
+// recordOwnerPaths records IoTOwnerApproval's and CVEAutoWorkflow's paths. Their default rules are off:
+// IoTOwnerApproval starts through the intake's run route (which tells the Sentinel stand-in about the
+// incident); CVEAutoWorkflow starts by hand, on an incident the stand-in is told about first.
+func (r *recorder) recordOwnerPaths() {
+	t, h := r.t, r.h
+	owner := func(tag string) []byte { return ownerFixture(t, tag, "4501") }
+	r.record("owner-answered-expected", `"outcome":"answered_expected"`, func(ctx context.Context) string {
+		return r.answer(ctx, h.startPlaybook(t, playbooks.OwnerApprovalName, owner("rec-expected")), workflows.DecisionExpected)
+	})
+	r.record("owner-answered-not-expected", `"outcome":"answered_not_expected"`, func(ctx context.Context) string {
+		return r.answer(ctx, h.startPlaybook(t, playbooks.OwnerApprovalName, owner("rec-notexpected")), workflows.DecisionNotExpected)
+	})
+	r.record("owner-no-answer", `"reminders":1`, func(ctx context.Context) string {
+		return h.startPlaybook(t, playbooks.OwnerApprovalName, owner("rec-noanswer"))
+	})
+	r.record("owner-not-applicable", `"outcome":"not_applicable"`, func(ctx context.Context) string {
+		// No owner in the alert, and none in the asset directory.
+		body := strings.NewReplacer("-owner@rotterdam.example.com", " (no address)", "RIO-L3-01", "RIO-ZZ-01", "10.20.3.30", "10.99.9.30").
+			Replace(string(owner("rec-na")))
+		return r.startByHand(ctx, playbooks.OwnerApprovalName, "rec-owner-na", []byte(body))
+	})
+	cve := func(tag string, body []byte) string {
+		ev, err := incident.Parse(body)
+		require.NoError(t, err)
+		h.azure.Stub.Mirror(ev, []string{"management.azure.com"})
+		return r.startByHand(context.Background(), playbooks.CVEAutoWorkflowName, "rec-"+tag, body)
+	}
+	r.record("cve-critical-answered", `"ownerOutcome":"answered_not_expected"`, func(ctx context.Context) string {
+		return r.answer(ctx, cve("cve-critical", owner("rec-cve-critical")), workflows.DecisionNotExpected)
+	})
+	r.record("cve-none", `"outcome":"no_cves"`, func(ctx context.Context) string {
+		body := strings.NewReplacer("oa-10", "zz-10", "HMI-OA-1", "HMI-ZZ-1", "SW-OA-3", "SW-ZZ-3").Replace(string(owner("rec-cve-none")))
+		return cve("cve-none", []byte(body))
+	})
 }

@@ -140,6 +140,8 @@ func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
 	}
 	cfg.Sensor.URL, cfg.Sensor.Token, cfg.Sensor.CAFile = sensorSrv.URL, config.NewSecret("sensor-access-token-0123456789"), sensorCA
 	cfg.Incidents.AssetsFile = "../../testdata/assets.yaml"
+	// Lists CVEs only for the owner-question fixture's devices (testdata/sentinel-incident-iot-owner.json).
+	cfg.Playbooks.CVEAutoWorkflow.FeedFile = "../../testdata/cve-feed.csv"
 	if opts.configure != nil {
 		opts.configure(&cfg)
 	}
