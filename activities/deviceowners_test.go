@@ -16,7 +16,7 @@ func TestDeviceOwners(t *testing.T) {
 	dir, err := assets.Load("../testdata/assets.yaml")
 	require.NoError(t, err)
 	req := activities.DeviceOwnersRequest{Devices: []incident.Device{
-		{IP: "10.20.1.10"},                          // an asset with its own owners
+		{IP: "10.20.1.10"},                           // an asset with its own owners
 		{Name: "RIO-L3-01", Owners: []string{"x@y"}}, // the alert's owners are not the answer
 		{Name: "UNKNOWN-1", IP: "10.99.0.1"},
 	}}
