@@ -95,10 +95,36 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// check validates the config and fills defaults.
+// check validates the config and fills defaults. The checks come in the order their messages are
+// joined in.
 func (c *Config) check() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	c.checkLoad(bad)
+	c.checkAlerts(bad)
+	c.checkStack(bad)
+	if c.RunID == "" {
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		c.RunID = hex.EncodeToString(b[:])
+	}
+	if !validRunID(c.RunID) {
+		bad("run id %q: want 1 to 16 lower-case letters or digits", c.RunID)
+	}
+	c.MailpitURL = strings.TrimRight(c.MailpitURL, "/")
+	c.ServiceNowURL = strings.TrimRight(c.ServiceNowURL, "/")
+	c.ServiceNowTable = cmp.Or(c.ServiceNowTable, "incident")
+	if c.WorkerTuning.MaxConcurrentWorkflows == 0 {
+		c.WorkerTuning = config.Default().Temporal
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return errors.Join(errs...)
+}
+
+// checkLoad checks the incident phases' sizes and rates.
+func (c *Config) checkLoad(bad func(string, ...any)) {
 	if c.Incidents < 0 || c.StormIncidents < 0 || c.LatencyIncidents < 0 || c.Storm < 0 {
 		bad("incident counts must not be negative")
 	}
@@ -117,28 +143,38 @@ func (c *Config) check() error {
 	if c.Storm > 1000 {
 		bad("storm must be at most 1000 posts per incident")
 	}
+}
+
+// checkAlerts checks the alert-intake phase and fills its defaults when it runs.
+func (c *Config) checkAlerts(bad func(string, ...any)) {
 	if c.Alerts < 0 || c.Alerts > maxSeq {
 		bad("alerts must be 0..%d records", maxSeq)
 	}
-	if c.Alerts > 0 {
-		c.AlertBatch = cmp.Or(c.AlertBatch, 500)
-		c.AlertConcurrency = cmp.Or(c.AlertConcurrency, 2)
-		if len(c.AlertShapes) == 0 {
-			c.AlertShapes = AlertShapes
-		}
-		if len(c.AlertTitles) == 0 {
-			c.AlertTitles = DefaultAlertTitles
-		}
-		if c.AlertBatch < 1 || c.AlertBatch > incident.MaxBatchRecords {
-			bad("alert batch must be 1..%d records, not %d", incident.MaxBatchRecords, c.AlertBatch)
-		}
-		if c.AlertConcurrency < 1 || c.AlertConcurrency > 1000 {
-			bad("alert concurrency must be 1..1000, not %d", c.AlertConcurrency)
-		}
-		if c.AlertRepeat < 0 || c.AlertRepeat > MaxAlertRepeat {
-			bad("alert repeat must be 0..%g, not %g", MaxAlertRepeat, c.AlertRepeat)
-		}
+	if c.Alerts <= 0 {
+		return
 	}
+	c.AlertBatch = cmp.Or(c.AlertBatch, 500)
+	c.AlertConcurrency = cmp.Or(c.AlertConcurrency, 2)
+	if len(c.AlertShapes) == 0 {
+		c.AlertShapes = AlertShapes
+	}
+	if len(c.AlertTitles) == 0 {
+		c.AlertTitles = DefaultAlertTitles
+	}
+	if c.AlertBatch < 1 || c.AlertBatch > incident.MaxBatchRecords {
+		bad("alert batch must be 1..%d records, not %d", incident.MaxBatchRecords, c.AlertBatch)
+	}
+	if c.AlertConcurrency < 1 || c.AlertConcurrency > 1000 {
+		bad("alert concurrency must be 1..1000, not %d", c.AlertConcurrency)
+	}
+	if c.AlertRepeat < 0 || c.AlertRepeat > MaxAlertRepeat {
+		bad("alert repeat must be 0..%g, not %g", MaxAlertRepeat, c.AlertRepeat)
+	}
+}
+
+// checkStack checks the timeout, the mix and the parts of the stack the mix needs, and joins the
+// intake URLs into IntakeURL for the report.
+func (c *Config) checkStack(bad func(string, ...any)) {
 	if c.Timeout <= 0 {
 		bad("timeout must be positive")
 	}
@@ -164,22 +200,4 @@ func (c *Config) check() error {
 	if c.ServiceNowURL == "" && c.Mix[KindNES] > 0 {
 		bad("no ServiceNow URL (needed for nes incidents)")
 	}
-	if c.RunID == "" {
-		var b [3]byte
-		_, _ = rand.Read(b[:])
-		c.RunID = hex.EncodeToString(b[:])
-	}
-	if !validRunID(c.RunID) {
-		bad("run id %q: want 1 to 16 lower-case letters or digits", c.RunID)
-	}
-	c.MailpitURL = strings.TrimRight(c.MailpitURL, "/")
-	c.ServiceNowURL = strings.TrimRight(c.ServiceNowURL, "/")
-	c.ServiceNowTable = cmp.Or(c.ServiceNowTable, "incident")
-	if c.WorkerTuning.MaxConcurrentWorkflows == 0 {
-		c.WorkerTuning = config.Default().Temporal
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	return errors.Join(errs...)
 }
