@@ -6,10 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/internal/bench"
 	"github.com/interlock-soar/interlock/internal/config"
@@ -130,67 +133,109 @@ func benchFlags(fs *flag.FlagSet, e env, bc *bench.Config, a *benchArgs) {
 	fs.Var(&a.memberEnv, "member-env", "with --topology: INTERLOCK_KEY=VALUE for every Interlock process (repeatable)")
 }
 
+// benchRun is one `interlock bench`: its parsed flags and config, then what it started (a launched
+// topology, the Temporal client), which close releases in reverse order.
+type benchRun struct {
+	e      env
+	bc     bench.Config
+	a      benchArgs
+	layout topology.Shape // "" for a stack already running
+	cfg    config.Config
+	tcfg   config.Temporal
+	logger *slog.Logger
+
+	launched *benchTopology
+	client   client.Client
+}
+
 func runBench(ctx context.Context, e env, args []string) error {
-	fs, cfgPath := newFlags(e, "bench", benchSynopsis)
-	var (
-		bc bench.Config
-		a  benchArgs
-	)
-	benchFlags(fs, e, &bc, &a)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	layout, err := a.layout()
+	b, err := parseBench(e, args)
 	if err != nil {
 		return err
+	}
+	defer b.close()
+	if err := b.start(ctx); err != nil {
+		return err
+	}
+	return b.run(ctx)
+}
+
+// parseBench reads the flags and the config into a benchRun.
+func parseBench(e env, args []string) (*benchRun, error) {
+	fs, cfgPath := newFlags(e, "bench", benchSynopsis)
+	b := &benchRun{e: e}
+	benchFlags(fs, e, &b.bc, &b.a)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	var err error
+	if b.layout, err = b.a.layout(); err != nil {
+		return nil, err
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()
-		return fmt.Errorf("bench takes no arguments, got %q", fs.Args())
+		return nil, fmt.Errorf("bench takes no arguments, got %q", fs.Args())
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
-	if err != nil {
-		return err
+	if b.cfg, err = config.Load(*cfgPath, e.getenv); err != nil {
+		return nil, err
 	}
-	if err := a.complete(&bc, cfg); err != nil {
-		return err
+	if err := b.a.complete(&b.bc, b.cfg); err != nil {
+		return nil, err
 	}
-	if layout == "" {
-		if err := serviceNowFromConfig(&bc, cfg, a.snowPasswordFile); err != nil {
-			return err
+	if b.layout == "" {
+		if err := serviceNowFromConfig(&b.bc, b.cfg, b.a.snowPasswordFile); err != nil {
+			return nil, err
 		}
 	}
-	tcfg := cfg.Temporal
-	tcfg.Address, tcfg.Namespace = cmp.Or(a.temporalAddr, tcfg.Address), cmp.Or(a.namespace, tcfg.Namespace)
-	logger := newLogger(cfg.Log, e.stderr)
-	var launched *benchTopology
-	if layout != "" {
-		launched, err = startBenchTopology(ctx, layout, a.workers, a.intakes, a.persistence == "postgres", a.topologyDir, a.memberEnv, e.stderr, logger)
+	b.tcfg = b.cfg.Temporal
+	b.tcfg.Address, b.tcfg.Namespace = cmp.Or(b.a.temporalAddr, b.tcfg.Address), cmp.Or(b.a.namespace, b.tcfg.Namespace)
+	b.logger = newLogger(b.cfg.Log, e.stderr)
+	return b, nil
+}
+
+// start launches the topology, when one is asked for, and dials Temporal.
+func (b *benchRun) start(ctx context.Context) error {
+	if b.layout != "" {
+		a := b.a
+		launched, err := startBenchTopology(ctx, b.layout, a.workers, a.intakes, a.persistence == "postgres", a.topologyDir, a.memberEnv, b.e.stderr, b.logger)
 		if err != nil {
 			return err
 		}
-		defer func() {
-			if err := launched.stop(); err != nil {
-				logger.Warn("stopping the topology failed", "err", err)
-			}
-		}()
-		launched.configure(&bc, layout, a.workers, a.intakes)
-		tcfg.Address, tcfg.Namespace = bc.TemporalAddress, bc.Namespace
+		b.launched = launched
+		launched.configure(&b.bc, b.layout, a.workers, a.intakes)
+		b.tcfg.Address, b.tcfg.Namespace = b.bc.TemporalAddress, b.bc.Namespace
 	}
-	c, err := worker.Dial(ctx, tcfg, sdkLogger(cfg.Log, e.stderr))
+	c, err := worker.Dial(ctx, b.tcfg, sdkLogger(b.cfg.Log, b.e.stderr))
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	bc.Temporal, bc.TemporalAddress, bc.Namespace, bc.WorkerTuning, bc.Logger = c, tcfg.Address, tcfg.Namespace, tcfg, logger
-	if launched != nil && a.chaosEvery > 0 {
-		endChaos := launched.startChaos(ctx, a.chaosEvery)
-		_, err = bench.Run(ctx, bc, e.stdout, e.stderr)
-		return errors.Join(err, reportChaos(e.stdout, endChaos()))
+	b.client = c
+	b.bc.Temporal, b.bc.TemporalAddress, b.bc.Namespace, b.bc.WorkerTuning, b.bc.Logger = c, b.tcfg.Address, b.tcfg.Namespace, b.tcfg, b.logger
+	return nil
+}
+
+// run runs the bench, with the chaos going when asked for.
+func (b *benchRun) run(ctx context.Context) error {
+	if b.launched != nil && b.a.chaosEvery > 0 {
+		endChaos := b.launched.startChaos(ctx, b.a.chaosEvery)
+		_, err := bench.Run(ctx, b.bc, b.e.stdout, b.e.stderr)
+		return errors.Join(err, reportChaos(b.e.stdout, endChaos()))
 	}
-	_, err = bench.Run(ctx, bc, e.stdout, e.stderr)
+	_, err := bench.Run(ctx, b.bc, b.e.stdout, b.e.stderr)
 	// On bench.ErrChecksFailed the report has been written; the error repeats what failed on stderr.
 	return err
+}
+
+// close closes the Temporal client, then stops the topology.
+func (b *benchRun) close() {
+	if b.client != nil {
+		b.client.Close()
+	}
+	if b.launched != nil {
+		if err := b.launched.stop(); err != nil {
+			b.logger.Warn("stopping the topology failed", "err", err)
+		}
+	}
 }
 
 // layout is the topology to launch, "" for a stack already running.

@@ -5,12 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,166 +34,204 @@ Works on the incidents Interlock keeps itself (alerts posted to /v1/alerts), thr
 
 Every change is recorded in the incident's history with the actor (--actor, default cli:$USER).`
 
+// incidentsCmd is one `interlock incidents` call: its flags, the subcommand with its positional
+// arguments, and the intake's API.
+type incidentsCmd struct {
+	e   env
+	fs  *flag.FlagSet
+	sub string
+	pos []string
+	c   *intake.APIClient
+
+	asJSON, all                         bool
+	status, severity, site, line, owner string
+	limit                               int
+	comment                             string
+	timeout                             time.Duration
+}
+
 func runIncidents(ctx context.Context, e env, args []string) error {
+	ic, err := parseIncidents(e, args)
+	if err != nil || ic == nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, ic.timeout)
+	defer cancel()
+	return ic.run(ctx)
+}
+
+// parseIncidents reads the subcommand, the flags (before or after the positional arguments) and the
+// config; a nil command with a nil error means the help was asked for and printed.
+func parseIncidents(e env, args []string) (*incidentsCmd, error) {
 	fs, cfgPath := newFlags(e, "incidents", incidentsSynopsis)
+	ic := &incidentsCmd{e: e, fs: fs}
 	base := fs.String("url", "", "intake base URL (default: intake.publicURL)")
 	token := fs.String("token", e.getenv("INTERLOCK_TOKEN"), "bearer token (env INTERLOCK_TOKEN; default: the first of intake.tokens)")
 	actor := fs.String("actor", "cli:"+cmp.Or(e.getenv("USER"), "unknown"), "who makes the change, for the incident's history")
-	asJSON := fs.Bool("json", false, "print the intake's JSON answer")
-	all := fs.Bool("all", false, "list: closed incidents too")
-	status := fs.String("status", "", "list: only this status (New, Active, Closed)")
-	severity := fs.String("severity", "", "list: only this severity")
-	site := fs.String("site", "", "list: only this site")
-	line := fs.String("line", "", "list: only this production line")
-	owner := fs.String("owner", "", "list: only this owner")
-	limit := fs.Int("limit", 50, "list: at most this many")
-	comment := fs.String("comment", "", "close: the classification comment")
-	timeout := fs.Duration("timeout", time.Minute, "give up after this long (503 answers are retried)")
+	fs.BoolVar(&ic.asJSON, "json", false, "print the intake's JSON answer")
+	fs.BoolVar(&ic.all, "all", false, "list: closed incidents too")
+	fs.StringVar(&ic.status, "status", "", "list: only this status (New, Active, Closed)")
+	fs.StringVar(&ic.severity, "severity", "", "list: only this severity")
+	fs.StringVar(&ic.site, "site", "", "list: only this site")
+	fs.StringVar(&ic.line, "line", "", "list: only this production line")
+	fs.StringVar(&ic.owner, "owner", "", "list: only this owner")
+	fs.IntVar(&ic.limit, "limit", 50, "list: at most this many")
+	fs.StringVar(&ic.comment, "comment", "", "close: the classification comment")
+	fs.DurationVar(&ic.timeout, "timeout", time.Minute, "give up after this long (503 answers are retried)")
 	if len(args) == 0 {
 		fs.Usage()
-		return errors.New("incidents needs a subcommand: list, show, assign, activate, close, reopen or comment")
+		return nil, errors.New("incidents needs a subcommand: list, show, assign, activate, close, reopen or comment")
 	}
 	sub, rest := args[0], args[1:]
 	if sub == "-h" || sub == "--help" || sub == "help" {
 		fs.SetOutput(e.stdout)
 		fs.Usage()
-		return nil
+		return nil, nil
 	}
+	ic.sub = sub
 	// Flags may come before or after the positional arguments.
-	var pos []string
 	for len(rest) > 0 {
 		if err := fs.Parse(rest); err != nil {
-			return err
+			return nil, err
 		}
 		rest = fs.Args()
 		if len(rest) > 0 {
-			pos, rest = append(pos, rest[0]), rest[1:]
+			ic.pos, rest = append(ic.pos, rest[0]), rest[1:]
 		}
 	}
 	cfg, err := config.Load(*cfgPath, e.getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if *token == "" {
 		*token, _, _ = strings.Cut(cfg.Intake.Tokens.Value(), ",")
 	}
-	c := &intake.APIClient{
+	ic.c = &intake.APIClient{
 		HTTP: &http.Client{Timeout: 30 * time.Second}, BaseURL: cmp.Or(strings.TrimRight(*base, "/"), strings.TrimRight(cfg.Intake.PublicURL, "/")),
 		Token: strings.TrimSpace(*token), HMACSecret: []byte(cfg.Intake.HMACSecret.Value()), Actor: *actor, Progress: e.stderr,
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	need := func(n int, what string) error {
-		if len(pos) != n {
-			fs.Usage()
-			return fmt.Errorf("incidents %s needs %s", sub, what)
+	return ic, nil
+}
+
+// run runs the subcommand.
+func (ic *incidentsCmd) run(ctx context.Context) error {
+	pos := ic.pos
+	switch ic.sub {
+	case "list":
+		if err := ic.need(0, "no arguments"); err != nil {
+			return err
 		}
-		return nil
+		return ic.list(ctx)
+	case "show":
+		if err := ic.need(1, "an incident ID"); err != nil {
+			return err
+		}
+		v, err := ic.c.Incident(ctx, pos[0])
+		return ic.print(v, err, func() error { return printIncident(ic.e.stdout, v) })
+	case "assign":
+		if err := ic.need(2, "an incident ID and an owner"); err != nil {
+			return err
+		}
+		return ic.patch(ctx, pos[0], map[string]any{"owner": pos[1]})
+	case "activate", "reopen":
+		if err := ic.need(1, "an incident ID"); err != nil {
+			return err
+		}
+		return ic.patch(ctx, pos[0], map[string]any{"status": "Active"})
+	case "close":
+		return ic.close(ctx)
+	case "comment":
+		if err := ic.need(2, "an incident ID and the comment text"); err != nil {
+			return err
+		}
+		res, err := ic.c.Comment(ctx, pos[0], pos[1])
+		return ic.print(res, err, func() error {
+			fmt.Fprintf(ic.e.stdout, "%s: comment %s added\n", intake.TerminalSafe(pos[0]), intake.TerminalSafe(res.CommentID))
+			return nil
+		})
 	}
-	printJSON := func(v any) error {
-		enc := json.NewEncoder(e.stdout)
+	ic.fs.Usage()
+	return fmt.Errorf("unknown subcommand %q", ic.sub)
+}
+
+// need checks that the subcommand got n positional arguments, what says which.
+func (ic *incidentsCmd) need(n int, what string) error {
+	if len(ic.pos) != n {
+		ic.fs.Usage()
+		return fmt.Errorf("incidents %s needs %s", ic.sub, what)
+	}
+	return nil
+}
+
+// print prints the intake's answer v: as JSON with --json, else through text; err is the call's.
+func (ic *incidentsCmd) print(v any, err error, text func() error) error {
+	if err != nil {
+		return err
+	}
+	if ic.asJSON {
+		enc := json.NewEncoder(ic.e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
-	patch := func(id string, fields map[string]any) error {
-		res, err := c.Patch(ctx, id, fields)
-		if err != nil {
-			return err
+	return text()
+}
+
+// list prints the incidents the filters select, as a table.
+func (ic *incidentsCmd) list(ctx context.Context) error {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": ic.status, "severity": ic.severity, "site": ic.site, "line": ic.line, "owner": ic.owner} {
+		if v != "" {
+			q.Set(k, v)
 		}
-		if *asJSON {
-			return printJSON(res)
-		}
-		if len(res.Changes) == 0 {
-			fmt.Fprintf(e.stdout, "%s: nothing to change (status %s)\n", intake.TerminalSafe(id), intake.TerminalSafe(res.Status))
-			return nil
-		}
-		fmt.Fprintf(e.stdout, "%s: %s\n", intake.TerminalSafe(id), intake.TerminalSafe(strings.Join(res.Changes, "; ")))
-		return nil
 	}
-	switch sub {
-	case "list":
-		if err := need(0, "no arguments"); err != nil {
-			return err
-		}
-		q := url.Values{}
-		for k, v := range map[string]string{"status": *status, "severity": *severity, "site": *site, "line": *line, "owner": *owner} {
-			if v != "" {
-				q.Set(k, v)
-			}
-		}
-		if !*all && *status == "" {
-			q.Set("open", "true")
-		}
-		q.Set("limit", fmt.Sprint(*limit))
-		list, err := c.ListIncidents(ctx, q)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return printJSON(list)
-		}
+	if !ic.all && ic.status == "" {
+		q.Set("open", "true")
+	}
+	q.Set("limit", fmt.Sprint(ic.limit))
+	list, err := ic.c.ListIncidents(ctx, q)
+	return ic.print(list, err, func() error {
 		if len(list) == 0 {
-			fmt.Fprintln(e.stdout, "no incidents")
+			fmt.Fprintln(ic.e.stdout, "no incidents")
 			return nil
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(ic.e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSTATUS\tSEVERITY\tOWNER\tCREATED\tTITLE")
 		for _, in := range list {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", intake.TerminalSafe(in.ID), intake.TerminalSafe(in.Status), intake.TerminalSafe(in.Severity), intake.TerminalSafe(cmp.Or(in.Owner, "-")),
 				in.Created.Local().Format("2006-01-02 15:04"), intake.TerminalSafe(in.Title))
 		}
 		return tw.Flush()
-	case "show":
-		if err := need(1, "an incident ID"); err != nil {
-			return err
-		}
-		v, err := c.Incident(ctx, pos[0])
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return printJSON(v)
-		}
-		return printIncident(e.stdout, v)
-	case "assign":
-		if err := need(2, "an incident ID and an owner"); err != nil {
-			return err
-		}
-		return patch(pos[0], map[string]any{"owner": pos[1]})
-	case "activate", "reopen":
-		if err := need(1, "an incident ID"); err != nil {
-			return err
-		}
-		return patch(pos[0], map[string]any{"status": "Active"})
-	case "close":
-		if len(pos) < 2 || len(pos) > 3 {
-			fs.Usage()
-			return errors.New("incidents close needs an incident ID and a classification (and optionally a reason)")
-		}
-		fields := map[string]any{"status": "Closed", "classification": pos[1]}
-		if len(pos) == 3 {
-			fields["classificationReason"] = pos[2]
-		}
-		if *comment != "" {
-			fields["classificationComment"] = *comment
-		}
-		return patch(pos[0], fields)
-	case "comment":
-		if err := need(2, "an incident ID and the comment text"); err != nil {
-			return err
-		}
-		res, err := c.Comment(ctx, pos[0], pos[1])
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return printJSON(res)
-		}
-		fmt.Fprintf(e.stdout, "%s: comment %s added\n", intake.TerminalSafe(pos[0]), intake.TerminalSafe(res.CommentID))
-		return nil
+	})
+}
+
+// close closes an incident with a classification, and optionally a reason and a comment.
+func (ic *incidentsCmd) close(ctx context.Context) error {
+	pos := ic.pos
+	if len(pos) < 2 || len(pos) > 3 {
+		ic.fs.Usage()
+		return errors.New("incidents close needs an incident ID and a classification (and optionally a reason)")
 	}
-	fs.Usage()
-	return fmt.Errorf("unknown subcommand %q", sub)
+	fields := map[string]any{"status": "Closed", "classification": pos[1]}
+	if len(pos) == 3 {
+		fields["classificationReason"] = pos[2]
+	}
+	if ic.comment != "" {
+		fields["classificationComment"] = ic.comment
+	}
+	return ic.patch(ctx, pos[0], fields)
+}
+
+// patch changes an incident's fields and prints what changed.
+func (ic *incidentsCmd) patch(ctx context.Context, id string, fields map[string]any) error {
+	res, err := ic.c.Patch(ctx, id, fields)
+	return ic.print(res, err, func() error {
+		if len(res.Changes) == 0 {
+			fmt.Fprintf(ic.e.stdout, "%s: nothing to change (status %s)\n", intake.TerminalSafe(id), intake.TerminalSafe(res.Status))
+			return nil
+		}
+		fmt.Fprintf(ic.e.stdout, "%s: %s\n", intake.TerminalSafe(id), intake.TerminalSafe(strings.Join(res.Changes, "; ")))
+		return nil
+	})
 }
 
 func printIncident(w io.Writer, v intake.IncidentView) error {

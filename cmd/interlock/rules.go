@@ -64,22 +64,14 @@ func runRules(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	known := worker.PlaybookNames(worker.Playbooks(cfg.Playbooks))
 	file := cfg.Intake.RulesFile
 	if fs.NArg() > 0 {
 		file = fs.Arg(0)
 	}
-	var eng *rules.Engine
-	if file == "" {
-		eng, err = rules.Default(known)
-		file = "(built-in default rules)"
-	} else {
-		eng, err = rules.Load(file, known)
-	}
+	eng, file, err := loadRules(cfg, file)
 	if err != nil {
 		return err
 	}
-	eng.SetEngineeringWorkstationTypes(worker.WorkstationTypes(cfg.Playbooks)) // as the worker and intake do
 	if sub == "check" {
 		rules.Check(e.stdout, eng)
 		fmt.Fprintf(e.stdout, "%s: ok, %d rules (%d enabled), %d incident rules\n", file, eng.Len(), eng.Enabled(), len(eng.IncidentRules()))
@@ -95,13 +87,36 @@ func runRules(_ context.Context, e env, args []string) error {
 	case asJSON:
 		return errors.New("--json goes with --alert")
 	}
-	data, err := os.ReadFile(incidentFile)
+	return testIncident(e, eng, incidentFile, at)
+}
+
+// loadRules loads the rules file, or the built-in default rules when file is "", and names what it
+// loaded.
+func loadRules(cfg config.Config, file string) (eng *rules.Engine, name string, err error) {
+	known := worker.PlaybookNames(worker.Playbooks(cfg.Playbooks))
+	name = file
+	if file == "" {
+		eng, err = rules.Default(known)
+		name = "(built-in default rules)"
+	} else {
+		eng, err = rules.Load(file, known)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	eng.SetEngineeringWorkstationTypes(worker.WorkstationTypes(cfg.Playbooks)) // as the worker and intake do
+	return eng, name, nil
+}
+
+// testIncident is `rules test --incident FILE`: which rules match the incident, as of at ("" for now).
+func testIncident(e env, eng *rules.Engine, path, at string) error {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	ev, err := incident.Parse(data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", incidentFile, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	now := time.Now()
 	if at != "" {

@@ -253,7 +253,54 @@ const alertSample = 50
 
 // verifyAlerts counts the run's incident workflows in the visibility store and reads a sample's state.
 func (r *runner) verifyAlerts(ctx context.Context, g *AlertGenerator, ar *alertRun, rep *AlertReport) {
-	// Visibility records are written asynchronously: count until the number is right or time is up.
+	r.countAlertIncidents(ctx, g, ar.plan.Alerts, rep)
+	p := ar.plan
+	alertRecord := map[int]GenAlert{}
+	for _, rec := range p.Records {
+		if rec.Kind == RecordFirst {
+			alertRecord[rec.Alert] = rec
+		}
+	}
+	retried := map[int]bool{} // alerts in a batch that was sent more than once
+	for bi, b := range p.Batches {
+		if ar.retriedBatch[bi] {
+			for _, idx := range b.Records {
+				retried[p.Records[idx].Alert] = true
+			}
+		}
+	}
+	store := &otincident.Client{Temporal: r.tc}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, a := range alertSampleOf(p) {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			want := alertRecord[a]
+			st, err := store.State(ctx, want.IncidentID)
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Sampled++
+			var mismatch string
+			if err != nil {
+				mismatch = fmt.Sprintf("state: %v", err)
+			} else {
+				rep.SamplePlaybookRuns += len(st.Playbooks)
+				mismatch = alertStateMismatch(st, want, p.PerAlert[a], !retried[a])
+			}
+			if mismatch != "" {
+				rep.SampleMismatches++
+				rep.Errors = addError(rep.Errors, fmt.Sprintf("incident %s: ", want.IncidentID)+mismatch)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// countAlertIncidents counts the run's incident workflows in the visibility store. Visibility records
+// are written asynchronously: it counts until the number reaches want or time is up.
+func (r *runner) countAlertIncidents(ctx context.Context, g *AlertGenerator, want int, rep *AlertReport) {
 	var parts []string
 	for _, p := range g.IncidentWorkflowPrefixes() {
 		parts = append(parts, fmt.Sprintf("WorkflowId STARTS_WITH %q", p))
@@ -265,20 +312,22 @@ func (r *runner) verifyAlerts(ctx context.Context, g *AlertGenerator, ar *alertR
 		resp, err := r.tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
 		if err != nil {
 			rep.Errors = addError(rep.Errors, "visibility count: "+err.Error())
-			break
+			return
 		}
 		rep.VisibilityCount = int(resp.GetCount())
-		if rep.VisibilityCount >= ar.plan.Alerts || time.Now().After(deadline) || ctx.Err() != nil {
-			break
+		if rep.VisibilityCount >= want || time.Now().After(deadline) || ctx.Err() != nil {
+			return
 		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
 
-	// The sample: alerts with repeats first (the interesting ones), the rest spread over the run.
-	p := ar.plan
+// alertSampleOf picks the alerts whose incidents the verification reads: alerts with repeats first
+// (the interesting ones), the rest spread over the run.
+func alertSampleOf(p *AlertPlan) []int {
 	var repeated, single []int
 	for a, c := range p.PerAlert {
 		if c.Records > 1 {
@@ -298,59 +347,26 @@ func (r *runner) verifyAlerts(ctx context.Context, g *AlertGenerator, ar *alertR
 		return out
 	}
 	nr := min(len(repeated), alertSample/2)
-	sample := append(pick(repeated, nr), pick(single, alertSample-nr)...)
-	alertRecord := map[int]GenAlert{}
-	for _, rec := range p.Records {
-		if rec.Kind == RecordFirst {
-			alertRecord[rec.Alert] = rec
-		}
+	return append(pick(repeated, nr), pick(single, alertSample-nr)...)
+}
+
+// alertStateMismatch says how an incident's state differs from what was posted for its alert ("" when
+// it does not). When the alert's batch was sent more than once (not exact), the intake may have seen
+// more records than the plan counts.
+func alertStateMismatch(st otincident.State, want GenAlert, counts AlertCounts, exact bool) string {
+	switch {
+	case st.Incident.ID != want.IncidentID:
+		return fmt.Sprintf("holds incident %q", st.Incident.ID)
+	case len(st.Incident.Alerts) != 1 || st.Incident.Alerts[0].VendorOriginalID != want.AlertID:
+		return fmt.Sprintf("holds %d alerts, not the one alert %s", len(st.Incident.Alerts), want.AlertID)
+	case exact && (st.Records != counts.Records || st.Duplicates < counts.Resends || st.Duplicates > counts.Resends+btoi(counts.Later)):
+		return fmt.Sprintf("%d records (%d duplicates), posted %d (%d exact re-sends)", st.Records, st.Duplicates, counts.Records, counts.Resends)
+	case !exact && (st.Records < counts.Records || st.Duplicates < counts.Resends):
+		return fmt.Sprintf("%d records (%d duplicates), posted at least %d (%d exact re-sends)", st.Records, st.Duplicates, counts.Records, counts.Resends)
+	case !st.Incident.Alerts[0].TimeGenerated.Equal(counts.Latest):
+		return fmt.Sprintf("holds the alert's record of %s, not the latest (%s)", st.Incident.Alerts[0].TimeGenerated.Format(time.RFC3339Nano), counts.Latest.Format(time.RFC3339Nano))
 	}
-	retried := map[int]bool{} // alerts in a batch that was sent more than once
-	for bi, b := range p.Batches {
-		if ar.retriedBatch[bi] {
-			for _, idx := range b.Records {
-				retried[p.Records[idx].Alert] = true
-			}
-		}
-	}
-	store := &otincident.Client{Temporal: r.tc}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for _, a := range sample {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			want, counts := alertRecord[a], p.PerAlert[a]
-			st, err := store.State(ctx, want.IncidentID)
-			mu.Lock()
-			defer mu.Unlock()
-			rep.Sampled++
-			bad := func(format string, args ...any) {
-				rep.SampleMismatches++
-				rep.Errors = addError(rep.Errors, fmt.Sprintf("incident %s: ", want.IncidentID)+fmt.Sprintf(format, args...))
-			}
-			if err != nil {
-				bad("state: %v", err)
-				return
-			}
-			rep.SamplePlaybookRuns += len(st.Playbooks)
-			exact := !retried[a]
-			switch {
-			case st.Incident.ID != want.IncidentID:
-				bad("holds incident %q", st.Incident.ID)
-			case len(st.Incident.Alerts) != 1 || st.Incident.Alerts[0].VendorOriginalID != want.AlertID:
-				bad("holds %d alerts, not the one alert %s", len(st.Incident.Alerts), want.AlertID)
-			case exact && (st.Records != counts.Records || st.Duplicates < counts.Resends || st.Duplicates > counts.Resends+btoi(counts.Later)):
-				bad("%d records (%d duplicates), posted %d (%d exact re-sends)", st.Records, st.Duplicates, counts.Records, counts.Resends)
-			case !exact && (st.Records < counts.Records || st.Duplicates < counts.Resends):
-				bad("%d records (%d duplicates), posted at least %d (%d exact re-sends)", st.Records, st.Duplicates, counts.Records, counts.Resends)
-			case !st.Incident.Alerts[0].TimeGenerated.Equal(counts.Latest):
-				bad("holds the alert's record of %s, not the latest (%s)", st.Incident.Alerts[0].TimeGenerated.Format(time.RFC3339Nano), counts.Latest.Format(time.RFC3339Nano))
-			}
-		})
-	}
-	wg.Wait()
+	return ""
 }
 
 // cleanupAlerts terminates the run's incident workflows, which would otherwise stay open (an incident

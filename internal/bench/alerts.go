@@ -215,125 +215,174 @@ func alertIncidentID(shape AlertShape, alertID string) string {
 
 // Plan generates the records and batches them.
 func (g *AlertGenerator) Plan(o AlertOptions) (*AlertPlan, error) {
-	switch {
-	case o.Records < 1 || o.Records > maxSeq:
-		return nil, fmt.Errorf("alert records must be 1..%d, not %d", maxSeq, o.Records)
-	case o.Batch < 1 || o.Batch > incident.MaxBatchRecords:
-		return nil, fmt.Errorf("alert batch must be 1..%d records, not %d", incident.MaxBatchRecords, o.Batch)
-	case o.Repeat < 0 || o.Repeat > MaxAlertRepeat:
-		return nil, fmt.Errorf("alert repeat must be 0..%g, not %g", MaxAlertRepeat, o.Repeat)
-	case len(o.Shapes) == 0:
-		return nil, errors.New("no alert shape")
-	case len(o.Titles) == 0:
-		return nil, errors.New("no alert title")
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	base := o.Base
 	if base.IsZero() {
 		base = time.Now().Add(-2 * time.Hour)
 	}
-	base = base.UTC().Truncate(time.Millisecond)
 	sum := sha256.Sum256([]byte(g.runID))
-	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(sum[:8]), binary.LittleEndian.Uint64(sum[8:16])))
-
 	n := o.Records
+	pl := &planner{
+		g: g, o: o, base: base.UTC().Truncate(time.Millisecond),
+		rng: rand.New(rand.NewPCG(binary.LittleEndian.Uint64(sum[:8]), binary.LittleEndian.Uint64(sum[8:16]))),
+		p:   &AlertPlan{Records: make([]GenAlert, 0, n), NDJSON: !o.Array, ByShape: map[string]int{}},
+	}
 	repeats := int(float64(n)*o.Repeat + 0.5)
-	p := &AlertPlan{Records: make([]GenAlert, 0, n), NDJSON: !o.Array, ByShape: map[string]int{}}
-	var firsts []int  // record index of every alert's first record
-	var unmoved []int // alerts without a later record yet
-	repeatNo := 0
 	for i := range n {
 		// Spread the repeats evenly (Bresenham); the first record is never one.
-		isRepeat := len(firsts) > 0 && (i+1)*repeats/n > i*repeats/n
-		if !isRepeat {
-			a := len(firsts)
-			shape, title := o.Shapes[a%len(o.Shapes)], o.Titles[a%len(o.Titles)]
-			id := fmt.Sprintf("%s%d", g.AlertIDPrefix(), a)
-			at := base.Add(time.Duration(a) * 10 * time.Millisecond)
-			body, err := g.record(shape, id, title, at, at)
-			if err != nil {
-				return nil, err
-			}
-			firsts = append(firsts, len(p.Records))
-			unmoved = append(unmoved, a)
-			p.PerAlert = append(p.PerAlert, AlertCounts{Records: 1, Latest: at})
-			p.Records = append(p.Records, GenAlert{
-				Alert: a, AlertID: id, IncidentID: alertIncidentID(shape, id), Shape: shape, Kind: RecordFirst,
-				Title: title, TimeGenerated: at, Body: body,
-			})
-			continue
-		}
-		kind := RecordResend
-		switch repeatNo % 4 {
-		case 1:
-			kind = RecordLater30
-		case 3:
-			kind = RecordLater90
-		}
-		repeatNo++
-		var a int
-		if kind != RecordResend && len(unmoved) > 0 {
-			k := rng.IntN(len(unmoved))
-			a = unmoved[k]
-			unmoved[k] = unmoved[len(unmoved)-1]
-			unmoved = unmoved[:len(unmoved)-1]
+		var err error
+		if len(pl.firsts) > 0 && (i+1)*repeats/n > i*repeats/n {
+			err = pl.repeat()
 		} else {
-			kind = RecordResend
-			a = rng.IntN(len(firsts))
+			err = pl.first()
 		}
-		rec := p.Records[firsts[a]]
-		rec.Kind = kind
-		pc := &p.PerAlert[a]
-		pc.Records++
-		switch kind {
-		case RecordResend:
-			p.Resends++
-			pc.Resends++
-		default:
-			shift := 30 * time.Minute
-			p.Later30++
-			if kind == RecordLater90 {
-				shift = 90 * time.Minute
-				p.Later30--
-				p.Later90++
-			}
-			first := rec.TimeGenerated
-			rec.TimeGenerated = first.Add(shift)
-			pc.Latest, pc.Later = rec.TimeGenerated, true
-			body, err := g.record(rec.Shape, rec.AlertID, rec.Title, first, rec.TimeGenerated)
-			if err != nil {
-				return nil, err
-			}
-			rec.Body = body
+		if err != nil {
+			return nil, err
 		}
-		p.Records = append(p.Records, rec)
 	}
-	p.Alerts = len(firsts)
+	p := pl.p
+	p.Alerts = len(pl.firsts)
 	for _, r := range p.Records {
 		p.ByShape[string(r.Shape)]++
 	}
-	for off := 0; off < n; off += o.Batch {
+	p.Batches = batchAlerts(p.Records, o.Batch, o.Array)
+	return p, nil
+}
+
+// check validates the options.
+func (o AlertOptions) check() error {
+	switch {
+	case o.Records < 1 || o.Records > maxSeq:
+		return fmt.Errorf("alert records must be 1..%d, not %d", maxSeq, o.Records)
+	case o.Batch < 1 || o.Batch > incident.MaxBatchRecords:
+		return fmt.Errorf("alert batch must be 1..%d records, not %d", incident.MaxBatchRecords, o.Batch)
+	case o.Repeat < 0 || o.Repeat > MaxAlertRepeat:
+		return fmt.Errorf("alert repeat must be 0..%g, not %g", MaxAlertRepeat, o.Repeat)
+	case len(o.Shapes) == 0:
+		return errors.New("no alert shape")
+	case len(o.Titles) == 0:
+		return errors.New("no alert title")
+	}
+	return nil
+}
+
+// planner is Plan's state while it generates the records.
+type planner struct {
+	g    *AlertGenerator
+	o    AlertOptions
+	base time.Time
+	rng  *rand.Rand
+	p    *AlertPlan
+
+	firsts   []int // record index of every alert's first record
+	unmoved  []int // alerts without a later record yet
+	repeatNo int
+}
+
+// first adds the first record of a new alert.
+func (pl *planner) first() error {
+	p, a := pl.p, len(pl.firsts)
+	shape, title := pl.o.Shapes[a%len(pl.o.Shapes)], pl.o.Titles[a%len(pl.o.Titles)]
+	id := fmt.Sprintf("%s%d", pl.g.AlertIDPrefix(), a)
+	at := pl.base.Add(time.Duration(a) * 10 * time.Millisecond)
+	body, err := pl.g.record(shape, id, title, at, at)
+	if err != nil {
+		return err
+	}
+	pl.firsts = append(pl.firsts, len(p.Records))
+	pl.unmoved = append(pl.unmoved, a)
+	p.PerAlert = append(p.PerAlert, AlertCounts{Records: 1, Latest: at})
+	p.Records = append(p.Records, GenAlert{
+		Alert: a, AlertID: id, IncidentID: alertIncidentID(shape, id), Shape: shape, Kind: RecordFirst,
+		Title: title, TimeGenerated: at, Body: body,
+	})
+	return nil
+}
+
+// repeat adds a record repeating an earlier alert: an exact re-send, or a later record of an alert
+// that has none yet, moved by 30 or 90 minutes.
+func (pl *planner) repeat() error {
+	p := pl.p
+	kind, a := pl.pickRepeat()
+	rec := p.Records[pl.firsts[a]]
+	rec.Kind = kind
+	pc := &p.PerAlert[a]
+	pc.Records++
+	switch kind {
+	case RecordResend:
+		p.Resends++
+		pc.Resends++
+	default:
+		shift := 30 * time.Minute
+		p.Later30++
+		if kind == RecordLater90 {
+			shift = 90 * time.Minute
+			p.Later30--
+			p.Later90++
+		}
+		first := rec.TimeGenerated
+		rec.TimeGenerated = first.Add(shift)
+		pc.Latest, pc.Later = rec.TimeGenerated, true
+		body, err := pl.g.record(rec.Shape, rec.AlertID, rec.Title, first, rec.TimeGenerated)
+		if err != nil {
+			return err
+		}
+		rec.Body = body
+	}
+	p.Records = append(p.Records, rec)
+	return nil
+}
+
+// pickRepeat says what the next repeat is and of which alert: of every four, two are re-sends, one
+// is moved by 30 minutes and one by 90; a later record goes to an alert without one, at random.
+func (pl *planner) pickRepeat() (kind RecordKind, alert int) {
+	kind = RecordResend
+	switch pl.repeatNo % 4 {
+	case 1:
+		kind = RecordLater30
+	case 3:
+		kind = RecordLater90
+	}
+	pl.repeatNo++
+	if kind != RecordResend && len(pl.unmoved) > 0 {
+		k := pl.rng.IntN(len(pl.unmoved))
+		alert = pl.unmoved[k]
+		pl.unmoved[k] = pl.unmoved[len(pl.unmoved)-1]
+		pl.unmoved = pl.unmoved[:len(pl.unmoved)-1]
+		return kind, alert
+	}
+	return RecordResend, pl.rng.IntN(len(pl.firsts))
+}
+
+// batchAlerts puts the records into POST bodies of size records each, as JSON arrays or NDJSON.
+func batchAlerts(records []GenAlert, size int, array bool) []AlertBatch {
+	var batches []AlertBatch
+	n := len(records)
+	for off := 0; off < n; off += size {
 		b := AlertBatch{}
 		var buf bytes.Buffer
-		if o.Array {
+		if array {
 			buf.WriteByte('[')
 		}
-		for i := off; i < min(off+o.Batch, n); i++ {
-			if o.Array && i > off {
+		for i := off; i < min(off+size, n); i++ {
+			if array && i > off {
 				buf.WriteByte(',')
 			}
-			buf.Write(p.Records[i].Body)
-			if !o.Array {
+			buf.Write(records[i].Body)
+			if !array {
 				buf.WriteByte('\n')
 			}
 			b.Records = append(b.Records, i)
 		}
-		if o.Array {
+		if array {
 			buf.WriteByte(']')
 		}
 		b.Body = buf.Bytes()
-		p.Batches = append(p.Batches, b)
+		batches = append(batches, b)
 	}
-	return p, nil
+	return batches
 }
 
 // record renders one record of the alert: started at first, generated at at (later records move

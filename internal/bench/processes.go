@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -192,3 +194,7 @@ func (ps *processes) report(a, b cpuSnapshot, loadIncidents int, load *PhaseRepo
 	}
 	return out, HostReport{CPUs: b.cpus, BusyCores: busy}
 }
+
+// selfCovers says what the bench process's own CPU is, for the report.
+var selfCovers = "load generator, pollers and PLC answers; in the ceiling phase also the ceiling worker (GOMAXPROCS " +
+	fmt.Sprint(runtime.GOMAXPROCS(0)) + ")"

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -90,4 +91,14 @@ func progressLine(name string, total, totalPosts int, posted, accepted, effects,
 		fmt.Fprintf(&b, "  %.1f closed/s  %.1fs", float64(closed)/secs, secs)
 	}
 	return b.String()
+}
+
+// isTerminal says whether w is a terminal, for the progress display.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
