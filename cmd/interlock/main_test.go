@@ -183,3 +183,34 @@ func TestUnknownCommandErrorFirst(t *testing.T) {
 	_, stderr, _ = runCmd(t, nil, "version", "--help")
 	require.Contains(t, stderr, "Prints this binary's version")
 }
+
+// The parity playbooks' rules ship disabled; rules test --enable-all explains what each would do, and
+// on the shipped fixtures every one of them matches at least one.
+func TestRulesTestEnableAllExplainsTheDisabledRules(t *testing.T) {
+	t.Parallel()
+	fixtures, err := filepath.Glob("../../testdata/sentinel-incident-*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, fixtures)
+	parity := []string{"High-importance device → triage", "Planned maintenance → auto-close", "Production line mailbox",
+		"IoT device owner → expected or not", "Device CVEs → incident comments"}
+	matched := map[string]bool{}
+	for _, f := range fixtures {
+		stdout, _, err := runCmd(t, nil, "rules", "test", "--enable-all", "--incident", f, "--at", "2026-11-26T12:00:00Z")
+		require.NoError(t, err, f)
+		require.Contains(t, stdout, "Turned on for this dry run: ", f)
+		for _, name := range parity {
+			if strings.Contains(stdout, "] "+name+": matched") {
+				matched[name] = true
+			}
+		}
+		plain, _, err := runCmd(t, nil, "rules", "test", "--incident", f, "--at", "2026-11-26T12:00:00Z")
+		require.NoError(t, err, f)
+		for _, name := range parity {
+			require.Contains(t, plain, "] "+name+": skipped (", "%s without --enable-all", f)
+			require.NotContains(t, plain, "] "+name+": matched", "%s without --enable-all", f)
+		}
+	}
+	for _, name := range parity {
+		require.True(t, matched[name], "no shipped fixture matches %q", name)
+	}
+}

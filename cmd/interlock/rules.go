@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/interlock-soar/interlock/internal/config"
@@ -18,6 +19,7 @@ const rulesUsage = `Usage:
   interlock rules check [FILE]                    validate a rules file and list its rules
                                                   (automation rules and incident creation rules)
   interlock rules test --incident FILE [RULES]    dry run: which rules match, in which order, what they do
+                                                  (--enable-all: the disabled rules too)
   interlock rules test --alert FILE [RULES]       dry run of the incident creation rules on one Defender
                                                   for IoT alert record: rule, create, title, severity,
                                                   tactics, techniques, group key (--json: as JSON)
@@ -50,8 +52,9 @@ func runRules(_ context.Context, e env, args []string) error {
 	fs, cfgPath := newFlags(e, "rules "+sub, "rules "+sub+" [flags] [RULES-FILE]")
 	incidentFile, alertFile := "", ""
 	at := ""
-	asJSON := false
+	asJSON, enableAll := false, false
 	if sub == "test" {
+		fs.BoolVar(&enableAll, "enable-all", false, "evaluate the disabled rules too, as if turned on (the parity playbooks' rules ship disabled)")
 		fs.StringVar(&incidentFile, "incident", "", "incident payload (Sentinel trigger body, Defender alert record or Interlock's form)")
 		fs.StringVar(&alertFile, "alert", "", "one Defender for IoT alert record (SecurityAlert row); runs the incident creation rules")
 		fs.StringVar(&at, "at", "", "evaluate as of this time (RFC 3339), for rule expiry; default now")
@@ -71,6 +74,11 @@ func runRules(_ context.Context, e env, args []string) error {
 	eng, file, err := loadRules(cfg, file)
 	if err != nil {
 		return err
+	}
+	if enableAll {
+		if on := eng.EnableAll(); len(on) > 0 {
+			fmt.Fprintf(e.stdout, "Turned on for this dry run: %s\n", strings.Join(on, "; "))
+		}
 	}
 	if sub == "check" {
 		rules.Check(e.stdout, eng)
