@@ -40,84 +40,125 @@ func (s *State) Apply(ch Change, now time.Time) (ChangeResult, *Event, error) {
 	}
 	s.raiseOnly(&ch)
 	prev := snapshot(s.Incident)
-	actor := clip(cmpOr(strings.TrimSpace(ch.Actor), "unknown"), MaxActorLen)
-	res := ChangeResult{Incident: s.Incident.ID, Changes: []string{}}
-	inc := &s.Incident
-	record := func(kind, text string) {
-		res.Changes = append(res.Changes, text)
-		s.log(now, actor, kind, text)
+	a := &applying{
+		s:     s,
+		now:   now,
+		actor: clip(cmpOr(strings.TrimSpace(ch.Actor), "unknown"), MaxActorLen),
+		res:   ChangeResult{Incident: s.Incident.ID, Changes: []string{}},
 	}
+	// The order of the steps is the order of the changes in the result and the audit trail.
+	a.properties(ch)
+	a.classification(ch)
+	a.status(ch)
+	a.tags(ch)
+	if c := ch.Comment; c != nil {
+		a.res.CommentID = s.comment(*c, a.actor, now, a.record)
+	}
+	a.tasks(ch)
+	res := a.res
+	res.Status, res.Severity = s.Incident.Status, s.Incident.Severity
+	if len(res.Changes) == 0 {
+		return res, nil, nil
+	}
+	s.Incident.LastModified = now
+	return res, s.event(incident.EventUpdate, &prev, a.actor), nil
+}
+
+// applying is a validated change being applied: who asked, when, and what it has changed so far.
+type applying struct {
+	s     *State
+	now   time.Time
+	actor string
+	res   ChangeResult
+}
+
+// record notes a change made, in the result and the audit trail.
+func (a *applying) record(kind, text string) {
+	a.res.Changes = append(a.res.Changes, text)
+	a.s.log(a.now, a.actor, kind, text)
+}
+
+func (a *applying) properties(ch Change) {
+	inc := &a.s.Incident
 	if ch.Title != "" && ch.Title != inc.Title {
-		record("change", "title → "+clip(ch.Title, 200))
+		a.record("change", "title → "+clip(ch.Title, 200))
 		inc.Title = ch.Title
 	}
 	if ch.Severity != "" && ch.Severity != inc.Severity {
-		record("change", "severity "+inc.Severity+" → "+ch.Severity)
+		a.record("change", "severity "+inc.Severity+" → "+ch.Severity)
 		inc.Severity = ch.Severity
 	}
 	if ch.Owner != nil && OwnerName(*ch.Owner) != OwnerName(inc.Owner) {
-		record("change", "owner "+cmpOr(OwnerName(inc.Owner), "(none)")+" → "+cmpOr(OwnerName(*ch.Owner), "(none)"))
+		a.record("change", "owner "+cmpOr(OwnerName(inc.Owner), "(none)")+" → "+cmpOr(OwnerName(*ch.Owner), "(none)"))
 		inc.Owner = *ch.Owner
 	}
-	closing := ch.Status == incident.StatusClosed && inc.Status != incident.StatusClosed
-	if ch.Classification != "" && (ch.Classification != s.Classification || ch.ClassificationReason != s.ClassificationReason ||
-		(ch.ClassificationComment != "" && ch.ClassificationComment != s.ClassificationComment)) {
-		text := "classification " + ch.Classification
-		if ch.ClassificationReason != "" {
-			text += " / " + ch.ClassificationReason
-		}
-		if ch.ClassificationComment != "" {
-			text += ": " + clip(ch.ClassificationComment, 200)
-		}
-		record("change", text)
-		s.Classification, s.ClassificationReason = ch.Classification, ch.ClassificationReason
-		if ch.ClassificationComment != "" {
-			s.ClassificationComment = ch.ClassificationComment
-		}
+}
+
+func (a *applying) classification(ch Change) {
+	s := a.s
+	if ch.Classification == "" || (ch.Classification == s.Classification && ch.ClassificationReason == s.ClassificationReason &&
+		(ch.ClassificationComment == "" || ch.ClassificationComment == s.ClassificationComment)) {
+		return
 	}
-	if ch.Status != "" && ch.Status != inc.Status {
-		record("change", "status "+inc.Status+" → "+ch.Status)
-		if inc.Status == incident.StatusClosed { // reopened: the closure no longer stands
-			s.Closed, s.Classification, s.ClassificationReason, s.ClassificationComment = time.Time{}, "", "", ""
-		}
-		inc.Status = ch.Status
-		if closing {
-			s.Closed = now
-		}
+	text := "classification " + ch.Classification
+	if ch.ClassificationReason != "" {
+		text += " / " + ch.ClassificationReason
 	}
+	if ch.ClassificationComment != "" {
+		text += ": " + clip(ch.ClassificationComment, 200)
+	}
+	a.record("change", text)
+	s.Classification, s.ClassificationReason = ch.Classification, ch.ClassificationReason
+	if ch.ClassificationComment != "" {
+		s.ClassificationComment = ch.ClassificationComment
+	}
+}
+
+func (a *applying) status(ch Change) {
+	s, inc := a.s, &a.s.Incident
+	if ch.Status == "" || ch.Status == inc.Status {
+		return
+	}
+	a.record("change", "status "+inc.Status+" → "+ch.Status)
+	if inc.Status == incident.StatusClosed { // reopened: the closure no longer stands
+		s.Closed, s.Classification, s.ClassificationReason, s.ClassificationComment = time.Time{}, "", "", ""
+	}
+	inc.Status = ch.Status
+	if inc.Status == incident.StatusClosed { // it wasn't before, or there'd be no change
+		s.Closed = a.now
+	}
+}
+
+func (a *applying) tags(ch Change) {
+	inc := &a.s.Incident
 	for _, t := range ch.AddTags {
 		if !slices.ContainsFunc(inc.Labels, func(l string) bool { return strings.EqualFold(l, t) }) && len(inc.Labels) < MaxTags {
-			record("change", "tag +"+t)
+			a.record("change", "tag +"+t)
 			inc.Labels = append(slices.Clone(inc.Labels), t)
 		}
 	}
-	if c := ch.Comment; c != nil {
-		res.CommentID = s.comment(*c, actor, now, record)
-	}
+}
+
+func (a *applying) tasks(ch Change) {
+	s := a.s
 	if t := ch.AddTask; t != nil {
 		id := len(s.Tasks) + 1
-		s.Tasks = append(s.Tasks, Task{ID: id, Title: t.Title, Description: t.Description, Status: TaskNew, By: actor, Created: now})
-		record("task", "task #"+strconv.Itoa(id)+" added: "+clip(t.Title, 150))
-		res.TaskID = id
+		s.Tasks = append(s.Tasks, Task{ID: id, Title: t.Title, Description: t.Description, Status: TaskNew, By: a.actor, Created: a.now})
+		a.record("task", "task #"+strconv.Itoa(id)+" added: "+clip(t.Title, 150))
+		a.res.TaskID = id
 	}
 	if t := ch.SetTask; t != nil {
 		task := &s.Tasks[t.ID-1]
-		res.TaskID = t.ID
+		a.res.TaskID = t.ID
 		if task.Status != t.Status {
 			task.Status = t.Status
 			task.Completed = time.Time{}
 			if t.Status == TaskCompleted {
-				task.Completed = now
+				task.Completed = a.now
 			}
-			record("task", "task #"+strconv.Itoa(t.ID)+" "+strings.ToLower(t.Status))
+			a.record("task", "task #"+strconv.Itoa(t.ID)+" "+strings.ToLower(t.Status))
 		}
 	}
-	res.Status, res.Severity = inc.Status, inc.Severity
-	if len(res.Changes) == 0 {
-		return res, nil, nil
-	}
-	inc.LastModified = now
-	return res, s.event(incident.EventUpdate, &prev, actor), nil
 }
 
 // comment adds c, or replaces the comment with its ID. It returns the comment's ID.

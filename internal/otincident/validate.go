@@ -45,7 +45,18 @@ func canonicalIn(s string, list []string) string {
 
 // Validate checks ch against the incident and puts its values in canonical spelling.
 func (s *State) Validate(ch *Change) error {
-	inc := &s.Incident
+	// The steps run in this order, and the first error is the answer: clients see the same error for
+	// the same change, and later steps rely on the values earlier ones made canonical.
+	steps := []func(*Change) error{validateProperties, s.validateClosure, validateOwner, validateTags, validateComment, s.validateTasks}
+	for _, step := range steps {
+		if err := step(ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateProperties(ch *Change) error {
 	if err := text("actor", ch.Actor, MaxActorLen, false); err != nil {
 		return err
 	}
@@ -65,31 +76,20 @@ func (s *State) Validate(ch *Change) error {
 			return invalid("status", "must be New, Active or Closed")
 		}
 	}
-	closed := inc.Status == incident.StatusClosed
+	return nil
+}
+
+// validateClosure checks what ch does to a closed incident, and the classification closing needs.
+func (s *State) validateClosure(ch *Change) error {
+	closed := s.Incident.Status == incident.StatusClosed
 	reopening := closed && ch.Status != "" && ch.Status != incident.StatusClosed
 	if closed && !reopening && (ch.Title != "" || ch.Severity != "" || ch.Owner != nil || len(ch.AddTags) > 0 ||
 		(ch.Classification != "" && ch.Status != incident.StatusClosed)) {
 		return invalid("status", "the incident is closed: reopen it (status Active) before changing it; comments and tasks are still taken")
 	}
 	if ch.Classification != "" {
-		if ch.Classification = canonicalIn(ch.Classification, classifications); ch.Classification == "" {
-			return invalid("classification", "must be Undetermined, TruePositive, BenignPositive or FalsePositive")
-		}
-		allowed := reasonsFor[ch.Classification]
-		switch {
-		case ch.ClassificationReason == "" && len(allowed) == 1:
-			ch.ClassificationReason = allowed[0]
-		case ch.ClassificationReason != "":
-			r := canonicalIn(ch.ClassificationReason, allowed)
-			if r == "" {
-				if len(allowed) == 0 {
-					return invalid("classificationReason", "%s takes no reason", ch.Classification)
-				}
-				return invalid("classificationReason", "with %s must be %s", ch.Classification, strings.Join(allowed, " or "))
-			}
-			ch.ClassificationReason = r
-		case len(allowed) > 1:
-			return invalid("classificationReason", "with %s must be %s", ch.Classification, strings.Join(allowed, " or "))
+		if err := validateClassification(ch); err != nil {
+			return err
 		}
 		if ch.Status == "" && !closed {
 			return invalid("classification", "is set when closing: send status Closed with it")
@@ -103,21 +103,55 @@ func (s *State) Validate(ch *Change) error {
 	if ch.Status == incident.StatusClosed && !closed && ch.Classification == "" {
 		return invalid("classification", "closing needs a classification: Undetermined, TruePositive, BenignPositive or FalsePositive")
 	}
-	if ch.Owner != nil {
-		o := ch.Owner
-		o.Email, o.UserPrincipalName, o.AssignedTo, o.ObjectID = strings.TrimSpace(o.Email), strings.TrimSpace(o.UserPrincipalName), strings.TrimSpace(o.AssignedTo), strings.TrimSpace(o.ObjectID)
-		for _, f := range []struct{ name, v string }{{"owner.email", o.Email}, {"owner.userPrincipalName", o.UserPrincipalName}, {"owner.assignedTo", o.AssignedTo}, {"owner.objectId", o.ObjectID}} {
-			if err := text(f.name, f.v, 256, false); err != nil {
-				return err
+	return nil
+}
+
+// validateClassification checks the classification and its reason, filling in the reason when the
+// classification allows only one.
+func validateClassification(ch *Change) error {
+	if ch.Classification = canonicalIn(ch.Classification, classifications); ch.Classification == "" {
+		return invalid("classification", "must be Undetermined, TruePositive, BenignPositive or FalsePositive")
+	}
+	allowed := reasonsFor[ch.Classification]
+	switch {
+	case ch.ClassificationReason == "" && len(allowed) == 1:
+		ch.ClassificationReason = allowed[0]
+	case ch.ClassificationReason != "":
+		r := canonicalIn(ch.ClassificationReason, allowed)
+		if r == "" {
+			if len(allowed) == 0 {
+				return invalid("classificationReason", "%s takes no reason", ch.Classification)
 			}
+			return invalid("classificationReason", "with %s must be %s", ch.Classification, strings.Join(allowed, " or "))
 		}
-		if o.Email != "" && !plausibleAddress(o.Email) {
-			return invalid("owner.email", "is not an email address")
-		}
-		if o.UserPrincipalName != "" && !plausibleAddress(o.UserPrincipalName) {
-			return invalid("owner.userPrincipalName", "is not a user principal name (name@domain)")
+		ch.ClassificationReason = r
+	case len(allowed) > 1:
+		return invalid("classificationReason", "with %s must be %s", ch.Classification, strings.Join(allowed, " or "))
+	}
+	return nil
+}
+
+func validateOwner(ch *Change) error {
+	o := ch.Owner
+	if o == nil {
+		return nil
+	}
+	o.Email, o.UserPrincipalName, o.AssignedTo, o.ObjectID = strings.TrimSpace(o.Email), strings.TrimSpace(o.UserPrincipalName), strings.TrimSpace(o.AssignedTo), strings.TrimSpace(o.ObjectID)
+	for _, f := range []struct{ name, v string }{{"owner.email", o.Email}, {"owner.userPrincipalName", o.UserPrincipalName}, {"owner.assignedTo", o.AssignedTo}, {"owner.objectId", o.ObjectID}} {
+		if err := text(f.name, f.v, 256, false); err != nil {
+			return err
 		}
 	}
+	if o.Email != "" && !plausibleAddress(o.Email) {
+		return invalid("owner.email", "is not an email address")
+	}
+	if o.UserPrincipalName != "" && !plausibleAddress(o.UserPrincipalName) {
+		return invalid("owner.userPrincipalName", "is not a user principal name (name@domain)")
+	}
+	return nil
+}
+
+func validateTags(ch *Change) error {
 	tags := ch.AddTags[:0:0]
 	for i, t := range ch.AddTags {
 		t = strings.TrimSpace(t)
@@ -133,20 +167,27 @@ func (s *State) Validate(ch *Change) error {
 		return invalid("addTags", "at most %d tags", MaxTags)
 	}
 	ch.AddTags = tags
-	if c := ch.Comment; c != nil {
-		if strings.TrimSpace(c.Message) == "" {
-			return invalid("comment.message", "must not be empty")
-		}
-		if err := text("comment.message", c.Message, MaxCommentLen, true); err != nil {
-			return err
-		}
-		if err := text("comment.id", c.ID, 100, false); err != nil {
-			return err
-		}
-		if err := text("comment.author", c.Author, MaxActorLen, false); err != nil {
-			return err
-		}
+	return nil
+}
+
+func validateComment(ch *Change) error {
+	c := ch.Comment
+	if c == nil {
+		return nil
 	}
+	if strings.TrimSpace(c.Message) == "" {
+		return invalid("comment.message", "must not be empty")
+	}
+	if err := text("comment.message", c.Message, MaxCommentLen, true); err != nil {
+		return err
+	}
+	if err := text("comment.id", c.ID, 100, false); err != nil {
+		return err
+	}
+	return text("comment.author", c.Author, MaxActorLen, false)
+}
+
+func (s *State) validateTasks(ch *Change) error {
 	if t := ch.AddTask; t != nil {
 		t.Title = strings.TrimSpace(t.Title)
 		if t.Title == "" {
