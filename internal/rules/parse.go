@@ -461,22 +461,46 @@ func (p *parser) action(rc ruleCtx, num int, n *yaml.Node) (action, bool) {
 		p.add(rc, n, "action %d: want one of %s, got %s", num, strings.Join(actionVerbs, ", "), describe(n))
 		return action{}, false
 	}
-	var (
-		a           action
-		verbs       []string
-		verbNode    *yaml.Node
-		closure     = map[string]*yaml.Node{}
-		closureNode *yaml.Node
-	)
+	ak, ok := p.actionKeys(rc, num, n)
+	if !ok {
+		return action{}, false
+	}
+	if len(ak.closure) > 0 && ak.verb != "setStatus" {
+		p.add(rc, ak.closureNode, "action %d: classification belongs with setStatus: Closed, not %s", num, ak.verb)
+	}
+	a := p.actionValue(rc, num, n, ak)
+	if a.kind == actRunPlaybooks {
+		for _, pb := range a.playbooks {
+			if !contains(p.known, pb) {
+				p.add(rc, ak.v, "action %d: %s: unknown playbook %q (%s)", num, ak.verb, pb, knownList(p.known))
+			}
+		}
+	}
+	return a, len(p.problems) == before
+}
+
+// actionParts are an action's keys, sorted out: its one verb and the closure keys that go with it.
+type actionParts struct {
+	verb        string
+	v           *yaml.Node // the verb's value
+	closure     map[string]*yaml.Node
+	closureNode *yaml.Node // the first closure key, where a misplaced closure is reported
+}
+
+// actionKeys sorts an action mapping's keys; it fails unless there is exactly one verb.
+func (p *parser) actionKeys(rc ruleCtx, num int, n *yaml.Node) (actionParts, bool) {
+	before := len(p.problems)
+	ak := actionParts{closure: map[string]*yaml.Node{}}
+	var verbs []string
 	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
 		switch {
 		case contains(actionVerbs, key):
 			verbs = append(verbs, key)
-			verbNode = v
+			ak.v = v
 		case contains(closureKeys, key):
-			closure[key] = v
-			if closureNode == nil {
-				closureNode = k
+			ak.closure[key] = v
+			if ak.closureNode == nil {
+				ak.closureNode = k
 			}
 		default:
 			p.add(rc, k, "action %d: unknown key %q (want one of %s)", num, key, strings.Join(actionVerbs, ", "))
@@ -487,16 +511,19 @@ func (p *parser) action(rc ruleCtx, num int, n *yaml.Node) (action, bool) {
 		if len(p.problems) == before {
 			p.add(rc, n, "action %d: no action; want one of %s", num, strings.Join(actionVerbs, ", "))
 		}
-		return action{}, false
+		return ak, false
 	case 1:
-	default:
-		p.add(rc, n, "action %d: has %s; write one action per list item", num, strings.Join(verbs, " and "))
-		return action{}, false
+		ak.verb = verbs[0]
+		return ak, true
 	}
-	verb, v := verbs[0], verbNode
-	if len(closure) > 0 && verb != "setStatus" {
-		p.add(rc, closureNode, "action %d: classification belongs with setStatus: Closed, not %s", num, verb)
-	}
+	p.add(rc, n, "action %d: has %s; write one action per list item", num, strings.Join(verbs, " and "))
+	return ak, false
+}
+
+// actionValue reads the verb's value into an action.
+func (p *parser) actionValue(rc ruleCtx, num int, n *yaml.Node, ak actionParts) action {
+	var a action
+	verb, v := ak.verb, ak.v
 	switch verb {
 	case "runPlaybook":
 		a.kind = actRunPlaybooks
@@ -512,7 +539,7 @@ func (p *parser) action(rc ruleCtx, num int, n *yaml.Node) (action, bool) {
 	case "setStatus":
 		a.kind = actSetStatus
 		a.value = p.enum(rc, num, verb, v, statuses)
-		p.closure(rc, num, &a, n, closure)
+		p.closure(rc, num, &a, n, ak.closure)
 	case "setOwner":
 		a.kind = actSetOwner
 		if s, ok := p.scalar(rc, num, verb, v); ok {
@@ -530,14 +557,7 @@ func (p *parser) action(rc ruleCtx, num int, n *yaml.Node) (action, bool) {
 		}
 		p.checkTags(rc, num, v, a.tags)
 	}
-	if a.kind == actRunPlaybooks {
-		for _, pb := range a.playbooks {
-			if !contains(p.known, pb) {
-				p.add(rc, v, "action %d: %s: unknown playbook %q (%s)", num, verb, pb, knownList(p.known))
-			}
-		}
-	}
-	return a, len(p.problems) == before
+	return a
 }
 
 func knownList(known []string) string {
