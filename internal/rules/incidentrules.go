@@ -180,126 +180,164 @@ func (p *parser) parseIncidentRule(index int, n *yaml.Node) (*incidentRule, bool
 		p.add(rc, n, "want a mapping (name, order, titles, titlesHave, condition, ...), got %s", describe(n))
 		return nil, false
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "name" {
-			if v := resolve(n.Content[i+1]); v.Kind == yaml.ScalarNode {
-				rc.name = strings.TrimSpace(v.Value)
-			}
-			break
-		}
-	}
+	rc.name = ruleName(n)
 	r := &incidentRule{index: index, line: n.Line, enabled: true, create: true, severity: severityFromAlert}
-	var haveName, haveOrder bool
-	var windowNode, titleNode, groupNode *yaml.Node
-	createNode := (*yaml.Node)(nil)
+	var seen incidentRuleSeen
 	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
-		switch key {
-		case "name":
-			haveName = true
-			r.name = p.name(rc, v)
-		case "order":
-			haveOrder = true
-			r.order = p.order(rc, v)
-		case "enabled":
-			r.enabled = p.boolean(rc, key, v, true)
-		case "create":
-			createNode = v
-			r.create = p.boolean(rc, key, v, true)
-		case "analyticRuleId":
-			r.analyticRuleID = p.ruleID(rc, v)
-		case "titles":
-			titles := p.textList(rc, key, v)
-			r.titles = make(map[string]struct{}, len(titles))
-			for _, t := range titles {
-				t = strings.ToLower(incident.BareTitle(t))
-				if _, dup := r.titles[t]; dup {
-					p.add(rc, v, "titles: %q is listed twice", t)
-				}
-				r.titles[t] = struct{}{}
-			}
-			r.nTitles = len(r.titles)
-		case "titlesHave":
-			var phrases [][]string
-			seen := map[string]bool{}
-			for _, t := range p.textList(rc, key, v) {
-				terms := splitTerms(t)
-				if len(terms) == 0 {
-					p.add(rc, v, "titlesHave: %q has no letters or digits; it would match nothing", t)
-					continue
-				}
-				if j := strings.Join(terms, " "); seen[j] {
-					p.add(rc, v, "titlesHave: %q is listed twice (terms compare case-insensitively, punctuation aside)", t)
-					continue
-				} else {
-					seen[j] = true
-				}
-				phrases = append(phrases, terms)
-			}
-			r.phrases, r.nPhrases = newPhraseSet(phrases), len(phrases)
-		case "condition":
-			r.condition, r.program = p.alertExpr(rc, key, v, false)
-		case "groupBy":
-			groupNode = v
-			r.groupBy, r.groupProgram = p.alertExpr(rc, key, v, true)
-		case "groupWindow":
-			windowNode = v
-			r.groupWindow = p.window(rc, v)
-		case "title":
-			titleNode = v
-			r.title = p.titleTemplate(rc, v)
-		case "severity":
-			if s, ok := p.text(rc, key, v); ok {
-				if !contains(incidentSeverities, s) {
-					p.add(rc, v, "severity: %q is not one of %s%s", s, strings.Join(incidentSeverities, ", "), didYouMean(v, incidentSeverities))
-				} else {
-					r.severity = s
-				}
-			}
-		case "tactics":
-			for _, t := range p.textList(rc, key, v) {
-				switch {
-				case !contains(tacticNames, t):
-					p.add(rc, v, "tactics: %q is not a tactic as Sentinel spells it (%s)%s", t, strings.Join(tacticNames, ", "), didYouMean(&yaml.Node{Kind: yaml.ScalarNode, Value: t}, tacticNames))
-				case contains(r.tactics, t):
-					p.add(rc, v, "tactics: %q is listed twice", t)
-				default:
-					r.tactics = append(r.tactics, t)
-				}
-			}
-		case "techniques":
-			for _, t := range p.textList(rc, key, v) {
-				switch {
-				case !techniqueRE.MatchString(t):
-					p.add(rc, v, "techniques: %q is not a MITRE ATT&CK technique ID (T0839, T1059.001)", t)
-				case contains(r.techniques, t):
-					p.add(rc, v, "techniques: %q is listed twice", t)
-				default:
-					r.techniques = append(r.techniques, t)
-				}
-			}
-		default:
-			p.add(rc, k, "unknown key %q (want %s)%s", key, strings.Join(incidentRuleKeys, ", "), suggestKey(key, incidentRuleKeys))
-		}
+		p.incidentRuleKey(rc, r, &seen, key, k, v)
 	})
-	if !haveName {
-		p.add(rc, n, "name: missing; every incident rule needs a unique name")
-	}
-	if !haveOrder {
-		p.add(rc, n, "order: missing; want a number from %d to %d (the first matching rule in ascending order decides)", minOrder, maxOrder)
-	}
-	if groupNode == nil {
-		if windowNode != nil {
-			p.add(rc, windowNode, "groupWindow: only means something with groupBy")
-		}
-		if titleNode != nil {
-			p.add(rc, titleNode, "title: only with groupBy; an incident of one alert is titled after the alert")
-		}
-	} else if !r.create && createNode != nil {
-		p.add(rc, groupNode, "groupBy: a rule with create: false makes no incident to group alerts into")
-	}
+	p.checkIncidentRule(rc, n, r, &seen)
 	// The slug even of an invalid rule, so a clash with another rule is reported in the same run.
 	r.slug = slug(r.name)
 	return r, len(p.problems) == before
+}
+
+// incidentRuleSeen notes the keys that checks across keys need, with their nodes to report at.
+type incidentRuleSeen struct {
+	name, order                  bool
+	window, title, group, create *yaml.Node
+}
+
+// incidentRuleKey reads one key of an incident rule into r.
+func (p *parser) incidentRuleKey(rc ruleCtx, r *incidentRule, seen *incidentRuleSeen, key string, k, v *yaml.Node) {
+	switch key {
+	case "name":
+		seen.name = true
+		r.name = p.name(rc, v)
+	case "order":
+		seen.order = true
+		r.order = p.order(rc, v)
+	case "enabled":
+		r.enabled = p.boolean(rc, key, v, true)
+	case "create":
+		seen.create = v
+		r.create = p.boolean(rc, key, v, true)
+	case "analyticRuleId":
+		r.analyticRuleID = p.ruleID(rc, v)
+	case "titles":
+		r.titles = p.titleSet(rc, key, v)
+		r.nTitles = len(r.titles)
+	case "titlesHave":
+		phrases := p.phrases(rc, key, v)
+		r.phrases, r.nPhrases = newPhraseSet(phrases), len(phrases)
+	case "condition":
+		r.condition, r.program = p.alertExpr(rc, key, v, false)
+	case "groupBy":
+		seen.group = v
+		r.groupBy, r.groupProgram = p.alertExpr(rc, key, v, true)
+	case "groupWindow":
+		seen.window = v
+		r.groupWindow = p.window(rc, v)
+	case "title":
+		seen.title = v
+		r.title = p.titleTemplate(rc, v)
+	case "severity":
+		r.severity = p.incidentSeverity(rc, key, v, r.severity)
+	case "tactics":
+		r.tactics = p.distinctList(rc, key, v, tacticProblem)
+	case "techniques":
+		r.techniques = p.distinctList(rc, key, v, techniqueProblem)
+	default:
+		p.add(rc, k, "unknown key %q (want %s)%s", key, strings.Join(incidentRuleKeys, ", "), suggestKey(key, incidentRuleKeys))
+	}
+}
+
+// checkIncidentRule reports missing keys and keys that make no sense without others.
+func (p *parser) checkIncidentRule(rc ruleCtx, n *yaml.Node, r *incidentRule, seen *incidentRuleSeen) {
+	if !seen.name {
+		p.add(rc, n, "name: missing; every incident rule needs a unique name")
+	}
+	if !seen.order {
+		p.add(rc, n, "order: missing; want a number from %d to %d (the first matching rule in ascending order decides)", minOrder, maxOrder)
+	}
+	if seen.group == nil {
+		if seen.window != nil {
+			p.add(rc, seen.window, "groupWindow: only means something with groupBy")
+		}
+		if seen.title != nil {
+			p.add(rc, seen.title, "title: only with groupBy; an incident of one alert is titled after the alert")
+		}
+	} else if !r.create && seen.create != nil {
+		p.add(rc, seen.group, "groupBy: a rule with create: false makes no incident to group alerts into")
+	}
+}
+
+// titleSet is the titles clause: lowered bare titles, each once.
+func (p *parser) titleSet(rc ruleCtx, key string, v *yaml.Node) map[string]struct{} {
+	titles := p.textList(rc, key, v)
+	set := make(map[string]struct{}, len(titles))
+	for _, t := range titles {
+		t = strings.ToLower(incident.BareTitle(t))
+		if _, dup := set[t]; dup {
+			p.add(rc, v, "titles: %q is listed twice", t)
+		}
+		set[t] = struct{}{}
+	}
+	return set
+}
+
+// phrases is the titlesHave clause: each phrase as its terms, each phrase once.
+func (p *parser) phrases(rc ruleCtx, key string, v *yaml.Node) [][]string {
+	var phrases [][]string
+	seen := map[string]bool{}
+	for _, t := range p.textList(rc, key, v) {
+		terms := splitTerms(t)
+		if len(terms) == 0 {
+			p.add(rc, v, "titlesHave: %q has no letters or digits; it would match nothing", t)
+			continue
+		}
+		if j := strings.Join(terms, " "); seen[j] {
+			p.add(rc, v, "titlesHave: %q is listed twice (terms compare case-insensitively, punctuation aside)", t)
+			continue
+		} else {
+			seen[j] = true
+		}
+		phrases = append(phrases, terms)
+	}
+	return phrases
+}
+
+// incidentSeverity is the severity key; def stays when the value is refused.
+func (p *parser) incidentSeverity(rc ruleCtx, key string, v *yaml.Node, def string) string {
+	s, ok := p.text(rc, key, v)
+	if !ok {
+		return def
+	}
+	if !contains(incidentSeverities, s) {
+		p.add(rc, v, "severity: %q is not one of %s%s", s, strings.Join(incidentSeverities, ", "), didYouMean(v, incidentSeverities))
+		return def
+	}
+	return s
+}
+
+// distinctList reads a list of values, each once; problem says what is wrong with a value, or "".
+func (p *parser) distinctList(rc ruleCtx, key string, v *yaml.Node, problem func(string) string) []string {
+	var out []string
+	for _, t := range p.textList(rc, key, v) {
+		if msg := problem(t); msg != "" {
+			p.add(rc, v, "%s: %q %s", key, t, msg)
+		} else if contains(out, t) {
+			p.add(rc, v, "%s: %q is listed twice", key, t)
+		} else {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func tacticProblem(t string) string {
+	if contains(tacticNames, t) {
+		return ""
+	}
+	return "is not a tactic as Sentinel spells it (" + strings.Join(tacticNames, ", ") + ")" +
+		didYouMean(&yaml.Node{Kind: yaml.ScalarNode, Value: t}, tacticNames)
+}
+
+func techniqueProblem(t string) string {
+	if techniqueRE.MatchString(t) {
+		return ""
+	}
+	return "is not a MITRE ATT&CK technique ID (T0839, T1059.001)"
 }
 
 func (p *parser) boolean(rc ruleCtx, key string, v *yaml.Node, def bool) bool {

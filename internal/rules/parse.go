@@ -198,6 +198,20 @@ func (p *parser) eachKey(rc ruleCtx, m *yaml.Node, fn func(key string, k, v *yam
 	}
 }
 
+// ruleName is a rule mapping's name as written, read before its other keys so every problem of the
+// rule carries it; "" when it has none.
+func ruleName(n *yaml.Node) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "name" {
+			if v := resolve(n.Content[i+1]); v.Kind == yaml.ScalarNode {
+				return strings.TrimSpace(v.Value)
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
 // parseRule returns the rule and whether it is valid; problems are recorded. The rule is nil when the
 // node is not a rule at all.
 func (p *parser) parseRule(index int, n *yaml.Node) (*rule, bool) {
@@ -207,15 +221,7 @@ func (p *parser) parseRule(index int, n *yaml.Node) (*rule, bool) {
 		p.add(rc, n, "want a mapping (name, order, trigger, condition, actions), got %s", describe(n))
 		return nil, false
 	}
-	// The name first, so every other problem of this rule carries it.
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "name" {
-			if v := resolve(n.Content[i+1]); v.Kind == yaml.ScalarNode {
-				rc.name = strings.TrimSpace(v.Value)
-			}
-			break
-		}
-	}
+	rc.name = ruleName(n)
 	r := &rule{index: index, line: n.Line, enabled: true}
 	var haveName, haveOrder, haveTrigger, haveActions bool
 	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
