@@ -166,9 +166,9 @@ func (b *builder) asset(in assetIn, site, line, zone string, inherited []string)
 	a, ok := b.assetFields(in)
 	var ipPos, macPos []string // place of each kept address, for duplicate messages
 	var good bool
-	a.IP, ipPos, good = b.addresses(in.ips, b.ipAddress)
+	a.IP, ipPos, good = b.addresses(in.ips, deviceIP)
 	ok = ok && good
-	a.MAC, macPos, good = b.addresses(in.macs, b.macAddress)
+	a.MAC, macPos, good = b.addresses(in.macs, deviceMAC)
 	ok = ok && good
 	a.Owners, good = b.owners(in.owners)
 	ok = ok && good
@@ -203,29 +203,31 @@ func (b *builder) assetFields(in assetIn) (Asset, bool) {
 	return a, !slices.Contains(ok[:], false)
 }
 
-func (b *builder) criticality(v val) (string, bool) {
-	crit, good := b.text(v, true)
+// choice reads a value that must be one of a few: canon gives its canonical spelling and whether it
+// is allowed; want lists the allowed values for the message.
+func (b *builder) choice(v val, required bool, want string, canon func(string) (string, bool)) (string, bool) {
+	s, good := b.text(v, required)
 	if !good {
 		return "", false
 	}
-	c := strings.ToLower(crit)
-	if criticalityRank[c] == 0 {
-		b.problem(v.pos, "must be high, medium or low, not %s", quote(crit))
-		return c, false
+	c, allowed := canon(s)
+	if !allowed {
+		b.problem(v.pos, "must be %s, not %s", want, quote(s))
 	}
-	return c, true
+	return c, allowed
+}
+
+func (b *builder) criticality(v val) (string, bool) {
+	return b.choice(v, true, "high, medium or low", func(s string) (string, bool) {
+		c := strings.ToLower(s)
+		return c, criticalityRank[c] != 0
+	})
 }
 
 func (b *builder) purdueLevel(v val) (string, bool) {
-	p, good := b.text(v, false)
-	if !good {
-		return "", false
-	}
-	if p != "" && !slices.Contains(purdueLevels, p) {
-		b.problem(v.pos, "must be one of 0, 1, 2, 3, 3.5, 4, 5, not %s", quote(p))
-		return p, false
-	}
-	return p, true
+	return b.choice(v, false, "one of 0, 1, 2, 3, 3.5, 4, 5", func(s string) (string, bool) {
+		return s, s == "" || slices.Contains(purdueLevels, s)
+	})
 }
 
 func (b *builder) safety(v val) (bool, bool) {
@@ -243,9 +245,9 @@ func (b *builder) safety(v val) (bool, bool) {
 	return false, false
 }
 
-// addresses validates each value with canon, which reports its own problems. Kept addresses are
-// deduplicated; pos holds where each was first given.
-func (b *builder) addresses(vs []val, canon func(s, pos string) (string, bool)) (out, pos []string, ok bool) {
+// addresses validates each value with canon. Kept addresses are deduplicated; pos holds where each
+// was first given.
+func (b *builder) addresses(vs []val, canon func(s string) (c, problem string)) (out, pos []string, ok bool) {
 	ok = true
 	for _, v := range vs {
 		s, good := b.text(v, true)
@@ -253,8 +255,9 @@ func (b *builder) addresses(vs []val, canon func(s, pos string) (string, bool)) 
 			ok = false
 			continue
 		}
-		c, good := canon(s, v.pos)
-		if !good {
+		c, problem := canon(s)
+		if problem != "" {
+			b.problem(v.pos, problem, quote(s))
 			ok = false
 			continue
 		}
@@ -266,32 +269,30 @@ func (b *builder) addresses(vs []val, canon func(s, pos string) (string, bool)) 
 	return out, pos, ok
 }
 
-func (b *builder) ipAddress(s, pos string) (string, bool) {
+// deviceIP is s in canonical form, or a problem: a message format for the quoted value.
+func deviceIP(s string) (c, problem string) {
 	ip, err := netip.ParseAddr(s)
 	switch {
 	case err != nil:
-		b.problem(pos, "%s is not an IP address", quote(s))
+		return "", "%s is not an IP address"
 	case ip.Zone() != "":
-		b.problem(pos, "IP address %s must not have a zone", quote(s))
+		return "", "IP address %s must not have a zone"
 	case ip.Unmap().IsUnspecified():
-		b.problem(pos, "%s is not a device address", quote(s))
-	default:
-		return ip.Unmap().String(), true
+		return "", "%s is not a device address"
 	}
-	return "", false
+	return ip.Unmap().String(), ""
 }
 
-func (b *builder) macAddress(s, pos string) (string, bool) {
+// deviceMAC is like deviceIP for MAC addresses, refusing the all-zero and broadcast ones.
+func deviceMAC(s string) (c, problem string) {
 	mac, valid := canonicalMAC(s)
-	switch {
-	case !valid:
-		b.problem(pos, "%s is not a MAC address like 00:1b:1b:aa:bb:cc", quote(s))
-	case mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff":
-		b.problem(pos, "%s is not a device MAC address", quote(s))
-	default:
-		return mac, true
+	if !valid {
+		return "", "%s is not a MAC address like 00:1b:1b:aa:bb:cc"
 	}
-	return "", false
+	if mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff" {
+		return "", "%s is not a device MAC address"
+	}
+	return mac, ""
 }
 
 // index records a valid asset for lookups by name and address, with its place and effective owners.

@@ -144,33 +144,50 @@ func parseFile(data []byte, known []string) (parsed, []Problem) {
 	return out, p.problems
 }
 
-func (p *parser) ruleList(list *yaml.Node) []*rule {
-	var file ruleCtx
+// ruleNodes checks a top-level list of rules (key is "rules" or "incidentRules"). It fails, with no
+// problem, for a key with nothing under it: every rule commented out is a deliberate empty list.
+func (p *parser) ruleNodes(rc ruleCtx, key string, list *yaml.Node) ([]*yaml.Node, bool) {
 	switch {
 	case list.Kind == yaml.ScalarNode && list.ShortTag() == "!!null":
-		// "rules:" with every rule commented out: a deliberate empty list.
-		return nil
+		return nil, false
 	case list.Kind != yaml.SequenceNode:
-		p.add(file, list, "rules: want a list of rules, got %s", describe(list))
-		return nil
+		p.add(rc, list, "%s: want a list of rules, got %s", key, describe(list))
+		return nil, false
 	case len(list.Content) > maxRules:
-		p.add(file, list, "rules: %d rules; the limit is %d", len(list.Content), maxRules)
+		p.add(rc, list, "%s: %d rules; the limit is %d", key, len(list.Content), maxRules)
+		return nil, false
+	}
+	return list.Content, true
+}
+
+// firstNamed returns the rule in seen with r's name ignoring case, or records r under it. Names are
+// checked even on rules with other problems, so one run reports all of them; unnamed rules never clash.
+func firstNamed[R any](seen map[string]R, name string, r R) (first R, dup bool) {
+	key := strings.ToLower(name)
+	if key == "" {
+		return first, false
+	}
+	if first, dup = seen[key]; !dup {
+		seen[key] = r
+	}
+	return first, dup
+}
+
+func (p *parser) ruleList(list *yaml.Node) []*rule {
+	nodes, ok := p.ruleNodes(ruleCtx{}, "rules", list)
+	if !ok {
 		return nil
 	}
-	rules := make([]*rule, 0, len(list.Content))
+	rules := make([]*rule, 0, len(nodes))
 	seen := map[string]*rule{}
-	for i, n := range list.Content {
+	for i, n := range nodes {
 		r, ok := p.parseRule(i+1, resolve(n))
 		if r == nil {
 			continue
 		}
-		// Names are checked even on rules with other problems, so one run reports all of them.
-		if key := strings.ToLower(r.name); key != "" {
-			if first, dup := seen[key]; dup {
-				p.add(ruleCtx{index: r.index, name: r.name}, resolve(n), "name: %q is already the name of rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
-				continue
-			}
-			seen[key] = r
+		if first, dup := firstNamed(seen, r.name, r); dup {
+			p.add(ruleCtx{index: r.index, name: r.name}, resolve(n), "name: %q is already the name of rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
+			continue
 		}
 		if ok {
 			rules = append(rules, r)

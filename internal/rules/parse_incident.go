@@ -13,33 +13,25 @@ import (
 )
 
 func (p *parser) incidentRuleList(list *yaml.Node) []*incidentRule {
-	file := ruleCtx{section: sectionIncident}
-	switch {
-	case list.Kind == yaml.ScalarNode && list.ShortTag() == "!!null":
-		return nil
-	case list.Kind != yaml.SequenceNode:
-		p.add(file, list, "incidentRules: want a list of rules, got %s", describe(list))
-		return nil
-	case len(list.Content) > maxRules:
-		p.add(file, list, "incidentRules: %d rules; the limit is %d", len(list.Content), maxRules)
+	nodes, ok := p.ruleNodes(ruleCtx{section: sectionIncident}, sectionIncident, list)
+	if !ok {
 		return nil
 	}
-	out := make([]*incidentRule, 0, len(list.Content))
+	out := make([]*incidentRule, 0, len(nodes))
 	byName := map[string]*incidentRule{}
 	bySlug := map[string]*incidentRule{}
-	for i, n := range list.Content {
+	for i, n := range nodes {
 		n = resolve(n)
 		r, ok := p.parseIncidentRule(i+1, n)
 		if r == nil {
 			continue
 		}
 		rc := ruleCtx{section: sectionIncident, index: r.index, name: r.name}
-		if key := strings.ToLower(r.name); key != "" {
-			if first, dup := byName[key]; dup {
-				p.add(rc, n, "name: %q is already the name of incident rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
-				continue
-			}
-			byName[key] = r
+		if first, dup := firstNamed(byName, r.name, r); dup {
+			p.add(rc, n, "name: %q is already the name of incident rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
+			continue
+		}
+		if r.name != "" {
 			// Group keys start with the slug; two rules sharing one could merge each other's incidents.
 			if first, dup := bySlug[r.slug]; dup {
 				p.add(rc, n, "name: %q and incident rule %d %q give the same group key prefix %q; make the names differ in letters or digits", r.name, first.index, first.name, r.slug)
@@ -64,35 +56,28 @@ func (p *parser) parseIncidentRule(index int, n *yaml.Node) (*incidentRule, bool
 	}
 	rc.name = ruleName(n)
 	r := &incidentRule{index: index, line: n.Line, enabled: true, create: true, severity: severityFromAlert}
-	var seen incidentRuleSeen
+	// The keys given, with their values: checks across keys report at them.
+	seen := map[string]*yaml.Node{}
 	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
-		p.incidentRuleKey(rc, r, &seen, key, k, v)
+		seen[key] = v
+		p.incidentRuleKey(rc, r, key, k, v)
 	})
-	p.checkIncidentRule(rc, n, r, &seen)
+	p.checkIncidentRule(rc, n, r, seen)
 	// The slug even of an invalid rule, so a clash with another rule is reported in the same run.
 	r.slug = slug(r.name)
 	return r, len(p.problems) == before
 }
 
-// incidentRuleSeen notes the keys that checks across keys need, with their nodes to report at.
-type incidentRuleSeen struct {
-	name, order                  bool
-	window, title, group, create *yaml.Node
-}
-
 // incidentRuleKey reads one key of an incident rule into r.
-func (p *parser) incidentRuleKey(rc ruleCtx, r *incidentRule, seen *incidentRuleSeen, key string, k, v *yaml.Node) {
+func (p *parser) incidentRuleKey(rc ruleCtx, r *incidentRule, key string, k, v *yaml.Node) {
 	switch key {
 	case "name":
-		seen.name = true
 		r.name = p.name(rc, v)
 	case "order":
-		seen.order = true
 		r.order = p.order(rc, v)
 	case "enabled":
 		r.enabled = p.boolean(rc, key, v, true)
 	case "create":
-		seen.create = v
 		r.create = p.boolean(rc, key, v, true)
 	case "analyticRuleId":
 		r.analyticRuleID = p.ruleID(rc, v)
@@ -105,13 +90,10 @@ func (p *parser) incidentRuleKey(rc ruleCtx, r *incidentRule, seen *incidentRule
 	case "condition":
 		r.condition, r.program = p.alertExpr(rc, key, v, false)
 	case "groupBy":
-		seen.group = v
 		r.groupBy, r.groupProgram = p.alertExpr(rc, key, v, true)
 	case "groupWindow":
-		seen.window = v
 		r.groupWindow = p.window(rc, v)
 	case "title":
-		seen.title = v
 		r.title = p.titleTemplate(rc, v)
 	case "severity":
 		r.severity = p.incidentSeverity(rc, key, v, r.severity)
@@ -124,23 +106,25 @@ func (p *parser) incidentRuleKey(rc ruleCtx, r *incidentRule, seen *incidentRule
 	}
 }
 
-// checkIncidentRule reports missing keys and keys that make no sense without others.
-func (p *parser) checkIncidentRule(rc ruleCtx, n *yaml.Node, r *incidentRule, seen *incidentRuleSeen) {
-	if !seen.name {
+// checkIncidentRule reports missing keys and keys that make no sense without others; seen holds the
+// keys given, with their values.
+func (p *parser) checkIncidentRule(rc ruleCtx, n *yaml.Node, r *incidentRule, seen map[string]*yaml.Node) {
+	if seen["name"] == nil {
 		p.add(rc, n, "name: missing; every incident rule needs a unique name")
 	}
-	if !seen.order {
+	if seen["order"] == nil {
 		p.add(rc, n, "order: missing; want a number from %d to %d (the first matching rule in ascending order decides)", minOrder, maxOrder)
 	}
-	if seen.group == nil {
-		if seen.window != nil {
-			p.add(rc, seen.window, "groupWindow: only means something with groupBy")
+	group := seen["groupBy"]
+	if group == nil {
+		if w := seen["groupWindow"]; w != nil {
+			p.add(rc, w, "groupWindow: only means something with groupBy")
 		}
-		if seen.title != nil {
-			p.add(rc, seen.title, "title: only with groupBy; an incident of one alert is titled after the alert")
+		if t := seen["title"]; t != nil {
+			p.add(rc, t, "title: only with groupBy; an incident of one alert is titled after the alert")
 		}
-	} else if !r.create && seen.create != nil {
-		p.add(rc, seen.group, "groupBy: a rule with create: false makes no incident to group alerts into")
+	} else if !r.create && seen["create"] != nil {
+		p.add(rc, group, "groupBy: a rule with create: false makes no incident to group alerts into")
 	}
 }
 
