@@ -163,98 +163,15 @@ func (b *builder) levelHeader(l level) (string, []string, bool) {
 // asset validates one asset and indexes it under its place.
 func (b *builder) asset(in assetIn, site, line, zone string, inherited []string) (Asset, bool) {
 	b.init()
-	var a Asset
-	ok := true
-	check := func(good bool) {
-		ok = ok && good
-	}
-	var good bool
-	a.Name, good = b.text(in.name, true)
-	check(good)
-	a.Type, good = b.text(in.typ, false)
-	check(good)
-	a.SubType, good = b.text(in.subType, false)
-	check(good)
-
-	if crit, good := b.text(in.crit, true); good {
-		a.Criticality = strings.ToLower(crit)
-		if criticalityRank[a.Criticality] == 0 {
-			b.problem(in.crit.pos, "must be high, medium or low, not %s", quote(crit))
-			ok = false
-		}
-	} else {
-		ok = false
-	}
-	if p, good := b.text(in.purdue, false); good {
-		if p != "" && !slices.Contains(purdueLevels, p) {
-			b.problem(in.purdue.pos, "must be one of 0, 1, 2, 3, 3.5, 4, 5, not %s", quote(p))
-			ok = false
-		}
-		a.PurdueLevel = p
-	} else {
-		ok = false
-	}
-	if s, good := b.text(in.safety, false); good {
-		switch strings.ToLower(s) {
-		case "true", "yes", "1":
-			a.Safety = true
-		case "false", "no", "0", "":
-		default:
-			b.problem(in.safety.pos, "must be true or false, not %s", quote(s))
-			ok = false
-		}
-	} else {
-		ok = false
-	}
-
+	a, ok := b.assetFields(in)
 	var ipPos, macPos []string // place of each kept address, for duplicate messages
-	for _, v := range in.ips {
-		s, good := b.text(v, true)
-		if !good {
-			ok = false
-			continue
-		}
-		ip, err := netip.ParseAddr(s)
-		switch {
-		case err != nil:
-			b.problem(v.pos, "%s is not an IP address", quote(s))
-		case ip.Zone() != "":
-			b.problem(v.pos, "IP address %s must not have a zone", quote(s))
-		case ip.Unmap().IsUnspecified():
-			b.problem(v.pos, "%s is not a device address", quote(s))
-		default:
-			if c := ip.Unmap().String(); !slices.Contains(a.IP, c) {
-				a.IP = append(a.IP, c)
-				ipPos = append(ipPos, v.pos)
-			}
-			continue
-		}
-		ok = false
-	}
-	for _, v := range in.macs {
-		s, good := b.text(v, true)
-		if !good {
-			ok = false
-			continue
-		}
-		mac, valid := canonicalMAC(s)
-		switch {
-		case !valid:
-			b.problem(v.pos, "%s is not a MAC address like 00:1b:1b:aa:bb:cc", quote(s))
-		case mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff":
-			b.problem(v.pos, "%s is not a device MAC address", quote(s))
-		default:
-			if !slices.Contains(a.MAC, mac) {
-				a.MAC = append(a.MAC, mac)
-				macPos = append(macPos, v.pos)
-			}
-			continue
-		}
-		ok = false
-	}
-	owners, good := b.owners(in.owners)
-	check(good)
-	a.Owners = owners
+	var good bool
+	a.IP, ipPos, good = b.addresses(in.ips, deviceIP)
+	ok = ok && good
+	a.MAC, macPos, good = b.addresses(in.macs, deviceMAC)
+	ok = ok && good
+	a.Owners, good = b.owners(in.owners)
+	ok = ok && good
 
 	// Uniqueness is checked even when the asset has other problems, so one run reports them all.
 	if a.Name != "" {
@@ -269,6 +186,117 @@ func (b *builder) asset(in assetIn, site, line, zone string, inherited []string)
 	if !ok {
 		return Asset{}, false
 	}
+	b.index(a, site, line, zone, inherited)
+	return a, true
+}
+
+// assetFields validates the single-valued fields, reporting each one's problem.
+func (b *builder) assetFields(in assetIn) (Asset, bool) {
+	var a Asset
+	var ok [6]bool
+	a.Name, ok[0] = b.text(in.name, true)
+	a.Type, ok[1] = b.text(in.typ, false)
+	a.SubType, ok[2] = b.text(in.subType, false)
+	a.Criticality, ok[3] = b.criticality(in.crit)
+	a.PurdueLevel, ok[4] = b.purdueLevel(in.purdue)
+	a.Safety, ok[5] = b.safety(in.safety)
+	return a, !slices.Contains(ok[:], false)
+}
+
+// choice reads a value that must be one of a few: canon gives its canonical spelling and whether it
+// is allowed; want lists the allowed values for the message.
+func (b *builder) choice(v val, required bool, want string, canon func(string) (string, bool)) (string, bool) {
+	s, good := b.text(v, required)
+	if !good {
+		return "", false
+	}
+	c, allowed := canon(s)
+	if !allowed {
+		b.problem(v.pos, "must be %s, not %s", want, quote(s))
+	}
+	return c, allowed
+}
+
+func (b *builder) criticality(v val) (string, bool) {
+	return b.choice(v, true, "high, medium or low", func(s string) (string, bool) {
+		c := strings.ToLower(s)
+		return c, criticalityRank[c] != 0
+	})
+}
+
+func (b *builder) purdueLevel(v val) (string, bool) {
+	return b.choice(v, false, "one of 0, 1, 2, 3, 3.5, 4, 5", func(s string) (string, bool) {
+		return s, s == "" || slices.Contains(purdueLevels, s)
+	})
+}
+
+func (b *builder) safety(v val) (bool, bool) {
+	s, good := b.text(v, false)
+	if !good {
+		return false, false
+	}
+	switch strings.ToLower(s) {
+	case "true", "yes", "1":
+		return true, true
+	case "false", "no", "0", "":
+		return false, true
+	}
+	b.problem(v.pos, "must be true or false, not %s", quote(s))
+	return false, false
+}
+
+// addresses validates each value with canon. Kept addresses are deduplicated; pos holds where each
+// was first given.
+func (b *builder) addresses(vs []val, canon func(s string) (c, problem string)) (out, pos []string, ok bool) {
+	ok = true
+	for _, v := range vs {
+		s, good := b.text(v, true)
+		if !good {
+			ok = false
+			continue
+		}
+		c, problem := canon(s)
+		if problem != "" {
+			b.problem(v.pos, problem, quote(s))
+			ok = false
+			continue
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+			pos = append(pos, v.pos)
+		}
+	}
+	return out, pos, ok
+}
+
+// deviceIP is s in canonical form, or a problem: a message format for the quoted value.
+func deviceIP(s string) (c, problem string) {
+	ip, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return "", "%s is not an IP address"
+	case ip.Zone() != "":
+		return "", "IP address %s must not have a zone"
+	case ip.Unmap().IsUnspecified():
+		return "", "%s is not a device address"
+	}
+	return ip.Unmap().String(), ""
+}
+
+// deviceMAC is like deviceIP for MAC addresses, refusing the all-zero and broadcast ones.
+func deviceMAC(s string) (c, problem string) {
+	mac, valid := canonicalMAC(s)
+	if !valid {
+		return "", "%s is not a MAC address like 00:1b:1b:aa:bb:cc"
+	}
+	if mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff" {
+		return "", "%s is not a device MAC address"
+	}
+	return mac, ""
+}
+
+// index records a valid asset for lookups by name and address, with its place and effective owners.
+func (b *builder) index(a Asset, site, line, zone string, inherited []string) {
 	i := len(b.refs)
 	b.byName[strings.ToLower(a.Name)] = i
 	for _, ip := range a.IP {
@@ -282,7 +310,6 @@ func (b *builder) asset(in assetIn, site, line, zone string, inherited []string)
 		eff = inherited
 	}
 	b.refs = append(b.refs, AssetRef{Asset: cloneAsset(a), Site: site, Line: line, Zone: zone, Owners: slices.Clone(eff)})
-	return a, true
 }
 
 // unique records key as seen at pos; a second sighting is a problem naming the first.

@@ -47,65 +47,6 @@ var (
 	closureKeys = []string{"classification", "classificationReason", "classificationComment"}
 )
 
-// FileError is a rules file that was refused, with every problem found in it.
-type FileError struct {
-	File     string
-	Problems []Problem
-}
-
-// Problem is one thing wrong with a rules file.
-type Problem struct {
-	// Section is "incidentRules" for a problem with an incident creation rule; empty for automation rules
-	// and the file as a whole.
-	Section string
-	// Rule is the rule's name; empty for problems with the file as a whole or a rule without a name.
-	Rule string
-	// Index is the rule's 1-based position in the file; 0 for problems with the file as a whole.
-	Index int
-	// Line is the line in the file the problem is on, when known.
-	Line int
-	Msg  string
-}
-
-func (e *FileError) Error() string {
-	var b strings.Builder
-	if len(e.Problems) == 1 {
-		fmt.Fprintf(&b, "rules file %s is invalid:\n", e.File)
-	} else {
-		fmt.Fprintf(&b, "rules file %s is invalid (%d problems):\n", e.File, len(e.Problems))
-	}
-	for i, p := range e.Problems {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString("  ")
-		b.WriteString(p.location(e.File))
-		b.WriteString(": ")
-		// expr errors carry a snippet on following lines; indent it under the problem.
-		b.WriteString(strings.ReplaceAll(p.Msg, "\n", "\n      "))
-	}
-	return b.String()
-}
-
-func (p Problem) location(file string) string {
-	s := file
-	if p.Line > 0 {
-		s += ":" + strconv.Itoa(p.Line)
-	}
-	switch {
-	case p.Index == 0:
-	case p.Section == sectionIncident && p.Rule != "":
-		s += fmt.Sprintf(": incident rule %d %q", p.Index, p.Rule)
-	case p.Section == sectionIncident:
-		s += fmt.Sprintf(": incident rule %d", p.Index)
-	case p.Rule != "":
-		s += fmt.Sprintf(": rule %d %q", p.Index, p.Rule)
-	default:
-		s += fmt.Sprintf(": rule %d", p.Index)
-	}
-	return s
-}
-
 // parser collects problems instead of stopping at the first, so one `rules check` shows them all.
 type parser struct {
 	known    []string
@@ -203,33 +144,50 @@ func parseFile(data []byte, known []string) (parsed, []Problem) {
 	return out, p.problems
 }
 
-func (p *parser) ruleList(list *yaml.Node) []*rule {
-	var file ruleCtx
+// ruleNodes checks a top-level list of rules (key is "rules" or "incidentRules"). It fails, with no
+// problem, for a key with nothing under it: every rule commented out is a deliberate empty list.
+func (p *parser) ruleNodes(rc ruleCtx, key string, list *yaml.Node) ([]*yaml.Node, bool) {
 	switch {
 	case list.Kind == yaml.ScalarNode && list.ShortTag() == "!!null":
-		// "rules:" with every rule commented out: a deliberate empty list.
-		return nil
+		return nil, false
 	case list.Kind != yaml.SequenceNode:
-		p.add(file, list, "rules: want a list of rules, got %s", describe(list))
-		return nil
+		p.add(rc, list, "%s: want a list of rules, got %s", key, describe(list))
+		return nil, false
 	case len(list.Content) > maxRules:
-		p.add(file, list, "rules: %d rules; the limit is %d", len(list.Content), maxRules)
+		p.add(rc, list, "%s: %d rules; the limit is %d", key, len(list.Content), maxRules)
+		return nil, false
+	}
+	return list.Content, true
+}
+
+// firstNamed returns the rule in seen with r's name ignoring case, or records r under it. Names are
+// checked even on rules with other problems, so one run reports all of them; unnamed rules never clash.
+func firstNamed[R any](seen map[string]R, name string, r R) (first R, dup bool) {
+	key := strings.ToLower(name)
+	if key == "" {
+		return first, false
+	}
+	if first, dup = seen[key]; !dup {
+		seen[key] = r
+	}
+	return first, dup
+}
+
+func (p *parser) ruleList(list *yaml.Node) []*rule {
+	nodes, ok := p.ruleNodes(ruleCtx{}, "rules", list)
+	if !ok {
 		return nil
 	}
-	rules := make([]*rule, 0, len(list.Content))
+	rules := make([]*rule, 0, len(nodes))
 	seen := map[string]*rule{}
-	for i, n := range list.Content {
+	for i, n := range nodes {
 		r, ok := p.parseRule(i+1, resolve(n))
 		if r == nil {
 			continue
 		}
-		// Names are checked even on rules with other problems, so one run reports all of them.
-		if key := strings.ToLower(r.name); key != "" {
-			if first, dup := seen[key]; dup {
-				p.add(ruleCtx{index: r.index, name: r.name}, resolve(n), "name: %q is already the name of rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
-				continue
-			}
-			seen[key] = r
+		if first, dup := firstNamed(seen, r.name, r); dup {
+			p.add(ruleCtx{index: r.index, name: r.name}, resolve(n), "name: %q is already the name of rule %d (line %d); names must be unique (case-insensitive)", r.name, first.index, first.line)
+			continue
 		}
 		if ok {
 			rules = append(rules, r)
@@ -257,6 +215,20 @@ func (p *parser) eachKey(rc ruleCtx, m *yaml.Node, fn func(key string, k, v *yam
 	}
 }
 
+// ruleName is a rule mapping's name as written, read before its other keys so every problem of the
+// rule carries it; "" when it has none.
+func ruleName(n *yaml.Node) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "name" {
+			if v := resolve(n.Content[i+1]); v.Kind == yaml.ScalarNode {
+				return strings.TrimSpace(v.Value)
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
 // parseRule returns the rule and whether it is valid; problems are recorded. The rule is nil when the
 // node is not a rule at all.
 func (p *parser) parseRule(index int, n *yaml.Node) (*rule, bool) {
@@ -266,15 +238,7 @@ func (p *parser) parseRule(index int, n *yaml.Node) (*rule, bool) {
 		p.add(rc, n, "want a mapping (name, order, trigger, condition, actions), got %s", describe(n))
 		return nil, false
 	}
-	// The name first, so every other problem of this rule carries it.
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "name" {
-			if v := resolve(n.Content[i+1]); v.Kind == yaml.ScalarNode {
-				rc.name = strings.TrimSpace(v.Value)
-			}
-			break
-		}
-	}
+	rc.name = ruleName(n)
 	r := &rule{index: index, line: n.Line, enabled: true}
 	var haveName, haveOrder, haveTrigger, haveActions bool
 	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
@@ -431,227 +395,6 @@ func (p *parser) condition(rc ruleCtx, v *yaml.Node) (string, *vm.Program) {
 		return src, nil
 	}
 	return src, prog
-}
-
-func (p *parser) actions(rc ruleCtx, v *yaml.Node) []action {
-	if v.Kind != yaml.SequenceNode {
-		p.add(rc, v, "actions: want a list, got %s", describe(v))
-		return nil
-	}
-	switch {
-	case len(v.Content) == 0:
-		p.add(rc, v, "actions: empty; a rule needs at least one action")
-		return nil
-	case len(v.Content) > maxActions:
-		p.add(rc, v, "actions: %d actions; the limit is %d", len(v.Content), maxActions)
-		return nil
-	}
-	out := make([]action, 0, len(v.Content))
-	for i, n := range v.Content {
-		if a, ok := p.action(rc, i+1, resolve(n)); ok {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-func (p *parser) action(rc ruleCtx, num int, n *yaml.Node) (action, bool) {
-	before := len(p.problems)
-	if n.Kind != yaml.MappingNode {
-		p.add(rc, n, "action %d: want one of %s, got %s", num, strings.Join(actionVerbs, ", "), describe(n))
-		return action{}, false
-	}
-	var (
-		a           action
-		verbs       []string
-		verbNode    *yaml.Node
-		closure     = map[string]*yaml.Node{}
-		closureNode *yaml.Node
-	)
-	p.eachKey(rc, n, func(key string, k, v *yaml.Node) {
-		switch {
-		case contains(actionVerbs, key):
-			verbs = append(verbs, key)
-			verbNode = v
-		case contains(closureKeys, key):
-			closure[key] = v
-			if closureNode == nil {
-				closureNode = k
-			}
-		default:
-			p.add(rc, k, "action %d: unknown key %q (want one of %s)", num, key, strings.Join(actionVerbs, ", "))
-		}
-	})
-	switch len(verbs) {
-	case 0:
-		if len(p.problems) == before {
-			p.add(rc, n, "action %d: no action; want one of %s", num, strings.Join(actionVerbs, ", "))
-		}
-		return action{}, false
-	case 1:
-	default:
-		p.add(rc, n, "action %d: has %s; write one action per list item", num, strings.Join(verbs, " and "))
-		return action{}, false
-	}
-	verb, v := verbs[0], verbNode
-	if len(closure) > 0 && verb != "setStatus" {
-		p.add(rc, closureNode, "action %d: classification belongs with setStatus: Closed, not %s", num, verb)
-	}
-	switch verb {
-	case "runPlaybook":
-		a.kind = actRunPlaybooks
-		if name, ok := p.scalar(rc, num, verb, v); ok {
-			a.playbooks = []string{name}
-		}
-	case "runPlaybooks":
-		a.kind = actRunPlaybooks
-		a.playbooks = p.stringList(rc, num, verb, v)
-	case "setSeverity":
-		a.kind = actSetSeverity
-		a.value = p.enum(rc, num, verb, v, severities)
-	case "setStatus":
-		a.kind = actSetStatus
-		a.value = p.enum(rc, num, verb, v, statuses)
-		p.closure(rc, num, &a, n, closure)
-	case "setOwner":
-		a.kind = actSetOwner
-		if s, ok := p.scalar(rc, num, verb, v); ok {
-			if msg := checkOwner(s); msg != "" {
-				p.add(rc, v, "action %d: setOwner: %q %s", num, s, msg)
-			}
-			a.value = s
-		}
-	case "addTags":
-		a.kind = actAddTags
-		if v.Kind == yaml.ScalarNode && v.ShortTag() != "!!null" {
-			a.tags = []string{strings.TrimSpace(v.Value)} // a single tag need not be written as a list
-		} else {
-			a.tags = p.stringList(rc, num, verb, v)
-		}
-		p.checkTags(rc, num, v, a.tags)
-	}
-	if a.kind == actRunPlaybooks {
-		for _, pb := range a.playbooks {
-			if !contains(p.known, pb) {
-				p.add(rc, v, "action %d: %s: unknown playbook %q (%s)", num, verb, pb, knownList(p.known))
-			}
-		}
-	}
-	return a, len(p.problems) == before
-}
-
-func knownList(known []string) string {
-	if len(known) == 0 {
-		return "no playbooks are registered"
-	}
-	return "known: " + strings.Join(known, ", ")
-}
-
-func (p *parser) scalar(rc ruleCtx, num int, verb string, v *yaml.Node) (string, bool) {
-	if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" || strings.TrimSpace(v.Value) == "" {
-		p.add(rc, v, "action %d: %s: want a value, got %s", num, verb, describe(v))
-		return "", false
-	}
-	return strings.TrimSpace(v.Value), true
-}
-
-func (p *parser) stringList(rc ruleCtx, num int, verb string, v *yaml.Node) []string {
-	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-		p.add(rc, v, "action %d: %s: want a non-empty list, got %s", num, verb, describe(v))
-		return nil
-	}
-	out := make([]string, 0, len(v.Content))
-	for _, it := range v.Content {
-		if s, ok := p.scalar(rc, num, verb, resolve(it)); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// enum requires Sentinel's exact spelling: the value is written back to Sentinel as is.
-func (p *parser) enum(rc ruleCtx, num int, verb string, v *yaml.Node, allowed []string) string {
-	s, ok := p.scalar(rc, num, verb, v)
-	if !ok {
-		return ""
-	}
-	if !contains(allowed, s) {
-		p.add(rc, v, "action %d: %s: %q is not one of %s%s", num, verb, s, strings.Join(allowed, ", "), didYouMean(v, allowed))
-		return ""
-	}
-	return s
-}
-
-func (p *parser) closure(rc ruleCtx, num int, a *action, n *yaml.Node, closure map[string]*yaml.Node) {
-	cls, hasCls := closure["classification"]
-	if a.value != "Closed" {
-		if len(closure) > 0 && a.value != "" {
-			p.add(rc, n, "action %d: setStatus: %s takes no classification; only Closed does", num, a.value)
-		}
-		return
-	}
-	if !hasCls {
-		p.add(rc, n, "action %d: setStatus: Closed needs a classification (%s), as in Sentinel", num, strings.Join(classifications, ", "))
-		return
-	}
-	c := p.enum(rc, num, "classification", cls, classifications)
-	a.classification.Classification = c
-	if rn, ok := closure["classificationReason"]; ok {
-		r, _ := p.scalar(rc, num, "classificationReason", rn)
-		allowed, known := reasonsFor[c]
-		switch {
-		case !known:
-		case len(allowed) == 0:
-			p.add(rc, rn, "action %d: classificationReason: %s takes no reason", num, c)
-		case r != "" && !contains(allowed, r):
-			p.add(rc, rn, "action %d: classificationReason: %q does not go with %s; want %s", num, r, c, strings.Join(allowed, " or "))
-		default:
-			a.classification.Reason = r
-		}
-	}
-	if cn, ok := closure["classificationComment"]; ok {
-		if cn.Kind != yaml.ScalarNode {
-			p.add(rc, cn, "action %d: classificationComment: want text, got %s", num, describe(cn))
-		} else if len(cn.Value) > maxCommentLen {
-			p.add(rc, cn, "action %d: classificationComment: longer than %d bytes", num, maxCommentLen)
-		} else {
-			a.classification.Comment = strings.TrimSpace(cn.Value)
-		}
-	}
-}
-
-// checkOwner accepts an email address or user principal name: one word, local@domain.
-func checkOwner(s string) string {
-	at := strings.IndexByte(s, '@')
-	switch {
-	case len(s) > maxOwnerLen:
-		return fmt.Sprintf("is longer than %d characters", maxOwnerLen)
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-		return "contains spaces or control characters"
-	case at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 || !strings.Contains(s[at+1:], "."):
-		return "is not an email address or user principal name (user@example.com)"
-	case !utf8.ValidString(s):
-		return "is not valid UTF-8"
-	}
-	return ""
-}
-
-func (p *parser) checkTags(rc ruleCtx, num int, v *yaml.Node, tags []string) {
-	for i, t := range tags {
-		switch {
-		case t == "":
-			p.add(rc, v, "action %d: addTags: empty tag", num)
-		case utf8.RuneCountInString(t) > maxTagLen:
-			p.add(rc, v, "action %d: addTags: tag longer than %d characters", num, maxTagLen)
-		case !utf8.ValidString(t) || strings.IndexFunc(t, unicode.IsControl) >= 0:
-			p.add(rc, v, "action %d: addTags: tag %q contains control characters or invalid UTF-8", num, t)
-		}
-		for _, prev := range tags[:i] {
-			if strings.EqualFold(prev, t) && t != "" {
-				p.add(rc, v, "action %d: addTags: %q is listed twice", num, t)
-			}
-		}
-	}
 }
 
 // didYouMean suggests the canonical spelling when only the case is wrong.
