@@ -33,36 +33,89 @@ type App struct {
 // when sentinel.writeBack says so), Defender for IoT alert status.
 func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	pc := cfg.Playbooks
-	var (
-		tickets *activities.Tickets
-		changes activities.ChangeRequests
-	)
-	if cfg.ServiceNow.InstanceURL != "" {
-		// One client, so its connection pool and retry budget serve tickets and change requests alike.
-		client, err := servicenow.New(servicenow.Config{
-			InstanceURL:  cfg.ServiceNow.InstanceURL,
-			Username:     cfg.ServiceNow.Username,
-			Password:     cfg.ServiceNow.Password.Value(),
-			Token:        cfg.ServiceNow.Token.Value(),
-			Timeout:      cfg.ServiceNow.Timeout,
-			RetryMax:     cfg.ServiceNow.RetryMax,
-			RetryWaitMin: cfg.ServiceNow.RetryWaitMin,
-			RetryWaitMax: cfg.ServiceNow.RetryWaitMax,
-			Logger:       logger,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("servicenow: %w", err)
-		}
-		if tickets, err = playbooks.NewNESTickets(client, cfg.ServiceNow, pc.NewEngineeringStation.Table); err != nil {
-			return nil, fmt.Errorf("servicenow: %w", err)
-		}
-		changes = &changeRequests{client: client}
-	} else {
+	tickets, changes, err := buildServiceNow(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	notifier, err := buildNotifier(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	planned, err := playbooks.NewPLCChanges(pc.PLCReprogramming, changes)
+	if err != nil {
+		return nil, err
+	}
+	directory, err := playbooks.NewPLCDirectory(pc.PLCReprogramming)
+	if err != nil {
+		return nil, err
+	}
+	az, err := buildAzure(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	registry := Playbooks(pc)
+	set, err := LoadRules(cfg.Intake.RulesFile, PlaybookNames(registry), WorkstationTypes(pc))
+	if err != nil {
+		return nil, err
+	}
+	layer, err := buildLayer(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	cves, err := activities.NewCVEFeed(pc.CVEAutoWorkflow.FeedFile, logger)
+	if err != nil {
+		return nil, fmt.Errorf("playbooks.cveAutoWorkflow.feedFile: %w", err)
+	}
+	return &App{
+		Playbooks: registry,
+		Rules:     set,
+		Activities: Activities{
+			Tickets:   tickets,
+			Notifier:  notifier,
+			Changes:   planned,
+			Directory: directory,
+			// Interlock's own incidents take their write-backs themselves; the others go to the SIEM.
+			Incidents:   &activities.Incidents{Writer: &activities.RoutedWriter{Interlock: &activities.InterlockWriter{}, Other: az.writer}},
+			AlertStatus: az.status,
+			Layer:       layer,
+			CVEs:        cves,
+		},
+	}, nil
+}
+
+// buildServiceNow makes the ticket activities and the change-request source; without an instance,
+// tickets fail their step and no change request is known.
+func buildServiceNow(cfg config.Config, logger *slog.Logger) (*activities.Tickets, activities.ChangeRequests, error) {
+	table := cfg.Playbooks.NewEngineeringStation.Table
+	if cfg.ServiceNow.InstanceURL == "" {
 		logger.Warn("no ServiceNow instance configured: the new-engineering-workstation playbook will fail its ticket step",
 			"key", "servicenow.instanceURL")
-		tickets = &activities.Tickets{Client: notConfigured{}, InstanceURL: "http://servicenow.invalid", Table: pc.NewEngineeringStation.Table}
+		return &activities.Tickets{Client: notConfigured{}, InstanceURL: "http://servicenow.invalid", Table: table}, nil, nil
 	}
+	// One client, so its connection pool and retry budget serve tickets and change requests alike.
+	client, err := servicenow.New(servicenow.Config{
+		InstanceURL:  cfg.ServiceNow.InstanceURL,
+		Username:     cfg.ServiceNow.Username,
+		Password:     cfg.ServiceNow.Password.Value(),
+		Token:        cfg.ServiceNow.Token.Value(),
+		Timeout:      cfg.ServiceNow.Timeout,
+		RetryMax:     cfg.ServiceNow.RetryMax,
+		RetryWaitMin: cfg.ServiceNow.RetryWaitMin,
+		RetryWaitMax: cfg.ServiceNow.RetryWaitMax,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("servicenow: %w", err)
+	}
+	tickets, err := playbooks.NewNESTickets(client, cfg.ServiceNow, table)
+	if err != nil {
+		return nil, nil, fmt.Errorf("servicenow: %w", err)
+	}
+	return tickets, &changeRequests{client: client}, nil
+}
 
+// buildNotifier makes the email activities: the SMTP sender and the signed answer links.
+func buildNotifier(cfg config.Config, logger *slog.Logger) (*activities.Notifier, error) {
 	rootCAs, err := cfg.SMTP.RootCAs()
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
@@ -88,50 +141,23 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	planned, err := playbooks.NewPLCChanges(pc.PLCReprogramming, changes)
-	if err != nil {
-		return nil, err
-	}
-	directory, err := playbooks.NewPLCDirectory(pc.PLCReprogramming)
-	if err != nil {
-		return nil, err
-	}
-	az, err := buildAzure(cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	registry := Playbooks(pc)
-	set, err := LoadRules(cfg.Intake.RulesFile, PlaybookNames(registry), WorkstationTypes(pc))
-	if err != nil {
-		return nil, err
-	}
+	return &activities.Notifier{Mailer: sender, Links: links}, nil
+}
+
+// buildLayer makes the incident layer's activities: the rules, the incident settings, and the asset
+// directory when one is configured.
+func buildLayer(cfg config.Config, set *rules.Set) (*activities.IncidentLayer, error) {
 	layer := &activities.IncidentLayer{Rules: set, Settings: otincident.Settings{
 		KeepClosedFor: cfg.Incidents.KeepClosedFor, MaxHistoryEvents: cfg.Incidents.MaxHistoryEvents,
 	}}
-	if dir, err := LoadAssets(cfg.Incidents); err != nil {
+	dir, err := LoadAssets(cfg.Incidents)
+	if err != nil {
 		return nil, err
-	} else if dir != nil {
+	}
+	if dir != nil {
 		layer.Assets, layer.Places = dir, dir
 	}
-	cves, err := activities.NewCVEFeed(pc.CVEAutoWorkflow.FeedFile, logger)
-	if err != nil {
-		return nil, fmt.Errorf("playbooks.cveAutoWorkflow.feedFile: %w", err)
-	}
-	return &App{
-		Playbooks: registry,
-		Rules:     set,
-		Activities: Activities{
-			Tickets:   tickets,
-			Notifier:  &activities.Notifier{Mailer: sender, Links: links},
-			Changes:   planned,
-			Directory: directory,
-			// Interlock's own incidents take their write-backs themselves; the others go to the SIEM.
-			Incidents:   &activities.Incidents{Writer: &activities.RoutedWriter{Interlock: &activities.InterlockWriter{}, Other: az.writer}},
-			AlertStatus: az.status,
-			Layer:       layer,
-			CVEs:        cves,
-		},
-	}, nil
+	return layer, nil
 }
 
 // WorkstationTypes are the device types the rules count as engineering workstations: the
