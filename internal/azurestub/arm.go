@@ -319,6 +319,56 @@ func (f *fieldReader) object(name string) (map[string]json.RawMessage, bool) {
 	return m, true
 }
 
+// propertiesOf reads an ARM body's required "properties" object: top keeps a problem with the body,
+// f reads the properties.
+func propertiesOf(body map[string]json.RawMessage) (top, f *fieldReader) {
+	top = &fieldReader{obj: body}
+	props, ok := top.object("properties")
+	if !ok && top.err == "" {
+		top.fail("The property 'properties' is required.")
+	}
+	return top, &fieldReader{obj: props, prefix: "properties."}
+}
+
+// listUnder answers an ARM list with the items (read under the lock) whose ID lies under the route's
+// resource.
+func listUnder[T any](s *Server, w http.ResponseWriter, rt armRoute, items func() []T, id func(T) string, toJSON func(T) resourceJSON) {
+	prefix := strings.ToLower(rt.id) + "/"
+	s.mu.Lock()
+	value := []resourceJSON{}
+	for _, it := range items() {
+		if strings.HasPrefix(strings.ToLower(id(it)), prefix) {
+			value = append(value, toJSON(it))
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"value": value})
+}
+
+// getOne finds an item under the lock and renders it; false when there is none.
+func getOne[T any](s *Server, find func() *T, toJSON func(*T) resourceJSON) (resourceJSON, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := find()
+	if it == nil {
+		return resourceJSON{}, false
+	}
+	return toJSON(it), true
+}
+
+// lockFound takes the lock and finds an item for a write. When there is none it lets go of the lock,
+// answers 404 and returns false; otherwise the caller holds the lock.
+func lockFound[T any](s *Server, w http.ResponseWriter, find func() *T, what, name string) (*T, bool) {
+	s.mu.Lock()
+	it := find()
+	if it == nil {
+		s.mu.Unlock()
+		writeNotFound(w, what, name)
+		return nil, false
+	}
+	return it, true
+}
+
 // etagMatches compares an If-Match value (possibly a list, weak, or unquoted) with the current etag.
 func etagMatches(ifMatch, current string) bool {
 	for cand := range strings.SplitSeq(ifMatch, ",") {

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 )
 
 // --- Defender for IoT alerts -------------------------------------------------------------------
@@ -42,27 +41,12 @@ func alertJSON(a *storedAlert) resourceJSON {
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, rt armRoute) {
-	prefix := strings.ToLower(rt.id) + "/"
-	s.mu.Lock()
-	value := []resourceJSON{}
-	for _, a := range s.st.Alerts {
-		if strings.HasPrefix(strings.ToLower(a.ID), prefix) {
-			value = append(value, alertJSON(a))
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"value": value})
+	listUnder(s, w, rt, func() []*storedAlert { return s.st.Alerts }, func(a *storedAlert) string { return a.ID }, alertJSON)
 }
 
 func (s *Server) getAlert(w http.ResponseWriter, rt armRoute) {
-	s.mu.Lock()
-	a := s.st.alert(rt.id)
-	var out resourceJSON
-	if a != nil {
-		out = alertJSON(a)
-	}
-	s.mu.Unlock()
-	if a == nil {
+	out, ok := getOne(s, func() *storedAlert { return s.st.alert(rt.id) }, alertJSON)
+	if !ok {
 		writeNotFound(w, "alert", rt.name)
 		return
 	}
@@ -71,17 +55,12 @@ func (s *Server) getAlert(w http.ResponseWriter, rt armRoute) {
 
 // patchAlert is IotAlerts_Patch: status and severity are the only writable properties.
 func (s *Server) patchAlert(w http.ResponseWriter, rt armRoute, body map[string]json.RawMessage, who principal) {
-	top := &fieldReader{obj: body}
-	props, ok := top.object("properties")
-	if !ok && top.err == "" {
-		top.fail("The property 'properties' is required.")
-	}
-	for _, k := range slices.Sorted(maps.Keys(props)) {
+	top, f := propertiesOf(body)
+	for _, k := range slices.Sorted(maps.Keys(f.obj)) {
 		if k != "status" && k != "severity" {
 			top.fail(fmt.Sprintf("The property 'properties.%s' cannot be changed: only status and severity can.", clip(k, 60)))
 		}
 	}
-	f := &fieldReader{obj: props, prefix: "properties."}
 	status := f.enum("status", alertStatuses, false)
 	severity := f.enum("severity", alertSeverities, false)
 	if problem := cmp.Or(top.err, f.err); problem != "" {
@@ -93,11 +72,8 @@ func (s *Server) patchAlert(w http.ResponseWriter, rt armRoute, body map[string]
 		return
 	}
 	now := s.opts.Now().UTC()
-	s.mu.Lock()
-	a := s.st.alert(rt.id)
-	if a == nil {
-		s.mu.Unlock()
-		writeNotFound(w, "alert", rt.name)
+	a, ok := lockFound(s, w, func() *storedAlert { return s.st.alert(rt.id) }, "alert", rt.name)
+	if !ok {
 		return
 	}
 	if status != "" {

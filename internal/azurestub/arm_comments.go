@@ -61,12 +61,7 @@ func (s *Server) getComment(w http.ResponseWriter, rt armRoute) {
 // putComment is IncidentComments_CreateOrUpdate: idempotent by comment ID, so a retried PUT replaces
 // its own comment and never adds a second one.
 func (s *Server) putComment(w http.ResponseWriter, rt armRoute, body map[string]json.RawMessage, who principal) {
-	top := &fieldReader{obj: body}
-	props, ok := top.object("properties")
-	if !ok && top.err == "" {
-		top.fail("The property 'properties' is required.")
-	}
-	f := &fieldReader{obj: props, prefix: "properties."}
+	top, f := propertiesOf(body)
 	msg := f.required("message")
 	if problem := cmp.Or(top.err, f.err); problem != "" {
 		badRequest(w, problem)
@@ -77,11 +72,8 @@ func (s *Server) putComment(w http.ResponseWriter, rt armRoute, body map[string]
 		return
 	}
 	now := s.opts.Now().UTC()
-	s.mu.Lock()
-	inc := s.st.incident(rt.id)
-	if inc == nil {
-		s.mu.Unlock()
-		writeNotFound(w, "incident", rt.name)
+	inc, ok := lockFound(s, w, func() *storedIncident { return s.st.incident(rt.id) }, "incident", rt.name)
+	if !ok {
 		return
 	}
 	status := http.StatusOK

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 )
 
 // --- Incidents ---------------------------------------------------------------------------------
@@ -93,27 +92,12 @@ func incidentJSON(inc *storedIncident) resourceJSON {
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, rt armRoute) {
-	prefix := strings.ToLower(rt.id) + "/"
-	s.mu.Lock()
-	value := []resourceJSON{}
-	for _, inc := range s.st.Incidents {
-		if strings.HasPrefix(strings.ToLower(inc.ID), prefix) {
-			value = append(value, incidentJSON(inc))
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"value": value})
+	listUnder(s, w, rt, func() []*storedIncident { return s.st.Incidents }, func(inc *storedIncident) string { return inc.ID }, incidentJSON)
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, rt armRoute) {
-	s.mu.Lock()
-	inc := s.st.incident(rt.id)
-	var out resourceJSON
-	if inc != nil {
-		out = incidentJSON(inc)
-	}
-	s.mu.Unlock()
-	if inc == nil {
+	out, ok := getOne(s, func() *storedIncident { return s.st.incident(rt.id) }, incidentJSON)
+	if !ok {
 		writeNotFound(w, "incident", rt.name)
 		return
 	}
