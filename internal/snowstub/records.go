@@ -14,22 +14,13 @@ import (
 
 // list is GET /api/now/table/{table}.
 func (s *Server) list(w http.ResponseWriter, tableName string, q map[string][]string, fields []string, display string) {
-	limit, offset := 10000, 0
-	if v := first(q["sysparm_limit"]); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "Invalid sysparm_limit "+strconv.Quote(v), "")
-			return
-		}
-		limit = n
+	limit, ok := countParam(w, q, "sysparm_limit", 10000, 1)
+	if !ok {
+		return
 	}
-	if v := first(q["sysparm_offset"]); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "Invalid sysparm_offset "+strconv.Quote(v), "")
-			return
-		}
-		offset = n
+	offset, ok := countParam(w, q, "sysparm_offset", 0, 0)
+	if !ok {
+		return
 	}
 	s.mu.Lock()
 	t := s.tables[tableName]
@@ -53,6 +44,21 @@ func (s *Server) list(w http.ResponseWriter, tableName string, q map[string][]st
 	s.mu.Unlock()
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	writeResult(w, http.StatusOK, result)
+}
+
+// countParam reads a whole-number query parameter of at least least; def when it is absent. On a bad
+// value it has answered 400.
+func countParam(w http.ResponseWriter, q map[string][]string, name string, def, least int) (int, bool) {
+	v := first(q[name])
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least {
+		writeError(w, http.StatusBadRequest, "Invalid "+name+" "+strconv.Quote(v), "")
+		return 0, false
+	}
+	return n, true
 }
 
 func first(v []string) string {
