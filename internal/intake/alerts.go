@@ -108,9 +108,7 @@ func (s *Server) serveAlerts(w http.ResponseWriter, r *http.Request, body []byte
 	if !ok {
 		return
 	}
-	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", retryAfterUnavailable)
-		writeError(w, http.StatusServiceUnavailable, "no rules are loaded; nothing was taken", "")
+	if !s.rulesReady(w, "no rules are loaded; nothing was taken") {
 		return
 	}
 	single := !ndjson && len(recs) == 1 && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
@@ -138,11 +136,7 @@ func parseAlertBatch(w http.ResponseWriter, r *http.Request, body []byte) (recs 
 	}
 	recs, err = incident.ParseAlerts(body, ndjson)
 	if err != nil {
-		if fe, ok := errors.AsType[*incident.FieldError](err); ok {
-			writeError(w, http.StatusBadRequest, fe.Error(), fe.Path)
-		} else {
-			writeError(w, http.StatusBadRequest, "invalid alert batch: "+err.Error(), "body")
-		}
+		writeParseError(w, err, "invalid alert batch: ", "body")
 		return nil, false, false
 	}
 	return recs, ndjson, true

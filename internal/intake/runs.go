@@ -23,11 +23,7 @@ import (
 func parseEvent(w http.ResponseWriter, body []byte) (incident.Event, bool) {
 	ev, err := incident.Parse(body)
 	if err != nil {
-		if fe, ok := errors.AsType[*incident.FieldError](err); ok {
-			writeError(w, http.StatusBadRequest, fe.Error(), fe.Path)
-		} else {
-			writeError(w, http.StatusBadRequest, "invalid incident: "+err.Error(), "")
-		}
+		writeParseError(w, err, "invalid incident: ", "")
 		return incident.Event{}, false
 	}
 	if ev.Incident.ID == "" {
@@ -36,6 +32,16 @@ func parseEvent(w http.ResponseWriter, body []byte) (incident.Event, bool) {
 		return incident.Event{}, false
 	}
 	return ev, true
+}
+
+// writeParseError answers 400 for a body that did not parse: a field error names its field, any other
+// error follows prefix and is put on field.
+func writeParseError(w http.ResponseWriter, err error, prefix, field string) {
+	if fe, ok := errors.AsType[*incident.FieldError](err); ok {
+		writeError(w, http.StatusBadRequest, fe.Error(), fe.Path)
+	} else {
+		writeError(w, http.StatusBadRequest, prefix+err.Error(), field)
+	}
 }
 
 // Response is the answer to an accepted incident or run request.
@@ -77,9 +83,7 @@ func (s *Server) serveIncidents(w http.ResponseWriter, r *http.Request, body []b
 	if !ok {
 		return
 	}
-	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", retryAfterUnavailable)
-		writeError(w, http.StatusServiceUnavailable, "no automation rules are loaded; nothing was started", "")
+	if !s.rulesReady(w, "no automation rules are loaded; nothing was started") {
 		return
 	}
 	res := s.rules.Evaluate(ev, s.now())

@@ -70,6 +70,16 @@ func (s *Server) rulesLoaded() bool {
 	return !ok || lr.Current() != nil
 }
 
+// rulesReady answers 503 with msg, and returns false, while no rules are loaded.
+func (s *Server) rulesReady(w http.ResponseWriter, msg string) bool {
+	if s.rulesLoaded() {
+		return true
+	}
+	w.Header().Set("Retry-After", retryAfterUnavailable)
+	writeError(w, http.StatusServiceUnavailable, msg, "")
+	return false
+}
+
 // DefaultMaxBodyBytes is the largest body accepted when Options.MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 1 << 20
 
@@ -426,9 +436,7 @@ func checkJSON(w http.ResponseWriter, r *http.Request) bool {
 
 // serveReady answers 200 when rules are loaded and Temporal is reachable, else 503 with the reason.
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
-	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", retryAfterUnavailable)
-		writeError(w, http.StatusServiceUnavailable, "not ready: no automation rules are loaded", "")
+	if !s.rulesReady(w, "not ready: no automation rules are loaded") {
 		return
 	}
 	if s.ready != nil {
