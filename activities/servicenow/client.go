@@ -246,34 +246,12 @@ func checkFields(fields map[string]string) error {
 type writeKey struct{}
 
 func (c *Client) do(ctx context.Context, method, path string, params url.Values, body any, out any) error {
-	var raw []byte
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("servicenow: encode %s body: %w", method, err)
-		}
-		raw = b
-	}
-	u := c.base + path
-	if len(params) > 0 {
-		u += "?" + params.Encode()
-	}
 	// The retry policy only sees the context, so the context says whether this is a write.
 	ctx = context.WithValue(ctx, writeKey{}, method != http.MethodGet && method != http.MethodHead)
-	var rawBody any
-	if raw != nil {
-		rawBody = raw
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, method, u, rawBody)
+	req, err := c.newRequest(ctx, method, path, params, body)
 	if err != nil {
-		return fmt.Errorf("servicenow: %s %s: %w", method, path, err)
+		return err
 	}
-	req.Header.Set("Accept", "application/json")
-	if raw != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", c.auth)
-	req.Header.Set("User-Agent", "interlock")
 
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -305,23 +283,63 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values,
 		return fmt.Errorf("servicenow: %s %s: status %d but not a Table API JSON response (content type %q)",
 			method, path, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	if err := decodeResult(env.Result, out); err != nil {
+		return fmt.Errorf("servicenow: %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// newRequest builds a Table API request with a JSON body (none when body is nil).
+func (c *Client) newRequest(ctx context.Context, method, path string, params url.Values, body any) (*retryablehttp.Request, error) {
+	var raw []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("servicenow: encode %s body: %w", method, err)
+		}
+		raw = b
+	}
+	u := c.base + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	// A nil []byte in an interface is not a nil body to retryablehttp.
+	var rawBody any
+	if raw != nil {
+		rawBody = raw
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, u, rawBody)
+	if err != nil {
+		return nil, fmt.Errorf("servicenow: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", c.auth)
+	req.Header.Set("User-Agent", "interlock")
+	return req, nil
+}
+
+// decodeResult decodes a Table API result into out, a *Record or a *[]Record; other outs ignore it.
+func decodeResult(result json.RawMessage, out any) error {
 	switch o := out.(type) {
 	case *Record:
-		r, err := decodeRecord(env.Result)
+		r, err := decodeRecord(result)
 		if err != nil {
-			return fmt.Errorf("servicenow: %s %s: %w", method, path, err)
+			return err
 		}
 		*o = r
 	case *[]Record:
 		var items []json.RawMessage
-		if err := json.Unmarshal(env.Result, &items); err != nil {
-			return fmt.Errorf("servicenow: %s %s: result is not a list: %w", method, path, err)
+		if err := json.Unmarshal(result, &items); err != nil {
+			return fmt.Errorf("result is not a list: %w", err)
 		}
 		list := make([]Record, 0, len(items))
 		for _, it := range items {
 			r, err := decodeRecord(it)
 			if err != nil {
-				return fmt.Errorf("servicenow: %s %s: %w", method, path, err)
+				return err
 			}
 			list = append(list, r)
 		}

@@ -1,11 +1,9 @@
 package azurestub
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -247,134 +245,6 @@ func badRequest(w http.ResponseWriter, msg string) {
 	writeARMError(w, http.StatusBadRequest, "BadRequest", msg)
 }
 
-// --- Incidents ---------------------------------------------------------------------------------
-
-type ownerJSON struct {
-	ObjectID          string `json:"objectId,omitempty"`
-	Email             string `json:"email,omitempty"`
-	AssignedTo        string `json:"assignedTo,omitempty"`
-	UserPrincipalName string `json:"userPrincipalName,omitempty"`
-	OwnerType         string `json:"ownerType"`
-}
-
-type labelJSON struct {
-	LabelName string `json:"labelName"`
-	LabelType string `json:"labelType"`
-}
-
-type additionalDataJSON struct {
-	AlertsCount       int      `json:"alertsCount"`
-	BookmarksCount    int      `json:"bookmarksCount"`
-	CommentsCount     int      `json:"commentsCount"`
-	AlertProductNames []string `json:"alertProductNames"`
-	Tactics           []string `json:"tactics"`
-}
-
-type incidentPropsJSON struct {
-	AdditionalData         additionalDataJSON `json:"additionalData"`
-	Classification         string             `json:"classification,omitempty"`
-	ClassificationComment  string             `json:"classificationComment,omitempty"`
-	ClassificationReason   string             `json:"classificationReason,omitempty"`
-	CreatedTimeUtc         string             `json:"createdTimeUtc"`
-	Description            string             `json:"description,omitempty"`
-	FirstActivityTimeUtc   string             `json:"firstActivityTimeUtc,omitempty"`
-	IncidentURL            string             `json:"incidentUrl"`
-	IncidentNumber         int                `json:"incidentNumber"`
-	Labels                 []labelJSON        `json:"labels"`
-	LastActivityTimeUtc    string             `json:"lastActivityTimeUtc,omitempty"`
-	LastModifiedTimeUtc    string             `json:"lastModifiedTimeUtc"`
-	Owner                  ownerJSON          `json:"owner"`
-	ProviderName           string             `json:"providerName"`
-	ProviderIncidentID     string             `json:"providerIncidentId"`
-	RelatedAnalyticRuleIDs []string           `json:"relatedAnalyticRuleIds"`
-	Severity               string             `json:"severity"`
-	Status                 string             `json:"status"`
-	Title                  string             `json:"title"`
-}
-
-type resourceJSON struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	Etag       string `json:"etag,omitempty"`
-	Properties any    `json:"properties"`
-	SystemData any    `json:"systemData,omitempty"`
-}
-
-// incidentJSON renders an incident; called with s.mu held.
-func incidentJSON(inc *storedIncident) resourceJSON {
-	p := inc.Properties
-	out := incidentPropsJSON{
-		AdditionalData:         additionalDataJSON{CommentsCount: len(inc.Comments), AlertProductNames: []string{}, Tactics: []string{}},
-		Classification:         p.Classification,
-		ClassificationComment:  p.ClassificationComment,
-		ClassificationReason:   p.ClassificationReason,
-		CreatedTimeUtc:         fmtTime(p.CreatedTimeUtc),
-		Description:            p.Description,
-		FirstActivityTimeUtc:   fmtTime(p.FirstActivityTimeUtc),
-		IncidentURL:            p.IncidentURL,
-		IncidentNumber:         p.IncidentNumber,
-		Labels:                 []labelJSON{},
-		LastActivityTimeUtc:    fmtTime(p.LastActivityTimeUtc),
-		LastModifiedTimeUtc:    fmtTime(p.LastModifiedTimeUtc),
-		Owner:                  ownerJSON{ObjectID: p.Owner.ObjectID, Email: p.Owner.Email, AssignedTo: p.Owner.AssignedTo, UserPrincipalName: p.Owner.UserPrincipalName, OwnerType: cmp.Or(p.Owner.OwnerType, "Unknown")},
-		ProviderName:           p.ProviderName,
-		ProviderIncidentID:     fmt.Sprint(p.IncidentNumber),
-		RelatedAnalyticRuleIDs: []string{},
-		Severity:               p.Severity,
-		Status:                 p.Status,
-		Title:                  p.Title,
-	}
-	for _, l := range p.Labels {
-		out.Labels = append(out.Labels, labelJSON{LabelName: l.LabelName, LabelType: cmp.Or(l.LabelType, "User")})
-	}
-	return resourceJSON{ID: inc.ID, Name: inc.Name, Type: incidentType, Etag: inc.Etag, Properties: out}
-}
-
-func (s *Server) listIncidents(w http.ResponseWriter, rt armRoute) {
-	prefix := strings.ToLower(rt.id) + "/"
-	s.mu.Lock()
-	value := []resourceJSON{}
-	for _, inc := range s.st.Incidents {
-		if strings.HasPrefix(strings.ToLower(inc.ID), prefix) {
-			value = append(value, incidentJSON(inc))
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"value": value})
-}
-
-func (s *Server) getIncident(w http.ResponseWriter, rt armRoute) {
-	s.mu.Lock()
-	inc := s.st.incident(rt.id)
-	var out resourceJSON
-	if inc != nil {
-		out = incidentJSON(inc)
-	}
-	s.mu.Unlock()
-	if inc == nil {
-		writeNotFound(w, "incident", rt.name)
-		return
-	}
-	w.Header().Set("ETag", out.Etag)
-	writeJSON(w, http.StatusOK, out)
-}
-
-// incidentWrite is what a PUT may set; everything else is the stand-in's to keep.
-type incidentWrite struct {
-	etag  string
-	props IncidentProperties // writable properties only
-}
-
-var (
-	severities            = []string{"High", "Medium", "Low", "Informational"}
-	incidentStatuses      = []string{"New", "Active", "Closed"}
-	classifications       = []string{"Undetermined", "TruePositive", "BenignPositive", "FalsePositive"}
-	classificationReasons = []string{"SuspiciousActivity", "SuspiciousButExpected", "IncorrectAlertLogic", "InaccurateData"}
-	ownerTypes            = []string{"Unknown", "User", "Group"}
-	labelTypes            = []string{"User", "AutoAssigned"}
-)
-
 // fieldReader reads typed properties out of a JSON object, keeping the first problem.
 type fieldReader struct {
 	obj    map[string]json.RawMessage
@@ -449,63 +319,54 @@ func (f *fieldReader) object(name string) (map[string]json.RawMessage, bool) {
 	return m, true
 }
 
-// parseIncidentWrite validates an Incidents_CreateOrUpdate body against the 2025-12-01 schema.
-// Read-only properties are ignored (the stored incident keeps its own).
-func parseIncidentWrite(body map[string]json.RawMessage) (incidentWrite, string) {
-	top := &fieldReader{obj: body}
-	var w incidentWrite
-	w.etag = top.str("etag")
+// propertiesOf reads an ARM body's required "properties" object: top keeps a problem with the body,
+// f reads the properties.
+func propertiesOf(body map[string]json.RawMessage) (top, f *fieldReader) {
+	top = &fieldReader{obj: body}
 	props, ok := top.object("properties")
-	if top.err != "" {
-		return w, top.err
+	if !ok && top.err == "" {
+		top.fail("The property 'properties' is required.")
 	}
-	if !ok {
-		return w, "The property 'properties' is required."
-	}
-	f := &fieldReader{obj: props, prefix: "properties."}
-	p := &w.props
-	p.Title = f.required("title")
-	p.Severity = f.enum("severity", severities, true)
-	p.Status = f.enum("status", incidentStatuses, true)
-	p.Description = f.str("description")
-	p.Classification = f.enum("classification", classifications, false)
-	p.ClassificationReason = f.enum("classificationReason", classificationReasons, false)
-	p.ClassificationComment = f.str("classificationComment")
-	p.FirstActivityTimeUtc = f.time("firstActivityTimeUtc")
-	p.LastActivityTimeUtc = f.time("lastActivityTimeUtc")
-	if o, ok := f.object("owner"); ok {
-		of := &fieldReader{obj: o, prefix: "properties.owner."}
-		p.Owner = Owner{
-			ObjectID: of.str("objectId"), Email: of.str("email"), UserPrincipalName: of.str("userPrincipalName"),
-			AssignedTo: of.str("assignedTo"), OwnerType: of.enum("ownerType", ownerTypes, false),
-		}
-		if p.Owner.ObjectID != "" && !isGUID(p.Owner.ObjectID) {
-			of.fail("The property 'properties.owner.objectId' must be a GUID.")
-		}
-		f.fail(of.err)
-	}
-	if raw, ok := props["labels"]; ok && !isNull(raw) {
-		var labels []map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &labels); err != nil {
-			f.fail("The property 'properties.labels' must be an array of objects.")
-		}
-		for i, l := range labels {
-			lf := &fieldReader{obj: l, prefix: fmt.Sprintf("properties.labels[%d].", i)}
-			name := lf.required("labelName")
-			lf.enum("labelType", labelTypes, false) // read-only: checked, then decided by the stand-in
-			f.fail(lf.err)
-			p.Labels = append(p.Labels, Label{LabelName: name})
+	return top, &fieldReader{obj: props, prefix: "properties."}
+}
+
+// listUnder answers an ARM list with the items (read under the lock) whose ID lies under the route's
+// resource.
+func listUnder[T any](s *Server, w http.ResponseWriter, rt armRoute, items func() []T, id func(T) string, toJSON func(T) resourceJSON) {
+	prefix := strings.ToLower(rt.id) + "/"
+	s.mu.Lock()
+	value := []resourceJSON{}
+	for _, it := range items() {
+		if strings.HasPrefix(strings.ToLower(id(it)), prefix) {
+			value = append(value, toJSON(it))
 		}
 	}
-	if f.err != "" {
-		return w, f.err
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"value": value})
+}
+
+// getOne finds an item under the lock and renders it; false when there is none.
+func getOne[T any](s *Server, find func() *T, toJSON func(*T) resourceJSON) (resourceJSON, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := find()
+	if it == nil {
+		return resourceJSON{}, false
 	}
-	// Modelled from the documentation: the portal and the API close an incident only with a
-	// classification (and Interlock's writer sets one for that reason).
-	if p.Status == "Closed" && p.Classification == "" {
-		return w, "The property 'properties.classification' is required when 'properties.status' is 'Closed'."
+	return toJSON(it), true
+}
+
+// lockFound takes the lock and finds an item for a write. When there is none it lets go of the lock,
+// answers 404 and returns false; otherwise the caller holds the lock.
+func lockFound[T any](s *Server, w http.ResponseWriter, find func() *T, what, name string) (*T, bool) {
+	s.mu.Lock()
+	it := find()
+	if it == nil {
+		s.mu.Unlock()
+		writeNotFound(w, what, name)
+		return nil, false
 	}
-	return w, ""
+	return it, true
 }
 
 // etagMatches compares an If-Match value (possibly a list, weak, or unquoted) with the current etag.
@@ -522,267 +383,4 @@ func etagMatches(ifMatch, current string) bool {
 func sameEtag(a, b string) bool {
 	norm := func(s string) string { return strings.Trim(strings.TrimPrefix(strings.TrimSpace(s), "W/"), `"`) }
 	return norm(a) != "" && norm(a) == norm(b)
-}
-
-func (s *Server) putIncident(w http.ResponseWriter, r *http.Request, rt armRoute, body map[string]json.RawMessage, concurrentEdit bool) {
-	wr, problem := parseIncidentWrite(body)
-	now := s.opts.Now().UTC()
-	s.mu.Lock()
-	inc := s.st.incident(rt.id)
-	if concurrentEdit && inc != nil {
-		// An analyst saved the incident in the portal a moment before this request arrived.
-		inc.Etag = newEtag()
-		inc.Properties.LastModifiedTimeUtc = now
-		s.save()
-	}
-	if problem != "" {
-		s.mu.Unlock()
-		badRequest(w, problem)
-		return
-	}
-	if im := r.Header.Get("If-Match"); im != "" && (inc == nil || !etagMatches(im, inc.Etag)) {
-		s.mu.Unlock()
-		writeARMError(w, http.StatusPreconditionFailed, "PreconditionFailed",
-			"The If-Match etag does not match the incident's current etag: it was changed since it was read (or does not exist). Read it again and retry.")
-		return
-	}
-	if wr.etag != "" && (inc == nil || !sameEtag(wr.etag, inc.Etag)) {
-		s.mu.Unlock()
-		writeARMError(w, http.StatusPreconditionFailed, "PreconditionFailed",
-			"The etag in the request body does not match the incident's current etag: it was changed since it was read (or does not exist). Read it again and retry.")
-		return
-	}
-	status := http.StatusOK
-	if inc == nil {
-		status = http.StatusCreated
-		inc = &storedIncident{ID: rt.id, Name: rt.name}
-		inc.Properties.IncidentNumber = s.st.nextNumber()
-		inc.Properties.CreatedTimeUtc = now
-		inc.Properties.IncidentURL = incidentURL(rt.id)
-		inc.Properties.ProviderName = providerName
-		s.st.addIncident(inc)
-	}
-	old := inc.Properties
-	p := wr.props
-	p.IncidentNumber, p.CreatedTimeUtc, p.IncidentURL, p.ProviderName = old.IncidentNumber, old.CreatedTimeUtc, old.IncidentURL, old.ProviderName
-	for i := range p.Labels {
-		// labelType is read-only: a label keeps the type it has, a new one is the user's.
-		p.Labels[i].LabelType = "User"
-		for _, ol := range old.Labels {
-			if ol.LabelName == p.Labels[i].LabelName {
-				p.Labels[i].LabelType = cmp.Or(ol.LabelType, "User")
-			}
-		}
-	}
-	p.LastModifiedTimeUtc = now
-	inc.Properties = p
-	inc.Etag = newEtag()
-	out := incidentJSON(inc)
-	s.save()
-	s.mu.Unlock()
-	w.Header().Set("ETag", out.Etag)
-	writeJSON(w, status, out)
-}
-
-// --- Comments ----------------------------------------------------------------------------------
-
-func commentJSON(inc *storedIncident, c *storedComment) resourceJSON {
-	author := map[string]any{"objectId": c.Author.ObjectID, "name": c.Author.Name, "userPrincipalName": nil, "email": nil}
-	return resourceJSON{
-		ID: inc.ID + "/comments/" + c.Name, Name: c.Name, Type: commentType, Etag: c.Etag,
-		Properties: map[string]any{
-			"message": c.Message, "createdTimeUtc": fmtTime(c.Created), "lastModifiedTimeUtc": fmtTime(c.LastModified), "author": author,
-		},
-	}
-}
-
-func (s *Server) listComments(w http.ResponseWriter, rt armRoute) {
-	s.mu.Lock()
-	inc := s.st.incident(rt.id)
-	value := []resourceJSON{}
-	if inc != nil {
-		for _, c := range inc.Comments {
-			value = append(value, commentJSON(inc, c))
-		}
-	}
-	s.mu.Unlock()
-	if inc == nil {
-		writeNotFound(w, "incident", rt.name)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": value})
-}
-
-func (s *Server) getComment(w http.ResponseWriter, rt armRoute) {
-	s.mu.Lock()
-	inc := s.st.incident(rt.id)
-	var c *storedComment
-	var out resourceJSON
-	if inc != nil {
-		if c = inc.comment(rt.comment); c != nil {
-			out = commentJSON(inc, c)
-		}
-	}
-	s.mu.Unlock()
-	switch {
-	case inc == nil:
-		writeNotFound(w, "incident", rt.name)
-	case c == nil:
-		writeNotFound(w, "comment", rt.comment)
-	default:
-		w.Header().Set("ETag", out.Etag)
-		writeJSON(w, http.StatusOK, out)
-	}
-}
-
-// putComment is IncidentComments_CreateOrUpdate: idempotent by comment ID, so a retried PUT replaces
-// its own comment and never adds a second one.
-func (s *Server) putComment(w http.ResponseWriter, rt armRoute, body map[string]json.RawMessage, who principal) {
-	top := &fieldReader{obj: body}
-	props, ok := top.object("properties")
-	if !ok && top.err == "" {
-		top.fail("The property 'properties' is required.")
-	}
-	f := &fieldReader{obj: props, prefix: "properties."}
-	msg := f.required("message")
-	if problem := cmp.Or(top.err, f.err); problem != "" {
-		badRequest(w, problem)
-		return
-	}
-	if n := len([]rune(msg)); n > maxCommentChars {
-		badRequest(w, fmt.Sprintf("The property 'properties.message' has %d characters; a comment has at most %d.", n, maxCommentChars))
-		return
-	}
-	now := s.opts.Now().UTC()
-	s.mu.Lock()
-	inc := s.st.incident(rt.id)
-	if inc == nil {
-		s.mu.Unlock()
-		writeNotFound(w, "incident", rt.name)
-		return
-	}
-	status := http.StatusOK
-	c := inc.comment(rt.comment)
-	if c == nil {
-		if len(inc.Comments) >= maxComments {
-			s.mu.Unlock()
-			badRequest(w, fmt.Sprintf("The incident already has the maximum of %d comments.", maxComments))
-			return
-		}
-		status = http.StatusCreated
-		c = &storedComment{Comment: Comment{ID: inc.ID + "/comments/" + rt.comment, Name: rt.comment, Created: now}, Author: who}
-		inc.Comments = append(inc.Comments, c)
-	}
-	c.Message, c.LastModified = msg, now
-	c.Writes++
-	c.Etag = newEtag()
-	out := commentJSON(inc, c)
-	s.save()
-	s.mu.Unlock()
-	w.Header().Set("ETag", out.Etag)
-	writeJSON(w, status, out)
-}
-
-// --- Defender for IoT alerts -------------------------------------------------------------------
-
-var (
-	alertStatuses   = []string{"New", "InProgress", "Closed"}
-	alertSeverities = []string{"Informational", "Low", "Medium", "High"}
-)
-
-func alertJSON(a *storedAlert) resourceJSON {
-	p := a.Properties
-	props := map[string]any{
-		"systemAlertId":      p.SystemAlertID,
-		"status":             p.Status,
-		"severity":           p.Severity,
-		"alertType":          p.AlertType,
-		"startTimeUtc":       fmtTime(p.StartTimeUtc),
-		"endTimeUtc":         fmtTime(p.EndTimeUtc),
-		"entities":           []any{},
-		"extendedProperties": map[string]any{},
-	}
-	if p.DisplayName != "" {
-		props["displayName"] = p.DisplayName
-	}
-	return resourceJSON{
-		ID: a.ID, Name: a.Name, Type: alertType, Properties: props,
-		SystemData: map[string]string{
-			"createdBy": "Microsoft Defender for IoT", "createdByType": "Application", "createdAt": fmtTime(a.Created),
-			"lastModifiedBy": a.ModifiedBy, "lastModifiedByType": a.ModifiedByType, "lastModifiedAt": fmtTime(p.LastModified),
-		},
-	}
-}
-
-func (s *Server) listAlerts(w http.ResponseWriter, rt armRoute) {
-	prefix := strings.ToLower(rt.id) + "/"
-	s.mu.Lock()
-	value := []resourceJSON{}
-	for _, a := range s.st.Alerts {
-		if strings.HasPrefix(strings.ToLower(a.ID), prefix) {
-			value = append(value, alertJSON(a))
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"value": value})
-}
-
-func (s *Server) getAlert(w http.ResponseWriter, rt armRoute) {
-	s.mu.Lock()
-	a := s.st.alert(rt.id)
-	var out resourceJSON
-	if a != nil {
-		out = alertJSON(a)
-	}
-	s.mu.Unlock()
-	if a == nil {
-		writeNotFound(w, "alert", rt.name)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// patchAlert is IotAlerts_Patch: status and severity are the only writable properties.
-func (s *Server) patchAlert(w http.ResponseWriter, rt armRoute, body map[string]json.RawMessage, who principal) {
-	top := &fieldReader{obj: body}
-	props, ok := top.object("properties")
-	if !ok && top.err == "" {
-		top.fail("The property 'properties' is required.")
-	}
-	for _, k := range slices.Sorted(maps.Keys(props)) {
-		if k != "status" && k != "severity" {
-			top.fail(fmt.Sprintf("The property 'properties.%s' cannot be changed: only status and severity can.", clip(k, 60)))
-		}
-	}
-	f := &fieldReader{obj: props, prefix: "properties."}
-	status := f.enum("status", alertStatuses, false)
-	severity := f.enum("severity", alertSeverities, false)
-	if problem := cmp.Or(top.err, f.err); problem != "" {
-		badRequest(w, problem)
-		return
-	}
-	if status == "" && severity == "" {
-		badRequest(w, "The request must change 'properties.status' or 'properties.severity'.")
-		return
-	}
-	now := s.opts.Now().UTC()
-	s.mu.Lock()
-	a := s.st.alert(rt.id)
-	if a == nil {
-		s.mu.Unlock()
-		writeNotFound(w, "alert", rt.name)
-		return
-	}
-	if status != "" {
-		a.Properties.Status = status
-	}
-	if severity != "" {
-		a.Properties.Severity = severity
-	}
-	a.Properties.LastModified = now
-	a.ModifiedBy, a.ModifiedByType = who.Name, "Application"
-	out := alertJSON(a)
-	s.save()
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
 }

@@ -87,82 +87,11 @@ func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request
 // ignores them in the client-credentials grant.
 var oidcScopes = map[string]bool{"openid": true, "offline_access": true, "profile": true}
 
+// serveToken is the v2.0 token endpoint, client-credentials grant only. Each check answers with the
+// error Entra gives for that problem, in Entra's order.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	tenant := tenantOf(r.URL.Path)
-	if r.URL.Path != "/"+tenant+"/oauth2/v2.0/token" {
-		writeARMError(w, http.StatusNotFound, "NotFound", "No such endpoint.")
-		return
-	}
-	if r.Method != http.MethodPost {
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a "+r.Method+" request.")
-		return
-	}
-	if !s.knownTenant(tenant) {
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_tenant", 90002,
-			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", clip(tenant, 100)))
-		return
-	}
-	// Entra reads only a form body; anything else looks like a request without parameters.
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body could not be read as a form.")
-		return
-	}
-	f := r.PostForm
-	grant, clientID := f.Get("grant_type"), f.Get("client_id")
-	switch {
-	case grant == "":
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
-		return
-	case grant != "client_credentials":
-		s.writeEntraError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003,
-			fmt.Sprintf("The app requested an unsupported grant type '%s'. The stand-in supports client_credentials only.", clip(grant, 60)))
-		return
-	case clientID == "":
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
-		return
-	case s.opts.ClientID == "" || !strings.EqualFold(clientID, s.opts.ClientID):
-		s.writeEntraError(w, r, http.StatusBadRequest, "unauthorized_client", 700016,
-			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clip(clientID, 100), s.opts.TenantID))
-		return
-	}
-	secret, assertionType, assertion := f.Get("client_secret"), f.Get("client_assertion_type"), f.Get("client_assertion")
-	switch {
-	case secret != "" && (assertion != "" || assertionType != ""):
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 7000219, "Only one client credential may be presented: 'client_secret' or 'client_assertion'.")
-		return
-	case secret != "":
-		if !equalSecret(secret, s.opts.ClientSecret) {
-			s.writeEntraError(w, r, http.StatusUnauthorized, "invalid_client", 7000215,
-				fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", s.opts.ClientID))
-			return
-		}
-	case assertionType != "" || assertion != "":
-		if assertionType != jwtBearer {
-			s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 50027, "Invalid client_assertion_type: it must be '"+jwtBearer+"'.")
-			return
-		}
-		if !equalSecret(assertion, s.opts.FederatedToken) {
-			s.writeEntraError(w, r, http.StatusUnauthorized, "invalid_client", 700211,
-				"No matching federated identity record found for presented assertion issuer. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.")
-			return
-		}
-	default:
-		s.writeEntraError(w, r, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
-	}
-	scope := f.Get("scope")
-	if strings.TrimSpace(scope) == "" {
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
-		return
-	}
-	if !s.validScope(scope) {
-		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_scope", 1002012,
-			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI). The stand-in issues tokens for %s/.default only.", clip(scope, 200), s.opts.Audience))
+	f, ok := s.tokenForm(w, r)
+	if !ok || !s.checkTokenClient(w, r, f) || !s.checkClientCredential(w, r, f) || !s.checkTokenScope(w, r, f.Get("scope")) {
 		return
 	}
 	tok, _ := s.issue(s.appPrincipal())
@@ -172,6 +101,101 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok,
 	})
+}
+
+// tokenForm checks the endpoint, method and tenant and reads the form body.
+func (s *Server) tokenForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	tenant := tenantOf(r.URL.Path)
+	if r.URL.Path != "/"+tenant+"/oauth2/v2.0/token" {
+		writeARMError(w, http.StatusNotFound, "NotFound", "No such endpoint.")
+		return nil, false
+	}
+	if r.Method != http.MethodPost {
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a "+r.Method+" request.")
+		return nil, false
+	}
+	if !s.knownTenant(tenant) {
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_tenant", 90002,
+			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", clip(tenant, 100)))
+		return nil, false
+	}
+	// Entra reads only a form body; anything else looks like a request without parameters.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body could not be read as a form.")
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
+// checkTokenClient checks the grant type and the application.
+func (s *Server) checkTokenClient(w http.ResponseWriter, r *http.Request, f url.Values) bool {
+	grant, clientID := f.Get("grant_type"), f.Get("client_id")
+	switch {
+	case grant == "":
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+		return false
+	case grant != "client_credentials":
+		s.writeEntraError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003,
+			fmt.Sprintf("The app requested an unsupported grant type '%s'. The stand-in supports client_credentials only.", clip(grant, 60)))
+		return false
+	case clientID == "":
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+		return false
+	case s.opts.ClientID == "" || !strings.EqualFold(clientID, s.opts.ClientID):
+		s.writeEntraError(w, r, http.StatusBadRequest, "unauthorized_client", 700016,
+			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clip(clientID, 100), s.opts.TenantID))
+		return false
+	}
+	return true
+}
+
+// checkClientCredential checks the one credential presented: a client secret or a federated assertion.
+func (s *Server) checkClientCredential(w http.ResponseWriter, r *http.Request, f url.Values) bool {
+	secret, assertionType, assertion := f.Get("client_secret"), f.Get("client_assertion_type"), f.Get("client_assertion")
+	switch {
+	case secret != "" && (assertion != "" || assertionType != ""):
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 7000219, "Only one client credential may be presented: 'client_secret' or 'client_assertion'.")
+		return false
+	case secret != "":
+		if !equalSecret(secret, s.opts.ClientSecret) {
+			s.writeEntraError(w, r, http.StatusUnauthorized, "invalid_client", 7000215,
+				fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", s.opts.ClientID))
+			return false
+		}
+	case assertionType != "" || assertion != "":
+		if assertionType != jwtBearer {
+			s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 50027, "Invalid client_assertion_type: it must be '"+jwtBearer+"'.")
+			return false
+		}
+		if !equalSecret(assertion, s.opts.FederatedToken) {
+			s.writeEntraError(w, r, http.StatusUnauthorized, "invalid_client", 700211,
+				"No matching federated identity record found for presented assertion issuer. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.")
+			return false
+		}
+	default:
+		s.writeEntraError(w, r, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return false
+	}
+	return true
+}
+
+// checkTokenScope checks that the scope asks for the audience's /.default.
+func (s *Server) checkTokenScope(w http.ResponseWriter, r *http.Request, scope string) bool {
+	if strings.TrimSpace(scope) == "" {
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+		return false
+	}
+	if !s.validScope(scope) {
+		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_scope", 1002012,
+			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI). The stand-in issues tokens for %s/.default only.", clip(scope, 200), s.opts.Audience))
+		return false
+	}
+	return true
 }
 
 // validScope accepts exactly one resource scope, the audience's /.default, besides the OIDC scopes

@@ -104,77 +104,105 @@ func (s *Server) serveAlerts(w http.ResponseWriter, r *http.Request, body []byte
 		writeError(w, http.StatusNotFound, "the incident layer is not enabled on this intake", "")
 		return
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	ndjson := mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/ndjson"
-	if err != nil || (mt != "application/json" && !ndjson) {
-		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json or application/x-ndjson", "")
+	recs, ndjson, ok := parseAlertBatch(w, r, body)
+	if !ok {
 		return
 	}
-	recs, err := incident.ParseAlerts(body, ndjson)
-	if err != nil {
-		if fe, ok := errors.AsType[*incident.FieldError](err); ok {
-			writeError(w, http.StatusBadRequest, fe.Error(), fe.Path)
-		} else {
-			writeError(w, http.StatusBadRequest, "invalid alert batch: "+err.Error(), "body")
-		}
-		return
-	}
-	if !s.rulesLoaded() {
-		w.Header().Set("Retry-After", retryAfterUnavailable)
-		writeError(w, http.StatusServiceUnavailable, "no rules are loaded; nothing was taken", "")
+	if !s.rulesReady(w, "no rules are loaded; nothing was taken") {
 		return
 	}
 	single := !ndjson && len(recs) == 1 && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
 	resp := AlertsResponse{Records: make([]AlertResult, len(recs))}
+	groups := s.groupAlerts(recs, single, resp.Records)
+	if len(groups) > 0 && s.shed(w, routeAlerts) {
+		return
+	}
+	s.deliver(r.Context(), groups, resp.Records)
+	s.tallyAlerts(&resp)
+	resp.Incidents = len(groups)
+	s.log.Info("alerts handled", "records", len(recs), "accepted", resp.Accepted, "duplicates", resp.Duplicates,
+		"rejected", resp.Rejected, "suppressed", resp.Suppressed, "unavailable", resp.Unavailable, "incidents", resp.Incidents)
+	writeAlertsResponse(w, resp, single)
+}
+
+// parseAlertBatch checks the media type (JSON or NDJSON) and parses the records; on failure it has
+// answered 415 or 400.
+func parseAlertBatch(w http.ResponseWriter, r *http.Request, body []byte) (recs []incident.AlertRecord, ndjson, ok bool) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ndjson = mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/ndjson"
+	if err != nil || (mt != "application/json" && !ndjson) {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json or application/x-ndjson", "")
+		return nil, false, false
+	}
+	recs, err = incident.ParseAlerts(body, ndjson)
+	if err != nil {
+		writeParseError(w, err, "invalid alert batch: ", "body")
+		return nil, false, false
+	}
+	return recs, ndjson, true
+}
+
+// groupAlerts runs the creation rules on every record, filling in the results of those rejected or
+// suppressed, and gathers the rest by incident, in order of first appearance.
+func (s *Server) groupAlerts(recs []incident.AlertRecord, single bool, results []AlertResult) []*alertGroup {
 	var groups []*alertGroup
 	byID := map[string]*alertGroup{}
 	for i, rec := range recs {
-		res := &resp.Records[i]
+		res := &results[i]
 		res.Index, res.Line = rec.Index, rec.Line
 		if rec.Err != nil {
 			res.Status = recordRejected
 			res.Error, res.Field = recordError(rec, single)
 			continue
 		}
-		alert := rec.Incident
-		a := alert.Alerts[0]
-		res.AlertID = cmp.Or(a.VendorOriginalID, a.ID)
-		fp := fingerprint(alert)
-		if s.assets != nil {
-			s.assets.Enrich(&alert)
-		}
-		dec := s.incidentRules.DecideIncident(alert)
-		for _, e := range dec.Errors {
-			s.log.Warn("incident rule condition failed", "alert", res.AlertID, "err", e)
-		}
-		res.Rule = dec.Rule
-		if !dec.Create {
-			res.Status = recordSuppressed
-			res.Reason = "no incident creation rule matched"
-			if dec.Rule != "" {
-				res.Reason = "the creation rule creates no incident"
-			}
+		fp := fingerprint(rec.Incident) // before enrichment, which may change what the record shares
+		alert, created, ok := s.decideAlert(rec.Incident, res)
+		if !ok {
 			continue
 		}
-		id := otincident.IncidentID(a, dec.GroupKey)
-		res.Incident = id
-		created := otincident.Creation{
-			Rule: dec.Rule, Title: dec.Title, Severity: dec.Severity, Tactics: dec.Tactics, Techniques: dec.Techniques,
-			AnalyticRuleID: dec.AnalyticRuleID, GroupKey: dec.GroupKey, GroupLabel: dec.GroupLabel,
-		}
-		g := byID[id]
+		g := byID[res.Incident]
 		if g == nil {
-			g = &alertGroup{id: id, first: alert, created: created}
-			byID[id] = g
+			g = &alertGroup{id: res.Incident, first: alert, created: created}
+			byID[res.Incident] = g
 			groups = append(groups, g)
 		}
 		g.indexes = append(g.indexes, i)
 		g.records = append(g.records, otincident.Record{Alert: alert, Creation: created, Fingerprint: fp})
 	}
-	if len(groups) > 0 && s.shed(w, routeAlerts) {
-		return
+	return groups
+}
+
+// decideAlert enriches one alert and runs the creation rules on it, setting res's alert ID, rule and
+// incident ID. It returns false, with res suppressed, when no incident is to be created.
+func (s *Server) decideAlert(alert incident.Incident, res *AlertResult) (incident.Incident, otincident.Creation, bool) {
+	a := alert.Alerts[0]
+	res.AlertID = cmp.Or(a.VendorOriginalID, a.ID)
+	if s.assets != nil {
+		s.assets.Enrich(&alert)
 	}
-	s.deliver(r.Context(), groups, resp.Records)
+	dec := s.incidentRules.DecideIncident(alert)
+	for _, e := range dec.Errors {
+		s.log.Warn("incident rule condition failed", "alert", res.AlertID, "err", e)
+	}
+	res.Rule = dec.Rule
+	if !dec.Create {
+		res.Status = recordSuppressed
+		res.Reason = "no incident creation rule matched"
+		if dec.Rule != "" {
+			res.Reason = "the creation rule creates no incident"
+		}
+		return alert, otincident.Creation{}, false
+	}
+	res.Incident = otincident.IncidentID(a, dec.GroupKey)
+	created := otincident.Creation{
+		Rule: dec.Rule, Title: dec.Title, Severity: dec.Severity, Tactics: dec.Tactics, Techniques: dec.Techniques,
+		AnalyticRuleID: dec.AnalyticRuleID, GroupKey: dec.GroupKey, GroupLabel: dec.GroupLabel,
+	}
+	return alert, created, true
+}
+
+// tallyAlerts counts the records by status, in the response and the metrics.
+func (s *Server) tallyAlerts(resp *AlertsResponse) {
 	for _, res := range resp.Records {
 		s.metrics.alerts.WithLabelValues(res.Status).Inc()
 		switch res.Status {
@@ -192,9 +220,10 @@ func (s *Server) serveAlerts(w http.ResponseWriter, r *http.Request, body []byte
 			resp.Failed++
 		}
 	}
-	resp.Incidents = len(groups)
-	s.log.Info("alerts handled", "records", len(recs), "accepted", resp.Accepted, "duplicates", resp.Duplicates,
-		"rejected", resp.Rejected, "suppressed", resp.Suppressed, "unavailable", resp.Unavailable, "incidents", resp.Incidents)
+}
+
+// writeAlertsResponse answers with the status the batch as a whole earned.
+func writeAlertsResponse(w http.ResponseWriter, resp AlertsResponse, single bool) {
 	switch {
 	case resp.Unavailable > 0:
 		// Nothing said to be accepted is lost, but some records were not taken: the sender retries the

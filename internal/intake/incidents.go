@@ -112,66 +112,83 @@ func (s *Server) serveIncident(w http.ResponseWriter, r *http.Request, rest stri
 			s.getIncident(w, r, id)
 			return
 		}
-		var b patchBody
-		if !decodeStrict(w, r, &b) {
-			return
-		}
-		ch := otincident.Change{Title: b.Title, Status: b.Status, Severity: b.Severity, Classification: b.Classification,
-			ClassificationReason: b.ClassificationReason, ClassificationComment: b.ClassificationComment, AddTags: b.AddTags}
-		if b.Owner != nil {
-			o := strings.TrimSpace(*b.Owner)
-			ch.Owner = &incident.Owner{Email: o, UserPrincipalName: o}
-		}
-		s.change(w, r, id, ch, http.StatusOK)
+		s.patchIncident(w, r, id)
 	case len(parts) == 2 && parts[1] == "comments":
-		if !allowMethods(w, r, http.MethodPost) {
-			return
+		if allowMethods(w, r, http.MethodPost) {
+			s.postComment(w, r, id)
 		}
-		var b commentBody
-		if !decodeStrict(w, r, &b) {
-			return
-		}
-		if strings.TrimSpace(b.Message) == "" {
-			writeError(w, http.StatusBadRequest, "message must not be empty", "message")
-			return
-		}
-		// A person's comment is plain text; incidents hold HTML, as Sentinel's do.
-		msg := "<p>" + strings.ReplaceAll(html.EscapeString(b.Message), "\n", "<br>") + "</p>"
-		s.change(w, r, id, otincident.Change{Comment: &otincident.Comment{Message: msg}}, http.StatusCreated)
 	case len(parts) == 2 && parts[1] == "tasks":
-		if !allowMethods(w, r, http.MethodPost) {
-			return
+		if allowMethods(w, r, http.MethodPost) {
+			s.postTask(w, r, id)
 		}
-		var b taskBody
-		if !decodeStrict(w, r, &b) {
-			return
-		}
-		if b.Status != "" {
-			writeError(w, http.StatusBadRequest, "a new task is always New; set its status with PATCH .../tasks/{n}", "status")
-			return
-		}
-		s.change(w, r, id, otincident.Change{AddTask: &otincident.Task{Title: b.Title, Description: b.Description}}, http.StatusCreated)
 	case len(parts) == 3 && parts[1] == "tasks":
-		if !allowMethods(w, r, http.MethodPatch) {
-			return
+		if allowMethods(w, r, http.MethodPatch) {
+			s.patchTask(w, r, id, parts[2])
 		}
-		n, err := strconv.Atoi(parts[2])
-		if err != nil || n < 1 {
-			writeError(w, http.StatusNotFound, "no such task", "")
-			return
-		}
-		var b taskBody
-		if !decodeStrict(w, r, &b) {
-			return
-		}
-		if b.Title != "" || b.Description != "" {
-			writeError(w, http.StatusBadRequest, "only a task's status can be changed", "title")
-			return
-		}
-		s.change(w, r, id, otincident.Change{SetTask: &otincident.Task{ID: n, Status: b.Status}}, http.StatusOK)
 	default:
 		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path, "")
 	}
+}
+
+// patchIncident is PATCH /v1/incidents/{id}.
+func (s *Server) patchIncident(w http.ResponseWriter, r *http.Request, id string) {
+	var b patchBody
+	if !decodeStrict(w, r, &b) {
+		return
+	}
+	ch := otincident.Change{Title: b.Title, Status: b.Status, Severity: b.Severity, Classification: b.Classification,
+		ClassificationReason: b.ClassificationReason, ClassificationComment: b.ClassificationComment, AddTags: b.AddTags}
+	if b.Owner != nil {
+		o := strings.TrimSpace(*b.Owner)
+		ch.Owner = &incident.Owner{Email: o, UserPrincipalName: o}
+	}
+	s.change(w, r, id, ch, http.StatusOK)
+}
+
+// postComment is POST /v1/incidents/{id}/comments.
+func (s *Server) postComment(w http.ResponseWriter, r *http.Request, id string) {
+	var b commentBody
+	if !decodeStrict(w, r, &b) {
+		return
+	}
+	if strings.TrimSpace(b.Message) == "" {
+		writeError(w, http.StatusBadRequest, "message must not be empty", "message")
+		return
+	}
+	// A person's comment is plain text; incidents hold HTML, as Sentinel's do.
+	msg := "<p>" + strings.ReplaceAll(html.EscapeString(b.Message), "\n", "<br>") + "</p>"
+	s.change(w, r, id, otincident.Change{Comment: &otincident.Comment{Message: msg}}, http.StatusCreated)
+}
+
+// postTask is POST /v1/incidents/{id}/tasks.
+func (s *Server) postTask(w http.ResponseWriter, r *http.Request, id string) {
+	var b taskBody
+	if !decodeStrict(w, r, &b) {
+		return
+	}
+	if b.Status != "" {
+		writeError(w, http.StatusBadRequest, "a new task is always New; set its status with PATCH .../tasks/{n}", "status")
+		return
+	}
+	s.change(w, r, id, otincident.Change{AddTask: &otincident.Task{Title: b.Title, Description: b.Description}}, http.StatusCreated)
+}
+
+// patchTask is PATCH /v1/incidents/{id}/tasks/{n}.
+func (s *Server) patchTask(w http.ResponseWriter, r *http.Request, id, task string) {
+	n, err := strconv.Atoi(task)
+	if err != nil || n < 1 {
+		writeError(w, http.StatusNotFound, "no such task", "")
+		return
+	}
+	var b taskBody
+	if !decodeStrict(w, r, &b) {
+		return
+	}
+	if b.Title != "" || b.Description != "" {
+		writeError(w, http.StatusBadRequest, "only a task's status can be changed", "title")
+		return
+	}
+	s.change(w, r, id, otincident.Change{SetTask: &otincident.Task{ID: n, Status: b.Status}}, http.StatusOK)
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, id string) {

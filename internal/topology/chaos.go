@@ -38,68 +38,11 @@ func (r ChaosReport) String() string {
 // Chaos kills and restarts parts of the deployment until ctx is done, then waits for every restart
 // it began, so the deployment is whole again when it returns.
 func (t *Topology) Chaos(ctx context.Context, opts ChaosOptions) ChaosReport {
-	var (
-		mu   sync.Mutex
-		rep  ChaosReport
-		wg   sync.WaitGroup
-		down = map[int]bool{} // killed, not yet back: not picked again
-		rng  = rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
-	)
-	fail := func(what string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		rep.Errors = append(rep.Errors, what+": "+err.Error())
-	}
-	// A member killed is restarted even after ctx ends: the deployment must end whole.
-	restart := func(i int) {
-		defer wg.Done()
-		time.Sleep(opts.RestartAfter)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		// A member started while Temporal itself restarts exits at its first dial: try again, as a
-		// supervisor (systemd, Kubernetes) would.
-		for {
-			err := t.Restart(rctx, i)
-			if err == nil {
-				break
-			}
-			if rctx.Err() != nil {
-				fail("restart "+t.Members()[i].Name(), err)
-				break
-			}
-			time.Sleep(time.Second)
-		}
-		mu.Lock()
-		delete(down, i)
-		mu.Unlock()
-	}
-	kill := func(from []int, count *int) {
-		mu.Lock()
-		var up []int
-		for _, i := range from {
-			if !down[i] {
-				up = append(up, i)
-			}
-		}
-		if len(up) == 0 {
-			mu.Unlock()
-			return
-		}
-		i := up[rng.IntN(len(up))]
-		down[i] = true
-		mu.Unlock()
-		if err := t.Kill(i); err != nil {
-			fail("kill "+t.Members()[i].Name(), err)
-			mu.Lock()
-			delete(down, i)
-			mu.Unlock()
-			return
-		}
-		mu.Lock()
-		*count++
-		mu.Unlock()
-		wg.Add(1)
-		go restart(i)
+	c := &chaos{
+		t:    t,
+		opts: opts,
+		down: map[int]bool{},
+		rng:  rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 	}
 	workers, intakes := t.byRole()
 	var tick <-chan time.Time
@@ -112,26 +55,103 @@ func (t *Topology) Chaos(ctx context.Context, opts ChaosOptions) ChaosReport {
 	for {
 		select {
 		case <-ctx.Done():
-			wg.Wait()
-			mu.Lock()
-			defer mu.Unlock()
-			return rep
+			c.wg.Wait()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.rep
 		case <-tick:
-			kill(workers, &rep.WorkerKills)
+			c.kill(ctx, workers, &c.rep.WorkerKills)
 		case <-intakeAt:
-			kill(intakes, &rep.IntakeKills)
+			c.kill(ctx, intakes, &c.rep.IntakeKills)
 		case <-temporalAt:
-			rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			if err := t.Temporal.Restart(rctx); err != nil {
-				fail("restart Temporal", err)
-			} else {
-				mu.Lock()
-				rep.TemporalRestarts++
-				mu.Unlock()
-			}
-			cancel()
+			c.restartTemporal(ctx)
 		}
 	}
+}
+
+// chaos is one Chaos run: its report, and the members it has killed that are not back yet.
+type chaos struct {
+	t    *Topology
+	opts ChaosOptions
+
+	mu   sync.Mutex
+	rep  ChaosReport
+	wg   sync.WaitGroup
+	down map[int]bool // killed, not yet back: not picked again
+	rng  *rand.Rand
+}
+
+func (c *chaos) fail(what string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rep.Errors = append(c.rep.Errors, what+": "+err.Error())
+}
+
+// kill kills a random member of from that is up, counts it in count and has it restarted.
+func (c *chaos) kill(ctx context.Context, from []int, count *int) {
+	c.mu.Lock()
+	var up []int
+	for _, i := range from {
+		if !c.down[i] {
+			up = append(up, i)
+		}
+	}
+	if len(up) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	i := up[c.rng.IntN(len(up))]
+	c.down[i] = true
+	c.mu.Unlock()
+	if err := c.t.Kill(i); err != nil {
+		c.fail("kill "+c.t.Members()[i].Name(), err)
+		c.mu.Lock()
+		delete(c.down, i)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Lock()
+	*count++
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go c.restart(ctx, i)
+}
+
+// restart brings member i back after RestartAfter. A member killed is restarted even after ctx ends:
+// the deployment must end whole.
+func (c *chaos) restart(ctx context.Context, i int) {
+	defer c.wg.Done()
+	time.Sleep(c.opts.RestartAfter)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	// A member started while Temporal itself restarts exits at its first dial: try again, as a
+	// supervisor (systemd, Kubernetes) would.
+	for {
+		err := c.t.Restart(rctx, i)
+		if err == nil {
+			break
+		}
+		if rctx.Err() != nil {
+			c.fail("restart "+c.t.Members()[i].Name(), err)
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	c.mu.Lock()
+	delete(c.down, i)
+	c.mu.Unlock()
+}
+
+func (c *chaos) restartTemporal(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := c.t.Temporal.Restart(rctx); err != nil {
+		c.fail("restart Temporal", err)
+		return
+	}
+	c.mu.Lock()
+	c.rep.TemporalRestarts++
+	c.mu.Unlock()
 }
 
 // byRole returns the indexes of the members that run playbooks and of those that take posts.
