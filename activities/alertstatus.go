@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/interlock-soar/interlock/activities/defender"
@@ -175,7 +177,7 @@ func (a *AlertStatus) currentStatus(ctx context.Context, req AlertSyncRequest) s
 
 func (a *AlertStatus) syncSensor(ctx context.Context, req AlertSyncRequest, want string, res AlertSyncResult) (AlertSyncResult, error) {
 	if !defender.IsSensorAlertUUID(req.Alert.SensorUUID) {
-		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%q is not a sensor alert UUID", clipText(req.Alert.SensorUUID, 60)), ErrInvalidRequest, nil)
+		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%q is not a sensor alert UUID", safetext.Clip(req.Alert.SensorUUID, 60)), ErrInvalidRequest, nil)
 	}
 	res.Target, res.To = req.Alert.SensorUUID, want
 	if want != defender.StatusClosed {
@@ -201,11 +203,4 @@ func (a *AlertStatus) syncSensor(ctx context.Context, req AlertSyncRequest, want
 		res.Action = AlertUnchanged
 	}
 	return res, nil
-}
-
-func clipText(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

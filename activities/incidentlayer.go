@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -192,7 +194,7 @@ func (w *RoutedWriter) route(id, armID string) (IncidentWriter, error) {
 	}
 	if w.Other == nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"incident %q is not one Interlock keeps, and no SIEM is configured for write-back (sentinel.writeBack)", clipText(id, 80)), ErrInvalidRequest, nil)
+			"incident %q is not one Interlock keeps, and no SIEM is configured for write-back (sentinel.writeBack)", safetext.Clip(id, 80)), ErrInvalidRequest, nil)
 	}
 	return w.Other, nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -189,7 +191,7 @@ func notificationRecipients(workflowID string, round int, list []Recipient) ([]r
 			continue
 		}
 		seen[key] = true
-		out = append(out, recipient{Name: mail.HeaderText(r.Name, 100), Address: a.Address})
+		out = append(out, recipient{Name: safetext.Line(r.Name, 100), Address: a.Address})
 	}
 	return out, nil
 }

@@ -8,7 +8,8 @@ import (
 	texttemplate "text/template"
 	"time"
 
-	"github.com/interlock-soar/interlock/activities/mail"
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"github.com/interlock-soar/interlock/internal/incident"
 )
 
@@ -240,7 +241,7 @@ func noticeSubject(n PLCNotification, plc string) string {
 	case n.IncidentID != "":
 		b.WriteString(" — incident " + field(n.IncidentID, 60))
 	}
-	return mail.HeaderText(b.String(), 250)
+	return safetext.Line(b.String(), 250)
 }
 
 func deviceRows(d DeviceFacts) []row {
@@ -284,7 +285,7 @@ func plcName(d DeviceFacts) string {
 // with "://" defanged so mail clients that auto-link text do not turn a hostile device name into
 // a link.
 func field(s string, maxRunes int) string {
-	s = mail.HeaderText(s, maxRunes)
+	s = safetext.Line(s, maxRunes)
 	return strings.ReplaceAll(s, "://", "[:]//")
 }
 
@@ -304,7 +305,7 @@ func linkRow(label, raw string) row {
 }
 
 func safeLink(raw string) (string, bool) {
-	if len(raw) > 2048 || raw != mail.HeaderText(raw, 0) || strings.ContainsAny(raw, " \"'<>\\`") {
+	if len(raw) > 2048 || raw != safetext.Line(raw, 0) || strings.ContainsAny(raw, " \"'<>\\`") {
 		return "", false
 	}
 	u, err := url.Parse(raw)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -109,8 +111,8 @@ func lineMessageID(req LineNotification, addrs []string) string {
 // made header-safe by the mail package; every value in the HTML is escaped, and the incident link is
 // only a link when it is http(s).
 func RenderLineNotification(req LineNotification) (subject, text, body string) {
-	title := mail.HeaderText(req.Title, 150)
-	line := mail.HeaderText(req.Line, 80)
+	title := safetext.Line(req.Title, 150)
+	line := safetext.Line(req.Line, 80)
 	subject = fmt.Sprintf("%s detected on %s", title, line)
 	e := html.EscapeString
 	var t, b strings.Builder
@@ -131,7 +133,7 @@ func RenderLineNotification(req LineNotification) (subject, text, body string) {
 		fmt.Fprintf(&b, "<p>Severity: %s</p>\n", e(req.Severity))
 	}
 	if d := strings.TrimSpace(req.Description); d != "" {
-		d = clipText(d, 2000)
+		d = safetext.Clip(d, 2000)
 		fmt.Fprintf(&t, "%s\n", d)
 		fmt.Fprintf(&b, "<p>%s</p>\n", e(d))
 	}
@@ -165,10 +167,10 @@ func RenderLineNotification(req LineNotification) (subject, text, body string) {
 }
 
 func lineDeviceText(d LineDevice) string {
-	s := clipText(strings.Join(strings.Fields(d.Name), " "), 100)
+	s := safetext.Clip(strings.Join(strings.Fields(d.Name), " "), 100)
 	var extra []string
 	for _, v := range []string{d.Type, d.IP, d.Zone} {
-		if v = clipText(strings.Join(strings.Fields(v), " "), 100); v != "" {
+		if v = safetext.Clip(strings.Join(strings.Fields(v), " "), 100); v != "" {
 			extra = append(extra, v)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 
-	"github.com/interlock-soar/interlock/activities/mail"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Microsoft's subjects (AD4IoT-SendEmailtoIoTOwner, AD4IoT-CVEAutoWorkflow), kept so owners who know
@@ -69,7 +69,7 @@ func ownerViewOf(n OwnerNotification, links AnswerLinks) ownerView {
 	if n.IncidentNumber != 0 {
 		subject += " — incident " + strconv.FormatInt(n.IncidentNumber, 10)
 	}
-	v.Subject = mail.HeaderText(subject, 250)
+	v.Subject = safetext.Line(subject, 250)
 	if !n.AnswerDeadline.IsZero() {
 		v.Deadline = longTime(n.AnswerDeadline)
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -79,18 +81,18 @@ func (l *askLoop) validate(a workflows.Answer) error {
 		quoted[i] = fmt.Sprintf("%q", d)
 	}
 	return temporal.NewApplicationError(fmt.Sprintf("decision must be %s, not %q",
-		strings.Join(quoted, " or "), truncate(a.Decision, 40)), "InvalidAnswer")
+		strings.Join(quoted, " or "), safetext.Clip(a.Decision, 40)), "InvalidAnswer")
 }
 
 // record keeps an accepted answer, cleaned, with workflow time when it carries none.
 func (l *askLoop) record(ctx workflow.Context, a workflows.Answer, via string) workflows.Answer {
 	a.Decision = normalizeDecision(a.Decision)
-	a.By = truncate(oneLine(a.By), 200)
-	a.Via = truncate(oneLine(a.Via), 40)
+	a.By = safetext.Line(a.By, 200)
+	a.Via = safetext.Line(a.Via, 40)
 	if a.Via == "" {
 		a.Via = via
 	}
-	a.Comment = truncate(strings.TrimSpace(a.Comment), 2000)
+	a.Comment = safetext.Block(a.Comment, 2000)
 	if a.At.IsZero() {
 		a.At = workflow.Now(ctx)
 	}

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -186,7 +188,7 @@ func (p *AutoClose) close(ctx workflow.Context, inc incident.Incident, s CloseSe
 	upd := activities.UpdateRequest{
 		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number,
 		Status: incident.StatusClosed, Classification: "BenignPositive", ClassificationReason: "SuspiciousButExpected",
-		ClassificationComment: truncate("Planned maintenance: "+plannedNames(res.Covered)+" (closed by Interlock "+AutoCloseName+")", 1000),
+		ClassificationComment: safetext.Clip("Planned maintenance: "+plannedNames(res.Covered)+" (closed by Interlock "+AutoCloseName+")", 1000),
 	}
 	if s.Tag != "" {
 		upd.AddTags = []string{s.Tag}

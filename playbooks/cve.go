@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -272,7 +274,7 @@ func cveComment(device string, c activities.CVE, critical bool) string {
 	}
 	for _, row := range [][2]string{
 		{"Affected device", device}, {"CVE", c.ID}, {"CVSS", c.CVSS}, {"Severity", c.Severity},
-		{"Description", truncate(c.Description, 2000)}, {"Fix", truncate(c.Remediation, 2000)},
+		{"Description", safetext.Clip(c.Description, 2000)}, {"Fix", safetext.Clip(c.Remediation, 2000)},
 	} {
 		if strings.TrimSpace(row[1]) != "" {
 			b.WriteString("<br>" + row[0] + ": " + esc(row[1]))

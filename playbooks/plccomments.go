@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -47,7 +48,7 @@ func (r *plcRun) finishAnswered(ctx workflow.Context) error {
 			return nil
 		}
 		inc.Status, inc.Classification, inc.ClassificationReason = incident.StatusClosed, "BenignPositive", "SuspiciousButExpected"
-		inc.ClassificationComment = truncate(fmt.Sprintf("Planned PLC change (%s), confirmed by %s via Interlock.", r.labels(), by), 1000)
+		inc.ClassificationComment = safetext.Clip(fmt.Sprintf("Planned PLC change (%s), confirmed by %s via Interlock.", r.labels(), by), 1000)
 		return r.update(ctx, inc)
 	}
 	r.res.Outcome = OutcomeAnsweredNotPlanned
@@ -155,7 +156,7 @@ func normalizeDecision(d string) string { return strings.ToLower(strings.TrimSpa
 func failure(err error) string {
 	ae, ok := errors.AsType[*temporal.ApplicationError](err)
 	if !ok || ae.Message() == "" {
-		return truncate(err.Error(), 300)
+		return safetext.Clip(err.Error(), 300)
 	}
 	msg := ae.Message()
 	if cause := ae.Unwrap(); cause != nil {
@@ -165,26 +166,13 @@ func failure(err error) string {
 			msg += ": " + cause.Error()
 		}
 	}
-	return truncate(msg, 300)
+	return safetext.Clip(msg, 300)
 }
 
 // esc escapes an untrusted string for an HTML comment.
 func esc(s string) string { return html.EscapeString(s) }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
-}
 
 func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	gomail "github.com/wneessen/go-mail"
 )
 
@@ -251,7 +253,7 @@ func (s *Sender) build(m Message) (*gomail.Msg, []string, error) {
 	}
 	// go-mail encodes header values, but the subject carries a PLC name from the alert: cleaning it
 	// here means a CR/LF can never reach any header encoder, whatever its version.
-	msg.Subject(HeaderText(m.Subject, maxSubjectRunes))
+	msg.Subject(safetext.Line(m.Subject, maxSubjectRunes))
 	if m.MessageID != "" {
 		msg.SetMessageIDWithValue(m.MessageID)
 	} else {
@@ -268,7 +270,7 @@ func (s *Sender) build(m Message) (*gomail.Msg, []string, error) {
 		if !validHeaderName(name) || slices.Contains(structuralHeaders, strings.ToLower(name)) {
 			return nil, nil, &InvalidMessageError{Reason: fmt.Sprintf("header %q may not be set", name)}
 		}
-		if value != HeaderText(value, 998) {
+		if value != safetext.Line(value, 998) {
 			return nil, nil, &InvalidMessageError{Reason: fmt.Sprintf("header %s has control characters or is too long", name)}
 		}
 		msg.SetGenHeader(gomail.Header(name), value)

@@ -7,66 +7,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
-
-// HeaderText makes s safe for one line of a header or of a text body: invalid UTF-8 is replaced,
-// control characters (CR, LF, TAB, NUL, DEL, C1), Unicode line and paragraph separators and the
-// bidirectional overrides that can disguise text become spaces, runs of white space collapse to one,
-// and the result is trimmed and capped at maxRunes (an ellipsis marks a cut). maxRunes < 1 means no cap.
-func HeaderText(s string, maxRunes int) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
-	n := 0
-	for _, r := range s { // ranging over a string yields U+FFFD for invalid bytes
-		if unsafeRune(r) || unicode.IsSpace(r) {
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		space = false
-		b.WriteRune(r)
-		n++
-	}
-	out := b.String()
-	if maxRunes > 0 && n > maxRunes {
-		out = truncateRunes(out, maxRunes-1) + "…"
-	}
-	return out
-}
-
-// unsafeRune reports runes that must never reach a header or a one-line field.
-func unsafeRune(r rune) bool {
-	switch {
-	case unicode.IsControl(r): // C0 (CR, LF, TAB, NUL), DEL, C1
-		return true
-	case r == '\u2028' || r == '\u2029': // line and paragraph separator
-		return true
-	case r >= '\u202A' && r <= '\u202E', r >= '\u2066' && r <= '\u2069', r == '\u200E', r == '\u200F', r == '\u061C':
-		// bidirectional embeddings, overrides and isolates: "PLC-1<RLO>gpj.exe" reads differently
-		return true
-	case r == '\uFEFF': // byte order mark / zero-width no-break space
-		return true
-	}
-	return false
-}
-
-func truncateRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return strings.TrimRightFunc(s[:pos], unicode.IsSpace)
-		}
-		i++
-	}
-	return s
-}
 
 // maxAddressLen is RFC 5321's limit on a path (local part 64 + @ + domain 255).
 const maxAddressLen = 320
@@ -76,14 +19,14 @@ var ErrBadAddress = errors.New("not a valid email address")
 
 // ParseAddress parses exactly one mailbox ("a@example.com" or "Name <a@example.com>") with
 // net/mail, refusing control characters anywhere in the input (so a CR/LF can never start a header
-// or a second recipient), group syntax and lists. The display name is cleaned with HeaderText.
+// or a second recipient), group syntax and lists. The display name is cleaned with safetext.Line.
 func ParseAddress(s string) (*netmail.Address, error) {
 	if len(s) > maxAddressLen+200 || !utf8.ValidString(s) {
 		return nil, fmt.Errorf("%w: too long or not UTF-8", ErrBadAddress)
 	}
 	// Checked before trimming: even a trailing CR/LF means the value was built carelessly.
 	for _, r := range s {
-		if unsafeRune(r) {
+		if safetext.Unsafe(r) {
 			return nil, fmt.Errorf("%w: contains a control character", ErrBadAddress)
 		}
 	}
@@ -105,13 +48,13 @@ func ParseAddress(s string) (*netmail.Address, error) {
 		return nil, fmt.Errorf("%w: needs a local part and a domain", ErrBadAddress)
 	}
 	for _, r := range addr.Address {
-		if unsafeRune(r) || unicode.IsSpace(r) || r == '<' || r == '>' || r == ',' {
+		if safetext.Unsafe(r) || unicode.IsSpace(r) || r == '<' || r == '>' || r == ',' {
 			// net/mail accepts quoted local parts with such characters; no relay we send to
 			// needs them, and they are how address-list injection starts.
 			return nil, fmt.Errorf("%w: unusual characters in the address", ErrBadAddress)
 		}
 	}
-	addr.Name = HeaderText(addr.Name, 100)
+	addr.Name = safetext.Line(addr.Name, 100)
 	return addr, nil
 }
 

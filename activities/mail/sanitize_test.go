@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/interlock-soar/interlock/activities/mail"
@@ -32,7 +34,7 @@ func TestHeaderText(t *testing.T) {
 		{"", 5, ""},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, mail.HeaderText(tt.in, tt.max), "%q", tt.in)
+		require.Equal(t, tt.want, safetext.Line(tt.in, tt.max), "%q", tt.in)
 	}
 }
 
@@ -72,7 +74,7 @@ func FuzzHeaderText(f *testing.F) {
 		if limit < 1 {
 			limit = -limit + 1
 		}
-		out := mail.HeaderText(s, limit)
+		out := safetext.Line(s, limit)
 		require.True(t, utf8.ValidString(out))
 		require.LessOrEqual(t, utf8.RuneCountInString(out), limit)
 		require.Equal(t, strings.TrimSpace(out), out)
@@ -80,6 +82,6 @@ func FuzzHeaderText(f *testing.F) {
 			require.False(t, unicode.IsControl(r), "%q has a control character", out)
 			require.NotEqual(t, '\u2028', r)
 		}
-		require.Equal(t, out, mail.HeaderText(out, limit), "cleaning is idempotent")
+		require.Equal(t, out, safetext.Line(out, limit), "cleaning is idempotent")
 	})
 }

@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -113,7 +114,7 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request, token string) {
 		Decision: c.Decision,
 		By:       c.Recipient,
 		Via:      Via,
-		Comment:  cleanComment(r.PostForm.Get("comment")),
+		Comment:  safetext.Block(r.PostForm.Get("comment"), maxCommentRunes),
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
@@ -176,28 +177,4 @@ func setSecurityHeaders(hd http.Header) {
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Robots-Tag", "noindex, nofollow")
-}
-
-// cleanComment keeps an engineer's comment readable and bounded: line breaks stay, other control
-// characters go, and it is capped. It is still hostile to whoever displays it (escape it).
-func cleanComment(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n >= maxCommentRunes {
-			break
-		}
-		switch {
-		case r == '\n':
-		case r == '\t' || r == '\r' || r == '\u2028' || r == '\u2029':
-			r = ' '
-		case unicode.IsControl(r) || (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069'):
-			continue
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimSpace(b.String())
 }

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 
 	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/workflows"
@@ -42,7 +43,7 @@ func (l *Linker) AnswerLinks(req activities.AnswerLinkRequest) (activities.Answe
 		WorkflowID:     req.WorkflowID,
 		IncidentID:     req.IncidentID,
 		IncidentNumber: req.IncidentNumber,
-		PLC:            truncate(req.PLC, maxPLCRunes),
+		PLC:            safetext.Line(req.PLC, maxPLCRunes),
 		Recipient:      req.Recipient,
 		Round:          req.Round,
 	}
@@ -72,12 +73,4 @@ func (l *Linker) AnswerLinks(req activities.AnswerLinkRequest) (activities.Answe
 // URL is the link for a token.
 func (l *Linker) URL(token string) string {
 	return l.base + PathPrefix + token
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n])
 }

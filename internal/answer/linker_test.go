@@ -44,7 +44,7 @@ func TestLinkerMakesVerifiableLinks(t *testing.T) {
 			c, err := s.Verify(token)
 			require.NoError(t, err)
 			require.Equal(t, answer.Claims{
-				WorkflowID: "plc-notify/A", IncidentID: "inc-A", IncidentNumber: 4318, PLC: strings.Repeat("P", 64),
+				WorkflowID: "plc-notify/A", IncidentID: "inc-A", IncidentNumber: 4318, PLC: strings.Repeat("P", 63) + "…",
 				Recipient: "group", Round: 2, Decision: decision, Expires: c.Expires,
 			}, c)
 		}
