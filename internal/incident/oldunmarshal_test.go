@@ -50,7 +50,6 @@ func (inc *Incident) oldUnmarshalJSON(data []byte) error {
 	return nil
 }
 
-
 func oldIsNull(data []byte) bool {
 	t := bytes.TrimSpace(data)
 	return len(t) == 0 || string(t) == "null"

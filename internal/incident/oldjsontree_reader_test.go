@@ -1,3 +1,6 @@
+// The unit tests of the JSON reader the parsers used before issue 14, kept to test its copy in the
+// oracle (oldjsontree_test.go).
+
 package incident
 
 import (
@@ -10,36 +13,36 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// toAny converts a tree into what encoding/json decodes with UseNumber.
-func toAny(v *node) any {
-	switch v.kind {
-	case kindNull:
+// oldToAny converts a tree into what encoding/json decodes with UseNumber.
+func oldToAny(v *oldNode) any {
+	switch v.oldKind {
+	case oldKindNull:
 		return nil
-	case kindBool:
+	case oldKindBool:
 		return v.s == "true"
-	case kindNumber:
+	case oldKindNumber:
 		return json.Number(v.s)
-	case kindString:
+	case oldKindString:
 		return v.s
-	case kindArray:
+	case oldKindArray:
 		out := make([]any, len(v.kids))
 		for i := range v.kids {
-			out[i] = toAny(&v.kids[i].val)
+			out[i] = oldToAny(&v.kids[i].val)
 		}
 		return out
 	default:
 		out := make(map[string]any, len(v.kids))
 		for i := range v.kids {
-			out[v.kids[i].key] = toAny(&v.kids[i].val)
+			out[v.kids[i].key] = oldToAny(&v.kids[i].val)
 		}
 		return out
 	}
 }
 
-// checkAgainstEncodingJSON requires the reader to accept exactly what encoding/json accepts and to decode
+// oldCheckAgainstEncodingJSON requires the old reader to accept exactly what encoding/json accepts and to decode
 // it to the same value.
-func checkAgainstEncodingJSON(t *testing.T, data []byte) {
-	got, err := parseJSON(string(data))
+func oldCheckAgainstEncodingJSON(t *testing.T, data []byte) {
+	got, err := oldParseJSON(string(data))
 	if err != nil && strings.Contains(err.Error(), "nesting deeper") {
 		return // encoding/json allows 10000 levels; ours stops earlier on purpose
 	}
@@ -53,11 +56,11 @@ func checkAgainstEncodingJSON(t *testing.T, data []byte) {
 	require.NoError(t, dec.Decode(&want))
 	if utf8.Valid(data) {
 		// encoding/json replaces each invalid byte, ToValidUTF8 each run of them: only compare valid text.
-		require.Equal(t, want, toAny(&got), "input %q", data)
+		require.Equal(t, want, oldToAny(&got), "input %q", data)
 	}
 }
 
-func TestParseJSONAgreesWithEncodingJSON(t *testing.T) {
+func TestOldParseJSONAgreesWithEncodingJSON(t *testing.T) {
 	t.Parallel()
 	inputs := []string{
 		`{}`, `[]`, ` {"a" : [1, -0, 0.5, -1.5e+3, 2E-2, true, false, null, "x"]} `, `"str"`, `0`, `-12`,
@@ -69,11 +72,11 @@ func TestParseJSONAgreesWithEncodingJSON(t *testing.T) {
 		`{"a":1}}`, `[]]`, `NaN`, `1 2`, `"\ud800\u"`,
 	}
 	for _, in := range inputs {
-		checkAgainstEncodingJSON(t, []byte(in))
+		oldCheckAgainstEncodingJSON(t, []byte(in))
 	}
 }
 
-func TestParseJSONStrings(t *testing.T) {
+func TestOldParseJSONStrings(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
 		{in: `"plain"`, want: "plain"},
@@ -85,14 +88,14 @@ func TestParseJSONStrings(t *testing.T) {
 		{in: "\"esc\\n and bad \xff\"", want: "esc\n and bad \uFFFD"},
 	}
 	for _, tt := range tests {
-		v, err := parseJSON(tt.in)
+		v, err := oldParseJSON(tt.in)
 		require.NoError(t, err)
 		require.Equal(t, tt.want, v.s, "input %q", tt.in)
 		require.True(t, utf8.ValidString(v.s))
 	}
 }
 
-func TestParseJSONErrors(t *testing.T) {
+func TestOldParseJSONErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
 		{in: ``, want: "unexpected end of input at offset 0"},
@@ -103,17 +106,17 @@ func TestParseJSONErrors(t *testing.T) {
 		{in: "\xff", want: `invalid character '\xff' looking for beginning of value at offset 0`},
 		{in: `"\q"`, want: "invalid escape in string at offset 1"},
 		{in: `{} {}`, want: "invalid character '{' after top-level value at offset 3"},
-		{in: strings.Repeat("[", maxDepth+1), want: "nesting deeper than 512 levels at offset 512"},
+		{in: strings.Repeat("[", oldMaxDepth+1), want: "nesting deeper than 512 levels at offset 512"},
 	}
 	for _, tt := range tests {
-		_, err := parseJSON(tt.in)
+		_, err := oldParseJSON(tt.in)
 		require.EqualError(t, err, tt.want, "input %q", tt.in)
 	}
 }
 
-func TestNodeGet(t *testing.T) {
+func TestOldNodeGet(t *testing.T) {
 	t.Parallel()
-	v, err := parseJSON(`{"Name": 1, "name": 2, "NAME": 3, "other": 4, "dup": 5, "DUP": 6, "Dup": 7}`)
+	v, err := oldParseJSON(`{"Name": 1, "name": 2, "NAME": 3, "other": 4, "dup": 5, "DUP": 6, "Dup": 7}`)
 	require.NoError(t, err)
 	tests := []struct {
 		key, want string
@@ -132,6 +135,6 @@ func TestNodeGet(t *testing.T) {
 	require.Nil(t, v.get("missing"))
 	require.Nil(t, v.get("nam"))
 	require.Nil(t, v.get("\u212aame"), "only ASCII case folds")
-	var nilNode *node
+	var nilNode *oldNode
 	require.Nil(t, nilNode.get("x"))
 }
