@@ -114,11 +114,10 @@ func objectMembers(raw []byte) members {
 	}
 	var out members
 	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+		if _, err := dec.Token(); err != nil {
 			return out
 		}
-		m := member{key: tok.(string)}
+		m := member{key: keyText(raw, dec.InputOffset())}
 		if err := dec.Decode(&m.val); err != nil {
 			return out
 		}

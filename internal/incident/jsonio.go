@@ -184,6 +184,7 @@ func walkJSON(data []byte, fn func(walkEvent) bool) error {
 			}
 			continue
 		case top >= 0 && stack[top].wantKey:
+			tok = keyText(data, dec.InputOffset())
 			at = append(at, seg{key: tok.(string), index: -1})
 			stack[top].wantKey = false
 			if !fn(walkEvent{at: at, tok: tok, key: true, end: dec.InputOffset()}) {
@@ -208,6 +209,25 @@ func walkJSON(data []byte, fn func(walkEvent) bool) error {
 			stack[top].wantKey = true
 		}
 	}
+}
+
+// keyText decodes the key that ends at offset end of data the way values are decoded (see unquote):
+// json.Decoder replaces each invalid byte of a key, the parsers always replaced each run of them.
+func keyText(data []byte, end int64) string {
+	i := int(end) - 2 // the byte before the closing quote
+	for ; i >= 0; i-- {
+		if data[i] != '"' {
+			continue
+		}
+		escapes := 0
+		for j := i - 1; j >= 0 && data[j] == '\\'; j-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			break
+		}
+	}
+	return unquote(data[i:end])
 }
 
 // segsString renders a walked path as FieldError paths read, "alerts[1].title".
