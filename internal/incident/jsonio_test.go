@@ -111,3 +111,16 @@ func TestSpelledKey(t *testing.T) {
 	require.Equal(t, "missing", spelledKey(obj, "missing"))
 	require.Equal(t, "k", spelledKey(nil, "k"))
 }
+
+// TestInvalidUTF8KeyRun: a run of invalid bytes in a key is one U+FFFD, in error paths and in custom
+// detail keys alike, as in values (found by the fuzz comparison with the old reader).
+func TestInvalidUTF8KeyRun(t *testing.T) {
+	t.Parallel()
+	_, err := ParseSensorAlert([]byte("{\"uuid\":\"1-1\",\"title\":\"t\",\"a\xf2\xf2\xf2b\":\"x\"}"))
+	require.EqualError(t, err, "a\uFFFDb: invalid UTF-8")
+
+	ev, err := ParseEvent([]byte("{\"object\":{\"name\":\"n\",\"properties\":{\"Alerts\":[{\"properties\":" +
+		"{\"additionalData\":{\"Custom Details\":{\"k\xf2\xf2\":[\"v\"]}}}}]}}}"))
+	require.NoError(t, err)
+	require.Equal(t, map[string][]string{"k\uFFFD": {"v"}}, ev.Incident.Alerts[0].CustomDetails)
+}
