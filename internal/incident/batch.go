@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -47,8 +48,9 @@ func ParseAlerts(data []byte, ndjson bool) ([]AlertRecord, error) {
 			return parseArrayBatch(body)
 		case '{':
 			// NDJSON starts with an object too; it fails here at its second line and is split below.
-			if root, err := parseJSON(body); err == nil {
-				return []AlertRecord{alertRecord(0, 0, &root)}, nil
+			var v value
+			if decodeJSON([]byte(body), &v) == nil {
+				return []AlertRecord{alertRecord(0, 0, &v)}, nil
 			}
 		}
 	}
@@ -62,19 +64,19 @@ func errTooMany() *FieldError {
 }
 
 func parseArrayBatch(body string) ([]AlertRecord, error) {
-	root, err := parseJSON(body)
-	if err != nil {
+	var els []value
+	if err := decodeJSON([]byte(body), &els); err != nil {
 		return nil, errBody("not JSON: " + err.Error())
 	}
-	switch n := len(root.kids); {
+	switch n := len(els); {
 	case n == 0:
 		return nil, errBody("empty: no alert records")
 	case n > MaxBatchRecords:
 		return nil, errTooMany()
 	}
-	recs := make([]AlertRecord, len(root.kids))
-	for i := range root.kids {
-		recs[i] = alertRecord(i, 0, &root.kids[i].val)
+	recs := make([]AlertRecord, len(els))
+	for i := range els {
+		recs[i] = alertRecord(i, 0, &els[i])
 	}
 	return recs, nil
 }
@@ -134,49 +136,41 @@ func parseNDJSON(src string) ([]AlertRecord, error) {
 			recs = append(recs, AlertRecord{Index: idx, Line: lineNo,
 				Err: &FieldError{Msg: "line longer than " + strconv.Itoa(maxLineBytes>>20) + " MiB"}})
 		default:
-			root, err := parseJSON(line)
-			if err != nil {
+			var v value
+			if err := decodeJSON([]byte(line), &v); err != nil {
 				recs = append(recs, AlertRecord{Index: idx, Line: lineNo, Err: &FieldError{Msg: "not JSON: " + err.Error()}})
 				continue
 			}
-			recs = append(recs, alertRecord(idx, lineNo, &root))
+			recs = append(recs, alertRecord(idx, lineNo, &v))
 		}
 	}
 	return recs, nil
 }
 
-// alertRecord classifies one parsed record and maps it.
-func alertRecord(idx, line int, v *node) AlertRecord {
+// alertRecord classifies one decoded record and maps it.
+func alertRecord(idx, line int, v *value) AlertRecord {
 	rec := AlertRecord{Index: idx, Line: line}
 	if v.kind != kindObject {
 		rec.Err = &FieldError{Msg: "must be a JSON object, not " + v.kind.String()}
 		return rec
 	}
+	var f formWire
+	_ = json.Unmarshal(v.raw, &f) // cannot fail: v was validated and wire fields never fail
 	switch {
-	case isSecurityAlertRow(v):
+	case f.isSecurityAlertRow():
 		rec.Form = FormSecurityAlert
-	case isSensorAlert(v):
+	case f.isSensorAlert():
 		rec.Form = FormSensor
 	default:
 		rec.Err = &FieldError{Msg: "not an alert: expected a Defender for IoT SecurityAlert record (VendorOriginalId) " +
 			"or an OT sensor alert (uuid, title)"}
 		return rec
 	}
-	if fe := checkUTF8(v); fe != nil {
+	if fe := checkUTF8(v.raw); fe != nil {
 		rec.Err = fe
 		return rec
 	}
-	var inc Incident
-	var err error
-	if rec.Form == FormSecurityAlert {
-		if fe := checkRowText(v); fe != nil {
-			rec.Err = fe
-			return rec
-		}
-		inc, err = incidentFromRecord(v)
-	} else {
-		inc, err = incidentFromSensor(v)
-	}
+	inc, err := mapRecord(rec.Form, v.raw)
 	if err != nil {
 		rec.Err = err
 		return rec
@@ -185,28 +179,42 @@ func alertRecord(idx, line int, v *node) AlertRecord {
 	return rec
 }
 
-func isSecurityAlertRow(v *node) bool {
-	return v.has("VendorOriginalId") || v.has("ExtendedProperties") || v.has("ProviderName") ||
-		v.has("AlertName") || v.has("SystemAlertId")
+// mapRecord maps a record of the given form; data is a JSON object.
+func mapRecord(form string, data []byte) (Incident, error) {
+	if form == FormSensor {
+		var w sensorWire
+		_ = json.Unmarshal(data, &w) // cannot fail, as in alertRecord
+		return incidentFromSensor(data, &w)
+	}
+	var w recordWire
+	_ = json.Unmarshal(data, &w) // cannot fail, as in alertRecord
+	if fe := checkRowText(data, &w); fe != nil {
+		return Incident{}, fe
+	}
+	return incidentFromRecord(data, &w)
 }
 
-func isSensorAlert(v *node) bool {
-	return v.has("uuid") || (v.has("title") && (v.has("engine") || v.has("message") || v.has("severity")))
+func (f *formWire) isSecurityAlertRow() bool {
+	return f.VendorOriginalID.set || f.ExtendedProperties.set || f.ProviderName.set || f.AlertName.set || f.SystemAlertID.set
+}
+
+func (f *formWire) isSensorAlert() bool {
+	return f.UUID.set || (f.Title.set && (f.Engine.set || f.Message.set || f.Severity.set))
 }
 
 // checkRowText holds a SecurityAlert row to the rules a sensor alert's text follows: no control
 // characters in its IDs and title, none but tab and line breaks in its description. The row is not
 // clipped: it is mapped exactly as ParseAlertRecord maps it.
-func checkRowText(v *node) *FieldError {
+func checkRowText(data []byte, w *recordWire) *FieldError {
 	var d decoder
-	for _, key := range [...]string{"VendorOriginalId", "SystemAlertId", "DisplayName", "AlertName"} {
-		d.singleLine(v, key)
-	}
-	if m := v.get("Description"); m != nil {
-		if s, ok := text(&m.val); ok {
-			if c, bad := controlChar(s, true); bad {
-				d.failField(nil, m.key, "contains a control character "+c)
-			}
+	root := topPath(data)
+	d.singleLine(&w.VendorOriginalID, &root, "VendorOriginalId")
+	d.singleLine(&w.SystemAlertID, &root, "SystemAlertId")
+	d.singleLine(&w.DisplayName, &root, "DisplayName")
+	d.singleLine(&w.AlertName, &root, "AlertName")
+	if s, ok := w.Description.text(); ok {
+		if c, bad := controlChar(s, true); bad {
+			d.failField(&root, "Description", "contains a control character "+c)
 		}
 	}
 	return d.err

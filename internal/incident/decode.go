@@ -1,10 +1,8 @@
 package incident
 
 import (
-	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -30,18 +28,25 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
 
 // path is the location of a value, built on the stack as the decoder descends and turned into text only
-// when an error needs it. The root is the nil *path.
+// when an error needs it. Keys are the wire structs' spellings; raw is the JSON of the object at the path,
+// so that the key of a member below it can be named as the sender spelled it. The document itself is a
+// path with top set (or a nil *path), named "body".
 type path struct {
 	parent *path
 	key    string
 	index  int // element index; -1 for an object member
+	raw    []byte
+	top    bool
 }
+
+// topPath is the path of a document whose JSON is raw.
+func topPath(raw []byte) path { return path{index: -1, raw: raw, top: true} }
 
 func (p *path) field(key string) path { return path{parent: p, key: key, index: -1} }
 func (p *path) elem(i int) path       { return path{parent: p, index: i} }
 
 func (p *path) String() string {
-	if p == nil {
+	if p == nil || p.top {
 		return "body"
 	}
 	var b strings.Builder
@@ -50,7 +55,8 @@ func (p *path) String() string {
 }
 
 func (p *path) write(b *strings.Builder) {
-	if p.parent != nil {
+	inner := p.parent != nil && !p.parent.top
+	if inner {
 		p.parent.write(b)
 	}
 	if p.index >= 0 {
@@ -59,14 +65,20 @@ func (p *path) write(b *strings.Builder) {
 		b.WriteByte(']')
 		return
 	}
-	if p.parent != nil {
+	if inner {
 		b.WriteByte('.')
 	}
-	b.WriteString(p.key)
+	var obj []byte
+	if p.parent != nil {
+		obj = p.parent.raw
+	}
+	b.WriteString(spelledKey(obj, p.key))
 }
 
-// decoder maps a parsed tree onto the model. The first error sticks and later reads are harmless, which
-// keeps the field-by-field mapping code flat; callers check d.err once per entity.
+// decoder maps decoded wire values onto the model. The first error sticks and later reads are harmless,
+// which keeps the field-by-field mapping code flat; callers check d.err once per entity. Wire fields are
+// lenient values that never fail to decode, so a field is checked when it is read, in mapping order: a
+// field the mapping does not need (a friendlyName when alertDisplayName is set) cannot fail a payload.
 type decoder struct {
 	err *FieldError
 }
@@ -77,6 +89,7 @@ func (d *decoder) fail(p *path, msg string) {
 	}
 }
 
+// failField fails the member key of the object at p.
 func (d *decoder) failField(p *path, key, msg string) {
 	sub := p.field(key)
 	d.fail(&sub, msg)
@@ -95,123 +108,43 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
-// text is the string form of a scalar: the string itself, a number's literal, "true"/"false", or "" for
-// null. ok is false for arrays and objects.
-func text(v *node) (s string, ok bool) {
-	switch v.kind {
-	case kindArray, kindObject:
-		return "", false
-	default:
-		return v.s, true
-	}
-}
-
-// str reads a scalar member as text; "" when missing or null. Senders put numbers where strings belong
-// (IDs, ports), so those are accepted; an object or array is an error.
-func (d *decoder) str(obj *node, p *path, key string) string {
-	m := obj.get(key)
-	if m == nil {
-		return ""
-	}
-	s, ok := text(&m.val)
-	if !ok {
-		d.failField(p, m.key, "must be a string, not "+m.val.kind.String())
+// canonical returns the table's spelling of s when it matches one ignoring case and space ("high" →
+// "High"), so rules can compare with ==; other values are kept as sent.
+func canonical(s string, table []string) string {
+	t := strings.TrimSpace(s)
+	for _, v := range table {
+		if asciiEqualFold(v, t) {
+			return v
+		}
 	}
 	return s
 }
 
-// strFirst returns the first non-empty of several spellings of one field.
-func (d *decoder) strFirst(obj *node, p *path, keys ...string) string {
-	for _, k := range keys {
-		if s := d.str(obj, p, k); s != "" {
-			return s
+var (
+	severities     = [...]string{SeverityInformational, SeverityLow, SeverityMedium, SeverityHigh}
+	statuses       = [...]string{StatusNew, StatusActive, StatusClosed}
+	alertStatuses  = [...]string{"New", "InProgress", "Resolved", "Dismissed", "Closed", "Active", "Unknown"}
+	importanceList = [...]string{"Low", "Normal", "High", "Unknown"}
+)
+
+// asciiEqualFold compares two strings ignoring ASCII case: the enumerations compared with it are ASCII.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
 		}
 	}
-	return ""
-}
-
-// object returns the member key when it is an object, nil when missing or null, and fails otherwise.
-func (d *decoder) object(obj *node, p *path, key string) (*node, path) {
-	m := obj.get(key)
-	if m == nil || m.val.kind == kindNull {
-		return nil, path{}
-	}
-	if m.val.kind != kindObject {
-		d.failField(p, m.key, "must be an object, not "+m.val.kind.String())
-		return nil, path{}
-	}
-	return &m.val, p.field(m.key)
-}
-
-// array returns the member key when it is an array of at most limit elements, nil when missing, null or
-// empty, and fails otherwise.
-func (d *decoder) array(obj *node, p *path, key string, limit int) (*node, path) {
-	m := obj.get(key)
-	if m == nil || m.val.kind == kindNull {
-		return nil, path{}
-	}
-	sub := p.field(m.key)
-	if m.val.kind != kindArray {
-		d.fail(&sub, "must be an array, not "+m.val.kind.String())
-		return nil, path{}
-	}
-	if len(m.val.kids) > limit {
-		d.fail(&sub, "more than "+strconv.Itoa(limit)+" items")
-		return nil, path{}
-	}
-	if len(m.val.kids) == 0 {
-		return nil, path{}
-	}
-	return &m.val, sub
-}
-
-// strs reads a list of strings. A plain string is accepted too and split at any of seps ("" keeps it
-// whole): SecurityAlert spells tactics "Persistence, ImpairProcessControl" and owners may come as one
-// string. Items are kept as sent; blank items and nulls are dropped. Labels may be objects with labelName.
-func (d *decoder) strs(obj *node, p *path, key, seps string) []string {
-	m := obj.get(key)
-	if m == nil {
-		return nil
-	}
-	sub := p.field(m.key)
-	return d.strList(&m.val, &sub, seps)
-}
-
-func (d *decoder) strList(v *node, p *path, seps string) []string {
-	switch v.kind {
-	case kindNull:
-		return nil
-	case kindArray:
-	case kindObject:
-		d.fail(p, "must be an array of strings, not object")
-		return nil
-	default:
-		return splitList(v.s, seps)
-	}
-	if len(v.kids) > MaxListItems {
-		d.fail(p, "more than "+strconv.Itoa(MaxListItems)+" items")
-		return nil
-	}
-	var out []string
-	for i := range v.kids {
-		el := &v.kids[i].val
-		s, ok := text(el)
-		if !ok && el.kind == kindObject {
-			// Sentinel labels: {"labelName": "...", "labelType": "User"}.
-			if m := el.get("labelName"); m != nil {
-				s, ok = text(&m.val)
-			}
-		}
-		if !ok {
-			sub := p.elem(i)
-			d.fail(&sub, "must be a string, not "+el.kind.String())
-			return nil
-		}
-		if strings.TrimSpace(s) != "" {
-			out = append(out, s)
-		}
-	}
-	return out
+	return true
 }
 
 func splitList(s, seps string) []string {
@@ -235,169 +168,4 @@ func splitList(s, seps string) []string {
 		}
 	}
 	return out
-}
-
-// boolean reads true/false, "True"/"false" strings or 1/0. present is false when the member is missing,
-// null or an empty string, so a caller can fall back to another place the flag may live.
-func (d *decoder) boolean(obj *node, p *path, key string) (val, present bool) {
-	m := obj.get(key)
-	if m == nil {
-		return false, false
-	}
-	switch m.val.kind {
-	case kindNull:
-		return false, false
-	case kindBool:
-		return m.val.s == "true", true
-	case kindString, kindNumber:
-		switch s := strings.TrimSpace(m.val.s); {
-		case s == "":
-			return false, false
-		case asciiEqualFold(s, "true") || s == "1" || asciiEqualFold(s, "yes"):
-			return true, true
-		case asciiEqualFold(s, "false") || s == "0" || asciiEqualFold(s, "no"):
-			return false, true
-		}
-		d.failField(p, m.key, "not a boolean: "+quote(m.val.s))
-	default:
-		d.failField(p, m.key, "must be a boolean, not "+m.val.kind.String())
-	}
-	return false, false
-}
-
-// integer reads a number or a numeric string; 0 when missing or null.
-func (d *decoder) integer(obj *node, p *path, key string) int64 {
-	m := obj.get(key)
-	if m == nil {
-		return 0
-	}
-	switch m.val.kind {
-	case kindNull:
-		return 0
-	case kindNumber, kindString:
-		s := strings.TrimSpace(m.val.s)
-		if s == "" {
-			return 0
-		}
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n
-		}
-		// 4312.0 or 4.312e3 still name an integer.
-		if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			return int64(f)
-		}
-		d.failField(p, m.key, "not an integer: "+quote(m.val.s))
-	default:
-		d.failField(p, m.key, "must be a number, not "+m.val.kind.String())
-	}
-	return 0
-}
-
-// timestamp reads a time; zero when missing, null or empty.
-func (d *decoder) timestamp(obj *node, p *path, key string) time.Time {
-	m := obj.get(key)
-	if m == nil {
-		return time.Time{}
-	}
-	if m.val.kind != kindString && m.val.kind != kindNull {
-		d.failField(p, m.key, "must be a string, not "+m.val.kind.String())
-		return time.Time{}
-	}
-	t, ok := parseTime(m.val.s)
-	if !ok {
-		d.failField(p, m.key, "not a time: "+quote(m.val.s))
-	}
-	return t
-}
-
-// looseLayouts are tried when a time is not RFC 3339: no zone (Sentinel times are UTC), a numeric zone
-// without a colon, or a bare date.
-var looseLayouts = [...]string{
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999Z0700",
-	"2006-01-02",
-}
-
-// parseTime accepts RFC 3339 with or without fractional seconds, plus the common near misses: a space or
-// lower-case t between date and time, a lower-case z, no zone at all. The result is UTC so that a time
-// survives a JSON round trip unchanged; years JSON cannot encode are rejected.
-func parseTime(s string) (time.Time, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, true
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		if len(s) > 10 && (s[10] == ' ' || s[10] == 't') {
-			s = s[:10] + "T" + s[11:]
-		}
-		if strings.HasSuffix(s, "z") {
-			s = s[:len(s)-1] + "Z"
-		}
-		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			for _, layout := range looseLayouts {
-				if t, err = time.Parse(layout, s); err == nil {
-					break
-				}
-			}
-		}
-		if err != nil {
-			return time.Time{}, false
-		}
-	}
-	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return time.Time{}, false
-	}
-	return t, true
-}
-
-// canonical returns the table's spelling of s when it matches one ignoring case and space ("high" →
-// "High"), so rules can compare with ==; other values are kept as sent.
-func canonical(s string, table []string) string {
-	t := strings.TrimSpace(s)
-	for _, v := range table {
-		if asciiEqualFold(v, t) {
-			return v
-		}
-	}
-	return s
-}
-
-var (
-	severities     = [...]string{SeverityInformational, SeverityLow, SeverityMedium, SeverityHigh}
-	statuses       = [...]string{StatusNew, StatusActive, StatusClosed}
-	alertStatuses  = [...]string{"New", "InProgress", "Resolved", "Dismissed", "Closed", "Active", "Unknown"}
-	importanceList = [...]string{"Low", "Normal", "High", "Unknown"}
-)
-
-// nested reads a member that holds JSON of the given kind, either directly or as a JSON string (the
-// SecurityAlert table keeps ExtendedProperties, Entities and Custom Details as strings). nil when missing,
-// null or blank.
-func (d *decoder) nested(obj *node, p *path, key string, want kind) (*node, path) {
-	m := obj.get(key)
-	if m == nil || m.val.kind == kindNull {
-		return nil, path{}
-	}
-	sub := p.field(m.key)
-	v := &m.val
-	if v.kind == kindString {
-		if strings.TrimSpace(v.s) == "" {
-			return nil, path{}
-		}
-		parsed, err := parseJSON(v.s)
-		if err != nil {
-			d.fail(&sub, "not JSON: "+err.Error())
-			return nil, path{}
-		}
-		if parsed.kind == kindNull {
-			return nil, path{}
-		}
-		v = &parsed
-	}
-	if v.kind != want {
-		d.fail(&sub, "must be a JSON "+want.String()+", not "+v.kind.String())
-		return nil, path{}
-	}
-	return v, sub
 }

@@ -1,26 +1,24 @@
 package incident
 
 import (
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// The parsers are lenient in what they accept and precise in what they reject. Keys match ignoring ASCII
-// case everywhere; scalars may be strings, numbers or booleans interchangeably; null, missing and empty
-// are all "not set". Only what cannot be used is an error, and every error is a *FieldError naming the
-// field as it was spelled in the payload.
+// The parsers are lenient in what they accept and precise in what they reject. Keys match ignoring case
+// everywhere; scalars may be strings, numbers or booleans interchangeably; null, missing and empty are all
+// "not set". Only what cannot be used is an error, and every error is a *FieldError naming the field as it
+// was spelled in the payload.
 
 // ParseEvent parses the body Microsoft Sentinel's incident trigger hands a playbook (objectSchemaType
 // "Incident", objectEventType "Create" or "Update"), with Interlock's optional top-level "previous" object
 // shaped like object.properties.
 func ParseEvent(data []byte) (Event, error) {
-	root, err := parseBody(data)
-	if err != nil {
+	var w triggerWire
+	if err := decodeBody(data, &w); err != nil {
 		return Event{}, err
 	}
-	return eventFromTrigger(&root)
+	return eventFromTrigger(data, &w)
 }
 
 // Parse accepts any of the forms an incident reaches Interlock in and detects which one it is:
@@ -31,15 +29,15 @@ func ParseEvent(data []byte) (Event, error) {
 //
 // Records and bare incidents become Create events.
 func Parse(data []byte) (Event, error) {
-	root, err := parseBody(data)
-	if err != nil {
+	var f formWire
+	if err := decodeBody(data, &f); err != nil {
 		return Event{}, err
 	}
-	switch formOf(&root) {
+	switch f.form() {
 	case formTrigger:
-		return eventFromTrigger(&root)
+		return ParseEvent(data)
 	case formRecord:
-		inc, err := incidentFromRecord(&root)
+		inc, err := ParseAlertRecord(data)
 		if err != nil {
 			return Event{}, err
 		}
@@ -47,7 +45,7 @@ func Parse(data []byte) (Event, error) {
 	case formEvent:
 		return decodeOwnEvent(data)
 	case formIncident:
-		inc, err := decodeOwnIncident(data, &root, true)
+		inc, err := decodeOwnIncident(data, true)
 		if err != nil {
 			return Event{}, err
 		}
@@ -75,106 +73,59 @@ const (
 	formIncident
 )
 
-func formOf(root *node) form {
+func (f *formWire) form() form {
 	switch {
-	case root.has("object") || root.has("objectSchemaType"):
+	case f.Object.set || f.ObjectSchemaType.set:
 		return formTrigger
-	case root.has("VendorOriginalId") || root.has("ExtendedProperties") ||
-		(root.has("ProviderName") && !root.has("title")):
+	case f.VendorOriginalID.set || f.ExtendedProperties.set || (f.ProviderName.set && !f.Title.set):
 		return formRecord
-	case root.has("incident"):
+	case f.Incident.set:
 		return formEvent
-	case root.has("id") || root.has("title"):
+	case f.ID.set || f.Title.set:
 		return formIncident
 	default:
 		return formUnknown
 	}
 }
 
-// parseBody parses a document that must be a JSON object. The copy to a string is the only copy of the
-// input: every unescaped string in the result shares it.
-func parseBody(data []byte) (node, error) {
-	root, err := parseJSON(string(data))
-	if err != nil {
-		return node{}, &FieldError{Path: "body", Msg: "not JSON: " + err.Error()}
-	}
-	if root.kind != kindObject {
-		return node{}, &FieldError{Path: "body", Msg: "must be a JSON object, not " + root.kind.String()}
-	}
-	return root, nil
-}
-
-func eventFromTrigger(root *node) (Event, error) {
+func eventFromTrigger(data []byte, w *triggerWire) (Event, error) {
 	var d decoder
-	ev := Event{ID: d.str(root, nil, "eventUniqueId")}
-
-	if m := root.get("objectSchemaType"); m != nil {
-		if st := d.str(root, nil, "objectSchemaType"); st != "" && !strings.EqualFold(strings.TrimSpace(st), "Incident") {
-			d.failField(nil, m.key, "must be Incident, not "+quote(st))
-		}
+	root := topPath(data)
+	ev := Event{ID: d.str(&w.EventUniqueID, &root, "eventUniqueId")}
+	if st := d.str(&w.ObjectSchemaType, &root, "objectSchemaType"); st != "" && !strings.EqualFold(strings.TrimSpace(st), "Incident") {
+		d.failField(&root, "objectSchemaType", "must be Incident, not "+quote(st))
 	}
-	switch et := d.str(root, nil, "objectEventType"); strings.ToLower(strings.TrimSpace(et)) {
+	switch et := d.str(&w.ObjectEventType, &root, "objectEventType"); strings.ToLower(strings.TrimSpace(et)) {
 	case "create", "":
 		// A sender that omits the event type is reporting an incident, i.e. its creation.
 		ev.Type = EventCreate
 	case "update":
 		ev.Type = EventUpdate
 	default:
-		d.failField(nil, root.get("objectEventType").key, "must be Create or Update, not "+quote(et))
+		d.failField(&root, "objectEventType", "must be Create or Update, not "+quote(et))
 	}
-
 	var ws Workspace
-	if info, ip := d.object(root, nil, "workspaceInfo"); info != nil {
-		ws.SubscriptionID = d.str(info, &ip, "SubscriptionId")
-		ws.ResourceGroup = d.str(info, &ip, "ResourceGroupName")
-		ws.Name = d.str(info, &ip, "WorkspaceName")
+	var info workspaceInfoWire
+	if ip, ok := d.object(&w.WorkspaceInfo, &root, "workspaceInfo", &info); ok {
+		ws.SubscriptionID = d.str(&info.SubscriptionID, &ip, "SubscriptionId")
+		ws.ResourceGroup = d.str(&info.ResourceGroupName, &ip, "ResourceGroupName")
+		ws.Name = d.str(&info.WorkspaceName, &ip, "WorkspaceName")
 	}
-	ws.ID = d.str(root, nil, "workspaceId")
+	ws.ID = d.str(&w.WorkspaceID, &root, "workspaceId")
 	if d.err != nil {
 		return Event{}, d.err
 	}
-
-	om := root.get("object")
-	if om == nil || om.val.kind == kindNull {
-		return Event{}, &FieldError{Path: "object", Msg: "missing"}
+	inc, err := incidentFromObject(&d, &w.Object, &root)
+	if err != nil {
+		return Event{}, err
 	}
-	op := path{key: om.key, index: -1}
-	if om.val.kind != kindObject {
-		return Event{}, &FieldError{Path: op.String(), Msg: "must be an object, not " + om.val.kind.String()}
-	}
-	obj := &om.val
-	armID := d.str(obj, &op, "id")
-	name := strings.TrimSpace(d.str(obj, &op, "name"))
-	props, pp := d.object(obj, &op, "properties")
-	if d.err != nil {
-		return Event{}, d.err
-	}
-	if props == nil {
-		d.failField(&op, "properties", "missing")
-		return Event{}, d.err
-	}
-	inc, providerID := d.incidentProperties(props, &pp)
-	if d.err != nil {
-		return Event{}, d.err
-	}
-	switch {
-	case name != "":
-		inc.ID = name
-	case strings.TrimSpace(providerID) != "":
-		inc.ID = strings.TrimSpace(providerID)
-	case inc.Number != 0:
-		inc.ID = "number-" + strconv.FormatInt(inc.Number, 10)
-	default:
-		d.failField(&op, "name", "missing, and there is no providerIncidentId or incidentNumber to identify the incident")
-		return Event{}, d.err
-	}
-	inc.ARMID = armID
-	ws.fillFromARMID(armID)
+	ws.fillFromARMID(inc.ARMID)
 	inc.Workspace = ws
 	ev.Incident = inc
 
-	if prev, pvp := d.object(root, nil, "previous"); prev != nil {
-		p, _ := d.incidentProperties(prev, &pvp)
+	var prev incidentPropsWire
+	if pvp, ok := d.object(&w.Previous, &root, "previous", &prev); ok {
+		p, _ := d.incidentProperties(&prev, &pvp)
 		if d.err != nil {
 			return Event{}, d.err
 		}
@@ -186,6 +137,48 @@ func eventFromTrigger(root *node) (Event, error) {
 		return Event{}, d.err
 	}
 	return ev, nil
+}
+
+// incidentFromObject maps the trigger's object: the incident's identity and its properties.
+func incidentFromObject(d *decoder, v *value, root *path) (Incident, error) {
+	op := memberPath(root, "object", v)
+	switch v.kind {
+	case kindNull:
+		return Incident{}, &FieldError{Path: op.String(), Msg: "missing"}
+	case kindObject:
+	default:
+		return Incident{}, &FieldError{Path: op.String(), Msg: "must be an object, not " + v.kind.String()}
+	}
+	var obj objectWire
+	d.object(v, root, "object", &obj)
+	armID := d.str(&obj.ID, &op, "id")
+	name := strings.TrimSpace(d.str(&obj.Name, &op, "name"))
+	var props incidentPropsWire
+	pp, ok := d.object(&obj.Properties, &op, "properties", &props)
+	if d.err != nil {
+		return Incident{}, d.err
+	}
+	if !ok {
+		d.failField(&op, "properties", "missing")
+		return Incident{}, d.err
+	}
+	inc, providerID := d.incidentProperties(&props, &pp)
+	if d.err != nil {
+		return Incident{}, d.err
+	}
+	switch {
+	case name != "":
+		inc.ID = name
+	case strings.TrimSpace(providerID) != "":
+		inc.ID = strings.TrimSpace(providerID)
+	case inc.Number != 0:
+		inc.ID = "number-" + strconv.FormatInt(inc.Number, 10)
+	default:
+		d.failField(&op, "name", "missing, and there is no providerIncidentId or incidentNumber to identify the incident")
+		return Incident{}, d.err
+	}
+	inc.ARMID = armID
+	return inc, nil
 }
 
 // fillFromARMID fills what the workspace info left out from an incident's ARM ID,
@@ -209,60 +202,63 @@ func (ws *Workspace) fillFromARMID(id string) {
 
 // incidentProperties maps object.properties (or a "previous" object of the same shape). It returns the
 // providerIncidentId too, a fallback identity.
-func (d *decoder) incidentProperties(props *node, p *path) (Incident, string) {
+func (d *decoder) incidentProperties(w *incidentPropsWire, p *path) (Incident, string) {
 	inc := Incident{
-		Title:           d.str(props, p, "title"),
-		Description:     d.str(props, p, "description"),
-		Severity:        canonical(d.str(props, p, "severity"), severities[:]),
-		Status:          canonical(d.str(props, p, "status"), statuses[:]),
-		Labels:          d.strs(props, p, "labels", ""),
-		URL:             d.str(props, p, "incidentUrl"),
-		Provider:        d.str(props, p, "providerName"),
-		Number:          d.integer(props, p, "incidentNumber"),
-		Created:         d.timestamp(props, p, "createdTimeUtc"),
-		LastModified:    d.timestamp(props, p, "lastModifiedTimeUtc"),
-		FirstActivity:   d.timestamp(props, p, "firstActivityTimeUtc"),
-		LastActivity:    d.timestamp(props, p, "lastActivityTimeUtc"),
-		AnalyticRuleIDs: d.strs(props, p, "relatedAnalyticRuleIds", ""),
+		Title:           d.str(&w.Title, p, "title"),
+		Description:     d.str(&w.Description, p, "description"),
+		Severity:        canonical(d.str(&w.Severity, p, "severity"), severities[:]),
+		Status:          canonical(d.str(&w.Status, p, "status"), statuses[:]),
+		Labels:          d.strs(&w.Labels, p, "labels", ""),
+		URL:             d.str(&w.IncidentURL, p, "incidentUrl"),
+		Provider:        d.str(&w.ProviderName, p, "providerName"),
+		Number:          d.integer(&w.IncidentNumber, p, "incidentNumber"),
+		Created:         d.timestamp(&w.CreatedTimeUtc, p, "createdTimeUtc"),
+		LastModified:    d.timestamp(&w.LastModifiedTimeUtc, p, "lastModifiedTimeUtc"),
+		FirstActivity:   d.timestamp(&w.FirstActivityTimeUtc, p, "firstActivityTimeUtc"),
+		LastActivity:    d.timestamp(&w.LastActivityTimeUtc, p, "lastActivityTimeUtc"),
+		AnalyticRuleIDs: d.strs(&w.RelatedAnalyticRuleIDs, p, "relatedAnalyticRuleIds", ""),
 	}
-	if o, ownerPath := d.object(props, p, "owner"); o != nil {
+	var o ownerWire
+	if op, ok := d.object(&w.Owner, p, "owner", &o); ok {
 		inc.Owner = Owner{
-			ObjectID:          d.str(o, &ownerPath, "objectId"),
-			Email:             d.str(o, &ownerPath, "email"),
-			AssignedTo:        d.str(o, &ownerPath, "assignedTo"),
-			UserPrincipalName: d.str(o, &ownerPath, "userPrincipalName"),
+			ObjectID:          d.str(&o.ObjectID, &op, "objectId"),
+			Email:             d.str(&o.Email, &op, "email"),
+			AssignedTo:        d.str(&o.AssignedTo, &op, "assignedTo"),
+			UserPrincipalName: d.str(&o.UserPrincipalName, &op, "userPrincipalName"),
 		}
 	}
-	if ad, ap := d.object(props, p, "additionalData"); ad != nil {
-		inc.Tactics = d.strs(ad, &ap, "tactics", ",")
-		inc.Techniques = d.strs(ad, &ap, "techniques", ",")
+	var ad attackWire
+	if ap, ok := d.object(&w.AdditionalData, p, "additionalData", &ad); ok {
+		inc.Tactics = d.strs(&ad.Tactics, &ap, "tactics", ",")
+		inc.Techniques = d.strs(&ad.Techniques, &ap, "techniques", ",")
 	}
-	providerID := d.str(props, p, "providerIncidentId")
+	providerID := d.str(&w.ProviderIncidentID, p, "providerIncidentId")
 	if d.err != nil {
 		return Incident{}, ""
 	}
-	inc.Alerts = d.alerts(props, p)
-	inc.Devices, inc.IPs = d.relatedEntities(props, p)
+	inc.Alerts = d.alerts(&w.Alerts, p)
+	inc.Devices, inc.IPs = d.relatedEntities(&w.RelatedEntities, p)
 	return inc, providerID
 }
 
-func (d *decoder) alerts(props *node, p *path) []Alert {
-	arr, ap := d.array(props, p, "Alerts", MaxAlerts)
-	if arr == nil {
+func (d *decoder) alerts(v *value, p *path) []Alert {
+	els, ap := d.array(v, p, "Alerts", MaxAlerts)
+	if els == nil {
 		return nil
 	}
-	alerts := make([]Alert, 0, len(arr.kids))
-	for i := range arr.kids {
-		el := &arr.kids[i].val
-		ep := ap.elem(i)
+	alerts := make([]Alert, 0, len(els))
+	for i := range els {
+		el := &els[i]
 		if el.kind == kindNull {
 			continue
 		}
-		src, sp := entityProperties(d, el, &ep)
-		if src == nil {
+		ep := ap.elem(i)
+		ep.raw = el.raw
+		w, sp, ok := entityProperties(d, el, &ep, func(w *alertWire) *value { return &w.Properties })
+		if !ok {
 			return nil
 		}
-		alerts = append(alerts, d.alert(src, &sp))
+		alerts = append(alerts, d.alert(w, &sp))
 		if d.err != nil {
 			return nil
 		}
@@ -271,345 +267,4 @@ func (d *decoder) alerts(props *node, p *path) []Alert {
 		return nil
 	}
 	return alerts
-}
-
-// entityProperties returns an alert's or entity's "properties" object. An element without one is taken to
-// be its own properties (a flattened form some senders use); an element that is not an object is an error.
-func entityProperties(d *decoder, el *node, ep *path) (*node, path) {
-	if el.kind != kindObject {
-		d.fail(ep, "must be an object, not "+el.kind.String())
-		return nil, path{}
-	}
-	props, pp := d.object(el, ep, "properties")
-	if d.err != nil {
-		return nil, path{}
-	}
-	if props == nil {
-		return el, *ep
-	}
-	return props, pp
-}
-
-// alert maps the properties of a Sentinel SecurityAlert entity.
-func (d *decoder) alert(props *node, p *path) Alert {
-	a := Alert{
-		ID:               d.str(props, p, "systemAlertId"),
-		Title:            d.strFirst(props, p, "alertDisplayName", "friendlyName"),
-		Description:      d.str(props, p, "description"),
-		Severity:         canonical(d.str(props, p, "severity"), severities[:]),
-		Status:           canonical(d.str(props, p, "status"), alertStatuses[:]),
-		VendorOriginalID: d.str(props, p, "vendorOriginalId"),
-		ProviderName:     d.str(props, p, "providerName"),
-		ProductName:      d.str(props, p, "productName"),
-		Engine:           d.str(props, p, "productComponentName"),
-		AlertType:        d.str(props, p, "alertType"),
-		StartTime:        d.timestamp(props, p, "startTimeUtc"),
-		EndTime:          d.timestamp(props, p, "endTimeUtc"),
-		TimeGenerated:    d.timestamp(props, p, "timeGenerated"),
-		Tactics:          d.strs(props, p, "tactics", ","),
-		Techniques:       d.strs(props, p, "techniques", ","),
-		RemediationSteps: d.remediationSteps(props, p, "remediationSteps"),
-		Link:             d.str(props, p, "alertLink"),
-	}
-	if ad, ap := d.object(props, p, "additionalData"); ad != nil {
-		d.extendedProperties(&a, ad, &ap)
-	}
-	return a
-}
-
-// remediationSteps reads an array of steps, a JSON string holding one (as in SecurityAlert), or plain
-// text, which is one step.
-func (d *decoder) remediationSteps(obj *node, p *path, key string) []string {
-	m := obj.get(key)
-	if m == nil {
-		return nil
-	}
-	if m.val.kind == kindString && strings.HasPrefix(strings.TrimSpace(m.val.s), "[") {
-		arr, ap := d.nested(obj, p, key, kindArray)
-		if arr == nil {
-			return nil
-		}
-		return d.strList(arr, &ap, "")
-	}
-	sub := p.field(m.key)
-	return d.strList(&m.val, &sub, "")
-}
-
-// extendedProperties maps a Defender for IoT alert's extended properties: an alert entity's additionalData
-// in a trigger body, ExtendedProperties in a SecurityAlert record. Values the analytics rule exported as
-// custom details stand in for keys that are missing.
-func (d *decoder) extendedProperties(a *Alert, ext *node, p *path) {
-	a.SensorID = d.str(ext, p, "SensorId")
-	a.SourceAddress = d.str(ext, p, "SourceDeviceAddress")
-	a.DestinationAddress = d.str(ext, p, "DestinationDeviceAddress")
-	a.DestinationDevice = d.str(ext, p, "DestinationDevice")
-	a.Protocol = d.str(ext, p, "Protocol")
-	a.Category = d.str(ext, p, "Category")
-	a.CompromisedEntityID = d.str(ext, p, "CompromisedEntityId")
-	a.ManagementURI = d.str(ext, p, "AlertManagementUri")
-	if v, ok := d.boolean(ext, p, "isNew"); ok {
-		a.IsNew = v
-	}
-
-	cd, cp := d.nested(ext, p, "Custom Details", kindObject)
-	if cd != nil {
-		a.CustomDetails = d.customDetails(cd, &cp)
-		fill := func(dst *string, keys ...string) {
-			for _, k := range keys {
-				if *dst != "" {
-					return
-				}
-				if m := cd.get(k); m != nil {
-					*dst = firstValue(&m.val)
-				}
-			}
-		}
-		fill(&a.SensorID, "Sensor", "SensorId")
-		fill(&a.Protocol, "Protocol")
-		fill(&a.VendorOriginalID, "VendorOriginalId")
-		fill(&a.ManagementURI, "AlertManagementUri")
-		fill(&a.SourceAddress, "SourceDeviceAddress")
-		fill(&a.DestinationAddress, "DestinationDeviceAddress", "DestDeviceAddress")
-	}
-	// The analytics rules export the sensor as "Sensor: DeviceId": in a D4IoT alert DeviceId names the
-	// sensor that raised it.
-	if a.SensorID == "" {
-		a.SensorID = d.str(ext, p, "DeviceId")
-	}
-}
-
-// customDetails maps the analytics rule's custom details, {key: [values]}. A single value is accepted for
-// a list, and a nested array or object value is kept as its JSON text.
-func (d *decoder) customDetails(cd *node, p *path) map[string][]string {
-	if len(cd.kids) == 0 {
-		return nil
-	}
-	if len(cd.kids) > MaxListItems {
-		d.fail(p, "more than "+strconv.Itoa(MaxListItems)+" keys")
-		return nil
-	}
-	out := make(map[string][]string, len(cd.kids))
-	for i := range cd.kids {
-		m := &cd.kids[i]
-		sub := p.field(m.key)
-		switch m.val.kind {
-		case kindArray:
-			if len(m.val.kids) > MaxListItems {
-				d.fail(&sub, "more than "+strconv.Itoa(MaxListItems)+" items")
-				return nil
-			}
-			var vals []string
-			for j := range m.val.kids {
-				if el := &m.val.kids[j].val; el.kind != kindNull {
-					vals = append(vals, el.s)
-				}
-			}
-			out[m.key] = vals
-		case kindNull:
-			out[m.key] = nil
-		default:
-			out[m.key] = []string{m.val.s}
-		}
-	}
-	return out
-}
-
-// firstValue is the first non-empty value of a custom detail.
-func firstValue(v *node) string {
-	if v.kind != kindArray {
-		return v.s
-	}
-	for i := range v.kids {
-		if el := &v.kids[i].val; el.kind != kindNull && strings.TrimSpace(el.s) != "" {
-			return el.s
-		}
-	}
-	return ""
-}
-
-// ipEntity is a Sentinel Ip entity a device can point to with ipAddressEntityId.
-type ipEntity struct {
-	id, name, address string
-}
-
-// relatedEntities maps the IoTDevice and Ip entities of a trigger body; other kinds are ignored.
-func (d *decoder) relatedEntities(props *node, p *path) ([]Device, []string) {
-	arr, ap := d.array(props, p, "relatedEntities", MaxEntities)
-	if arr == nil {
-		return nil, nil
-	}
-	// Ip entities first: a device may reference one that comes after it.
-	var ipEntities []ipEntity
-	var ips []string
-	for i := range arr.kids {
-		el := &arr.kids[i].val
-		ep := ap.elem(i)
-		if el.kind == kindNull {
-			continue
-		}
-		if el.kind != kindObject {
-			d.fail(&ep, "must be an object, not "+el.kind.String())
-			return nil, nil
-		}
-		if !strings.EqualFold(strings.TrimSpace(entityKind(d, el, &ep)), "Ip") {
-			continue
-		}
-		ep2, pp := entityProperties(d, el, &ep)
-		if ep2 == nil {
-			return nil, nil
-		}
-		addr := strings.TrimSpace(d.str(ep2, &pp, "address"))
-		ipEntities = append(ipEntities, ipEntity{id: d.str(el, &ep, "id"), name: d.str(el, &ep, "name"), address: addr})
-		if addr != "" && !slices.Contains(ips, addr) {
-			ips = append(ips, addr)
-		}
-	}
-	var devices []Device
-	for i := range arr.kids {
-		el := &arr.kids[i].val
-		ep := ap.elem(i)
-		if el.kind != kindObject || !strings.EqualFold(strings.TrimSpace(entityKind(d, el, &ep)), "IoTDevice") {
-			continue
-		}
-		dp, pp := entityProperties(d, el, &ep)
-		if dp == nil {
-			return nil, nil
-		}
-		dev := d.device(dp, &pp, entityRefs{ips: ipEntities})
-		dev.EntityID = d.str(el, &ep, "id")
-		devices = append(devices, dev)
-	}
-	if d.err != nil {
-		return nil, nil
-	}
-	return devices, ips
-}
-
-// entityKind is the entity's kind ("IoTDevice", "Ip"), or its type when it has no kind (SecurityAlert
-// entities say "Type": "iotdevice").
-func entityKind(d *decoder, el *node, p *path) string {
-	if k := d.str(el, p, "kind"); k != "" {
-		return k
-	}
-	return d.str(el, p, "type")
-}
-
-// entityRefs resolves a device's IP address: Sentinel's ipAddressEntityId against the Ip entities, or a
-// SecurityAlert entity's {"$ref": "4"} against the entities' $id values.
-type entityRefs struct {
-	ips  []ipEntity
-	byID map[string]*node
-}
-
-func (r entityRefs) ipByEntityID(id string) string {
-	for _, e := range r.ips {
-		if strings.EqualFold(e.id, id) || (e.name != "" && strings.EqualFold(e.name, id)) {
-			return e.address
-		}
-	}
-	return ""
-}
-
-// resolve follows $ref links (a few hops at most, so a cycle ends) to the object they name; a dangling
-// reference resolves to nil.
-func (r entityRefs) resolve(v *node) *node {
-	for range 8 {
-		if v == nil || v.kind != kindObject {
-			return v
-		}
-		m := v.get("$ref")
-		if m == nil {
-			return v
-		}
-		v = r.byID[m.val.s]
-	}
-	return nil
-}
-
-// device maps an IoT device entity. OT context may sit in the entity properties or in their
-// additionalData, so every field is looked up in both, properties first.
-func (d *decoder) device(props *node, p *path, refs entityRefs) Device {
-	ad, ap := d.object(props, p, "additionalData")
-	str := func(keys ...string) string {
-		for _, k := range keys {
-			if s := d.str(props, p, k); s != "" {
-				return s
-			}
-			if s := d.str(ad, &ap, k); s != "" {
-				return s
-			}
-		}
-		return ""
-	}
-	flag := func(key string) bool {
-		if v, ok := d.boolean(props, p, key); ok {
-			return v
-		}
-		v, _ := d.boolean(ad, &ap, key)
-		return v
-	}
-	list := func(key, seps string) []string {
-		if l := d.strs(props, p, key, seps); len(l) > 0 {
-			return l
-		}
-		return d.strs(ad, &ap, key, seps)
-	}
-	timestamp := func(key string) (t time.Time) {
-		if t = d.timestamp(props, p, key); t.IsZero() {
-			t = d.timestamp(ad, &ap, key)
-		}
-		return t
-	}
-	dev := Device{
-		ID:            str("deviceId"),
-		Name:          str("deviceName"),
-		FriendlyName:  str("friendlyName"),
-		Type:          str("deviceType"),
-		SubType:       str("DeviceSubType"),
-		Vendor:        str("vendor", "Manufacturer"),
-		Model:         str("model"),
-		OS:            str("operatingSystem"),
-		Firmware:      str("firmwareVersion"),
-		Serial:        str("serialNumber"),
-		MAC:           str("macAddress"),
-		Protocols:     list("protocols", ","),
-		Site:          str("Site"),
-		Zone:          str("Zone"),
-		Sensor:        str("Sensor"),
-		PurdueLayer:   str("PurdueLayer"),
-		Importance:    canonical(str("Importance"), importanceList[:]),
-		Owners:        list("Owners", ",;"),
-		IsProgramming: flag("IsProgramming"),
-		IsAuthorized:  flag("IsAuthorized"),
-		IsScanner:     flag("IsScanner"),
-		PageLink:      str("DevicePageLink"),
-		FirstSeen:     timestamp("FirstSeen"),
-	}
-	if ref := str("ipAddressEntityId"); ref != "" {
-		dev.IP = refs.ipByEntityID(ref)
-	}
-	if dev.IP == "" {
-		dev.IP = d.ipAddress(props, p, refs)
-		if dev.IP == "" {
-			dev.IP = d.ipAddress(ad, &ap, refs)
-		}
-	}
-	return dev
-}
-
-// ipAddress reads an ipAddress field: a string, an Ip entity object {"Address": ...}, or a $ref to one.
-func (d *decoder) ipAddress(obj *node, p *path, refs entityRefs) string {
-	m := obj.get("ipAddress")
-	if m == nil {
-		return ""
-	}
-	if m.val.kind != kindObject {
-		return strings.TrimSpace(d.str(obj, p, "ipAddress"))
-	}
-	target := refs.resolve(&m.val)
-	if target == nil {
-		return "" // a reference that points nowhere is missing data, not an unusable payload
-	}
-	sub := p.field(m.key)
-	return strings.TrimSpace(d.str(target, &sub, "address"))
 }

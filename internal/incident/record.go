@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,54 +12,59 @@ import (
 // and Techniques comma-separated) and returns an incident built from that one alert. Its ID is
 // "d4iot-" + VendorOriginalId, so every record of the same Defender for IoT alert maps to one incident.
 func ParseAlertRecord(data []byte) (Incident, error) {
-	root, err := parseBody(data)
-	if err != nil {
+	var w recordWire
+	if err := decodeBody(data, &w); err != nil {
 		return Incident{}, err
 	}
-	return incidentFromRecord(&root)
+	return incidentFromRecord(data, &w)
 }
 
 // RecordIDPrefix starts the ID of an incident built from a raw Defender for IoT alert record.
 const RecordIDPrefix = "d4iot-"
 
-func incidentFromRecord(root *node) (Incident, error) {
+func incidentFromRecord(data []byte, w *recordWire) (Incident, error) {
 	var d decoder
-	vid := strings.TrimSpace(d.str(root, nil, "VendorOriginalId"))
+	root := topPath(data)
+	r := &root
+	vid := strings.TrimSpace(d.str(&w.VendorOriginalID, r, "VendorOriginalId"))
 	if d.err != nil {
 		return Incident{}, d.err
 	}
 	if vid == "" {
-		key := "VendorOriginalId"
-		if m := root.get(key); m != nil {
-			key = m.key
-		}
-		return Incident{}, &FieldError{Path: key, Msg: "missing"}
+		p := r.field("VendorOriginalId")
+		return Incident{}, &FieldError{Path: p.String(), Msg: "missing"}
+	}
+	title := d.str(&w.DisplayName, r, "DisplayName")
+	if title == "" {
+		title = d.str(&w.AlertName, r, "AlertName")
 	}
 	a := Alert{
-		ID:               d.str(root, nil, "SystemAlertId"),
-		Title:            d.strFirst(root, nil, "DisplayName", "AlertName"),
-		Description:      d.str(root, nil, "Description"),
-		Severity:         canonical(d.str(root, nil, "AlertSeverity"), severities[:]),
-		Status:           canonical(d.str(root, nil, "Status"), alertStatuses[:]),
+		ID:               d.str(&w.SystemAlertID, r, "SystemAlertId"),
+		Title:            title,
+		Description:      d.str(&w.Description, r, "Description"),
+		Severity:         canonical(d.str(&w.AlertSeverity, r, "AlertSeverity"), severities[:]),
+		Status:           canonical(d.str(&w.Status, r, "Status"), alertStatuses[:]),
 		VendorOriginalID: vid,
-		ProviderName:     d.str(root, nil, "ProviderName"),
-		ProductName:      d.str(root, nil, "ProductName"),
-		Engine:           d.str(root, nil, "ProductComponentName"),
-		AlertType:        d.str(root, nil, "AlertType"),
-		StartTime:        d.timestamp(root, nil, "StartTime"),
-		EndTime:          d.timestamp(root, nil, "EndTime"),
-		TimeGenerated:    d.timestamp(root, nil, "TimeGenerated"),
-		Tactics:          d.strs(root, nil, "Tactics", ","),
-		Techniques:       d.strs(root, nil, "Techniques", ","),
-		RemediationSteps: d.remediationSteps(root, nil, "RemediationSteps"),
-		Link:             d.str(root, nil, "AlertLink"),
+		ProviderName:     d.str(&w.ProviderName, r, "ProviderName"),
+		ProductName:      d.str(&w.ProductName, r, "ProductName"),
+		Engine:           d.str(&w.ProductComponentName, r, "ProductComponentName"),
+		AlertType:        d.str(&w.AlertType, r, "AlertType"),
+		StartTime:        d.timestamp(&w.StartTime, r, "StartTime"),
+		EndTime:          d.timestamp(&w.EndTime, r, "EndTime"),
+		TimeGenerated:    d.timestamp(&w.TimeGenerated, r, "TimeGenerated"),
+		Tactics:          d.strs(&w.Tactics, r, "Tactics", ","),
+		Techniques:       d.strs(&w.Techniques, r, "Techniques", ","),
+		RemediationSteps: d.remediationSteps(&w.RemediationSteps, r, "RemediationSteps"),
+		Link:             d.str(&w.AlertLink, r, "AlertLink"),
 	}
-	if ext, ep := d.nested(root, nil, "ExtendedProperties", kindObject); ext != nil {
-		d.extendedProperties(&a, ext, &ep)
+	if ext, ep := d.nested(&w.ExtendedProperties, r, "ExtendedProperties", kindObject); ext != nil {
+		var ew extendedWire
+		_ = json.Unmarshal(ext.raw, &ew) // cannot fail: ext was validated
+		d.extendedProperties(&a, &ew, &ep)
 	}
 	var devices []Device
 	var ips []string
-	if ents, ep := d.nested(root, nil, "Entities", kindArray); ents != nil {
+	if ents, ep := d.nested(&w.Entities, r, "Entities", kindArray); ents != nil {
 		devices, ips = d.recordEntities(ents, &ep)
 	}
 	if d.err != nil {
@@ -83,8 +89,8 @@ func incidentFromRecord(root *node) (Incident, error) {
 		Devices:    devices,
 		IPs:        ips,
 		Workspace: Workspace{
-			SubscriptionID: d.str(root, nil, "WorkspaceSubscriptionId"),
-			ResourceGroup:  d.str(root, nil, "WorkspaceResourceGroup"),
+			SubscriptionID: d.str(&w.WorkspaceSubscriptionID, r, "WorkspaceSubscriptionId"),
+			ResourceGroup:  d.str(&w.WorkspaceResourceGroup, r, "WorkspaceResourceGroup"),
 		},
 	}
 	if d.err != nil {
@@ -108,36 +114,53 @@ func incidentStatus(alertStatus string) string {
 	}
 }
 
+// entityObject is an object somewhere in a record's Entities, found by walking them.
+type entityObject struct {
+	val   value
+	index int // its index in the list, or -1 when it is nested in an element
+}
+
 // recordEntities maps the Entities list of a SecurityAlert record. Entities appear once with a "$id" and
-// are referenced elsewhere as {"$ref": "<id>"}, at the top level or nested (a device's IpAddress).
-func (d *decoder) recordEntities(ents *node, p *path) ([]Device, []string) {
-	if len(ents.kids) > MaxEntities {
+// are referenced elsewhere as {"$ref": "<id>"}, at the top level or nested (a device's IpAddress). Links
+// may point anywhere in the tree, which no struct describes, so the list is walked in document order.
+func (d *decoder) recordEntities(ents *value, p *path) ([]Device, []string) {
+	els := d.elements(ents, p)
+	if len(els) > MaxEntities {
 		d.fail(p, "more than "+strconv.Itoa(MaxEntities)+" items")
 		return nil, nil
 	}
-	refs := entityRefs{byID: make(map[string]*node)}
-	var ips []string
-	indexEntities(ents, refs.byID, &ips)
+	objs := entityObjects(ents.raw)
+	refs := entityRefs{byID: make(map[string]*entityObject)}
+	ips := indexEntities(objs, refs.byID)
+	elements := make([]*value, len(els))
+	for i := range objs {
+		if objs[i].index >= 0 {
+			elements[objs[i].index] = &objs[i].val
+		}
+	}
 
 	var devices []Device
-	var seen []*node
-	for i := range ents.kids {
-		el := &ents.kids[i].val
+	var seen []*value
+	for i := range els {
 		ep := p.elem(i)
-		if el.kind == kindNull {
+		switch els[i].kind {
+		case kindNull:
 			continue
-		}
-		if el.kind != kindObject {
-			d.fail(&ep, "must be an object, not "+el.kind.String())
+		case kindObject:
+		default:
+			d.fail(&ep, "must be an object, not "+els[i].kind.String())
 			return nil, nil
 		}
-		target := refs.resolve(el)
+		target := refs.resolve(elements[i])
 		if target == nil || slices.Contains(seen, target) {
 			continue
 		}
 		seen = append(seen, target)
-		if strings.EqualFold(strings.TrimSpace(entityKind(d, target, &ep)), "iotdevice") {
-			devices = append(devices, d.device(target, &ep, refs))
+		var w deviceWire
+		_ = json.Unmarshal(target.raw, &w) // cannot fail: target was validated
+		ep.raw = target.raw
+		if strings.EqualFold(strings.TrimSpace(entityKind(d, &w.Kind, &w.Type, &ep)), "iotdevice") {
+			devices = append(devices, d.device(&w, &ep, refs))
 		}
 		if d.err != nil {
 			return nil, nil
@@ -146,25 +169,46 @@ func (d *decoder) recordEntities(ents *node, p *path) ([]Device, []string) {
 	return devices, ips
 }
 
-// indexEntities walks an Entities tree, recording every object with a $id and the address of every Ip
-// entity (top-level or nested in a device), in document order and without duplicates.
-func indexEntities(v *node, byID map[string]*node, ips *[]string) {
-	switch v.kind {
-	case kindObject:
-		if m := v.get("$id"); m != nil && m.val.kind != kindObject && m.val.kind != kindArray {
-			byID[m.val.s] = v
+// entityObjects lists every object in the Entities JSON raw, in document order (an object before the
+// objects nested in it).
+func entityObjects(raw []byte) []entityObject {
+	var objs []entityObject
+	var open []int // indexes in objs of the objects not yet closed, with their start offsets
+	var starts []int64
+	_ = walkJSON(raw, func(ev walkEvent) bool { // cannot fail: raw was validated
+		switch ev.tok {
+		case json.Delim('{'):
+			index := -1
+			if len(ev.at) == 1 {
+				index = ev.at[0].index
+			}
+			objs = append(objs, entityObject{index: index})
+			open, starts = append(open, len(objs)-1), append(starts, ev.end-1)
+		case json.Delim('}'):
+			last := len(open) - 1
+			objs[open[last]].val = value{kind: kindObject, set: true, raw: raw[starts[last]:ev.end]}
+			open, starts = open[:last], starts[:last]
 		}
-		if m := v.get("Type"); m != nil && strings.EqualFold(strings.TrimSpace(m.val.s), "ip") {
-			if a := v.get("Address"); a != nil && a.val.kind == kindString {
-				if addr := strings.TrimSpace(a.val.s); addr != "" && !slices.Contains(*ips, addr) && len(*ips) < MaxListItems {
-					*ips = append(*ips, addr)
-				}
+		return true
+	})
+	return objs
+}
+
+// indexEntities records every object with a $id and returns the address of every Ip entity (top-level
+// or nested in a device), in document order and without duplicates.
+func indexEntities(objs []entityObject, byID map[string]*entityObject) []string {
+	var ips []string
+	for i := range objs {
+		var k entityKeys
+		_ = json.Unmarshal(objs[i].val.raw, &k) // cannot fail: the object was validated
+		if k.ID.set && k.ID.kind != kindObject && k.ID.kind != kindArray {
+			byID[k.ID.s] = &objs[i]
+		}
+		if k.Type.set && strings.EqualFold(strings.TrimSpace(k.Type.textOrJSON()), "ip") && k.Address.kind == kindString {
+			if addr := strings.TrimSpace(k.Address.s); addr != "" && !slices.Contains(ips, addr) && len(ips) < MaxListItems {
+				ips = append(ips, addr)
 			}
 		}
-		fallthrough
-	case kindArray:
-		for i := range v.kids {
-			indexEntities(&v.kids[i].val, byID, ips)
-		}
 	}
+	return ips
 }

@@ -29,46 +29,51 @@ const (
 
 // ParseSensorAlert parses one alert in the OT sensor's shape into a single-alert incident.
 func ParseSensorAlert(data []byte) (Incident, error) {
-	root, err := parseBody(data)
-	if err != nil {
+	var w sensorWire
+	if err := decodeBody(data, &w); err != nil {
 		return Incident{}, err
 	}
-	if fe := checkUTF8(&root); fe != nil {
+	if fe := checkUTF8(data); fe != nil {
 		return Incident{}, fe
 	}
-	return incidentFromSensor(&root)
+	return incidentFromSensor(data, &w)
 }
 
-// incidentFromSensor maps a parsed sensor alert. Error paths are relative to the alert object.
-func incidentFromSensor(root *node) (Incident, error) {
+// incidentFromSensor maps a decoded sensor alert, whose JSON is data. Error paths are relative to the
+// alert object.
+func incidentFromSensor(data []byte, w *sensorWire) (Incident, error) {
 	var d decoder
+	root := topPath(data)
+	r := &root
 	// The management console's UUID ("<id>-<time ms>") is the alert's identity there and the key of
 	// PUT /external/v1/alerts/<UUID>. It is required rather than rebuilt from id and time: the docs do
 	// not promise how it is formed, and an invented UUID would address some other alert.
-	uuid := d.name(root, "uuid")
+	uuid := d.name(&w.UUID, r, "uuid")
 	if d.err != nil {
 		return Incident{}, d.err
 	}
 	if uuid == "" {
-		return Incident{}, &FieldError{Path: spelled(root, "uuid"), Msg: "missing"}
+		p := r.field("uuid")
+		return Incident{}, &FieldError{Path: p.String(), Msg: "missing"}
 	}
-	title := clipRunes(d.singleLine(root, "title"), maxTitleRunes)
+	title := clipRunes(d.singleLine(&w.Title, r, "title"), maxTitleRunes)
 	if d.err == nil && strings.TrimSpace(title) == "" {
-		d.failField(nil, spelled(root, "title"), "missing")
+		d.failField(r, "title", "missing")
 	}
-	desc := d.multiLine(root, nil, "message")
+	desc := d.multiLine(&w.Message, r, "message")
 	if strings.TrimSpace(desc) == "" {
-		if ai, ap := d.object(root, nil, "additionalInformation"); ai != nil {
-			desc = d.multiLine(ai, &ap, "description")
+		var ai additionalInformationWire
+		if ap, ok := d.object(&w.AdditionalInformation, r, "additionalInformation", &ai); ok {
+			desc = d.multiLine(&ai.Description, &ap, "description")
 		}
 	}
-	sev := d.name(root, "severity")
+	sev := d.name(&w.Severity, r, "severity")
 	severity, ok := sensorSeverity(sev)
 	if !ok && d.err == nil {
-		d.failField(nil, spelled(root, "severity"), "not a severity: "+quote(sev)+" (expected Warning, Minor, Major or Critical)")
+		d.failField(r, "severity", "not a severity: "+quote(sev)+" (expected Warning, Minor, Major or Critical)")
 	}
-	at := d.sensorTime(root, "time")
-	handled, _ := d.boolean(root, nil, "handled")
+	at := d.sensorTime(&w.Time, r, "time")
+	handled, _ := d.boolean(&w.Handled, r, "handled")
 	status := "New"
 	if handled {
 		status = "Resolved"
@@ -82,16 +87,16 @@ func incidentFromSensor(root *node) (Incident, error) {
 		VendorOriginalID:   uuid,
 		ProviderName:       ProviderOTSensor,
 		ProductName:        defenderProduct,
-		Engine:             sensorEngine(d.name(root, "engine")),
+		Engine:             sensorEngine(d.name(&w.Engine, r, "engine")),
 		StartTime:          at,
 		TimeGenerated:      at,
-		RemediationSteps:   d.steps(root, "remediationSteps"),
-		SensorID:           d.name(root, "sensorName"),
-		SourceAddress:      d.name(root, "sourceDeviceAddress"),
-		DestinationAddress: d.name(root, "destinationDeviceAddress"),
+		RemediationSteps:   d.steps(&w.RemediationSteps, r, "remediationSteps"),
+		SensorID:           d.name(&w.SensorName, r, "sensorName"),
+		SourceAddress:      d.name(&w.SourceDeviceAddress, r, "sourceDeviceAddress"),
+		DestinationAddress: d.name(&w.DestinationDeviceAddress, r, "destinationDeviceAddress"),
 		IsNew:              !handled,
 	}
-	site, zone := d.name(root, "siteName"), d.name(root, "zoneName")
+	site, zone := d.name(&w.SiteName, r, "siteName"), d.name(&w.ZoneName, r, "zoneName")
 	if d.err != nil {
 		return Incident{}, d.err
 	}
@@ -179,36 +184,34 @@ func sensorEngine(s string) string {
 
 // sensorTime reads the alert time: epoch milliseconds as a number or a numeric string, as the API sends
 // it, or an RFC 3339 time. Zero when missing, null or empty.
-func (d *decoder) sensorTime(obj *node, key string) time.Time {
-	m := obj.get(key)
-	if m == nil || m.val.kind == kindNull {
+func (d *decoder) sensorTime(v *value, p *path, key string) time.Time {
+	switch v.kind {
+	case kindNull:
 		return time.Time{}
-	}
-	switch m.val.kind {
 	case kindNumber:
 	case kindString:
-		s := strings.TrimSpace(m.val.s)
+		s := strings.TrimSpace(v.s)
 		if s == "" {
 			return time.Time{}
 		}
 		if !allDigits(s) {
 			t, ok := parseTime(s)
 			if !ok {
-				d.failField(nil, m.key, "not a time: "+quote(m.val.s))
+				d.failField(p, key, "not a time: "+quote(v.s))
 			}
 			return t
 		}
 	default:
-		d.failField(nil, m.key, "must be epoch milliseconds or a time, not "+m.val.kind.String())
+		d.failField(p, key, "must be epoch milliseconds or a time, not "+v.kind.String())
 		return time.Time{}
 	}
-	ms := d.integer(obj, nil, key)
+	ms := d.integer(v, p, key)
 	if d.err != nil {
 		return time.Time{}
 	}
 	t := time.UnixMilli(ms).UTC()
 	if y := t.Year(); y < 0 || y > 9999 {
-		d.failField(nil, m.key, "not a time: "+strconv.FormatInt(ms, 10)+" ms is out of range")
+		d.failField(p, key, "not a time: "+strconv.FormatInt(ms, 10)+" ms is out of range")
 		return time.Time{}
 	}
 	return t
@@ -225,11 +228,11 @@ func allDigits(s string) bool {
 
 // steps reads remediation steps (a list, a JSON string holding one, or one plain string), checked and
 // clipped like a message.
-func (d *decoder) steps(obj *node, key string) []string {
-	steps := d.remediationSteps(obj, nil, key)
+func (d *decoder) steps(v *value, p *path, key string) []string {
+	steps := d.remediationSteps(v, p, key)
 	for i, s := range steps {
 		if c, ok := controlChar(s, true); ok {
-			d.fail(&path{key: spelled(obj, key), index: -1}, "step "+strconv.Itoa(i+1)+" contains a control character "+c)
+			d.failField(p, key, "step "+strconv.Itoa(i+1)+" contains a control character "+c)
 			return nil
 		}
 		steps[i] = clipBytes(s, maxTextBytes)
@@ -240,10 +243,10 @@ func (d *decoder) steps(obj *node, key string) []string {
 // name reads a short single-line value (an ID, a name, an address, an enumeration): trimmed, without
 // control characters, and rejected when longer than maxNameBytes, since clipping would change what it
 // identifies.
-func (d *decoder) name(obj *node, key string) string {
-	s := strings.TrimSpace(d.singleLine(obj, key))
+func (d *decoder) name(v *value, p *path, key string) string {
+	s := strings.TrimSpace(d.singleLine(v, p, key))
 	if len(s) > maxNameBytes {
-		d.failField(nil, spelled(obj, key), "longer than "+strconv.Itoa(maxNameBytes)+" bytes")
+		d.failField(p, key, "longer than "+strconv.Itoa(maxNameBytes)+" bytes")
 		return ""
 	}
 	return s
@@ -251,10 +254,10 @@ func (d *decoder) name(obj *node, key string) string {
 
 // singleLine reads text that must fit on one line: any control character is an error, because titles
 // and names end up in log lines, ticket subjects and e-mail headers.
-func (d *decoder) singleLine(obj *node, key string) string {
-	s := d.str(obj, nil, key)
+func (d *decoder) singleLine(v *value, p *path, key string) string {
+	s := d.str(v, p, key)
 	if c, ok := controlChar(s, false); ok {
-		d.failField(nil, spelled(obj, key), "contains a control character "+c)
+		d.failField(p, key, "contains a control character "+c)
 		return ""
 	}
 	return s
@@ -262,10 +265,10 @@ func (d *decoder) singleLine(obj *node, key string) string {
 
 // multiLine reads free text: tab, newline and carriage return are allowed (sensor messages are
 // multi-line), other control characters are an error, and the text is clipped at maxTextBytes.
-func (d *decoder) multiLine(obj *node, p *path, key string) string {
-	s := d.str(obj, p, key)
+func (d *decoder) multiLine(v *value, p *path, key string) string {
+	s := d.str(v, p, key)
 	if c, ok := controlChar(s, true); ok {
-		d.failField(p, spelled(obj, key), "contains a control character "+c)
+		d.failField(p, key, "contains a control character "+c)
 		return ""
 	}
 	return clipBytes(s, maxTextBytes)
@@ -282,14 +285,6 @@ func controlChar(s string, multiLine bool) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// spelled is key as the payload spells it, for error paths; key itself when obj lacks it.
-func spelled(obj *node, key string) string {
-	if m := obj.get(key); m != nil {
-		return m.key
-	}
-	return key
 }
 
 // clipRunes shortens s to at most n runes.
@@ -318,43 +313,21 @@ func clipBytes(s string, n int) string {
 	return s[:n]
 }
 
-// checkUTF8 rejects a record whose raw text is not valid UTF-8. The JSON reader replaces invalid bytes
+// checkUTF8 rejects a record whose raw text is not valid UTF-8. The decoder replaces invalid bytes
 // with U+FFFD so that nothing downstream sees them; for an alert intake a mangled title or UUID is worse
-// than a clear rejection. The path is that of the first string holding a replacement character, which is
-// where the invalid bytes were unless the sender also wrote U+FFFD itself earlier on.
-func checkUTF8(root *node) *FieldError {
-	if utf8.ValidString(root.s) {
+// than a clear rejection. The path is that of the first key or string holding a replacement character,
+// which is where the invalid bytes were unless the sender also wrote U+FFFD itself earlier on.
+func checkUTF8(data []byte) *FieldError {
+	if utf8.Valid(data) {
 		return nil
 	}
-	where, _ := replacedAt(root, nil)
+	where := ""
+	_ = walkJSON(data, func(ev walkEvent) bool { // cannot fail: data was validated
+		if s, ok := ev.tok.(string); ok && strings.ContainsRune(s, utf8.RuneError) {
+			where = segsString(ev.at)
+			return false
+		}
+		return true
+	})
 	return &FieldError{Path: where, Msg: "invalid UTF-8"}
-}
-
-func replacedAt(v *node, p *path) (string, bool) {
-	switch v.kind {
-	case kindString:
-		if strings.ContainsRune(v.s, utf8.RuneError) {
-			if p == nil {
-				return "", true
-			}
-			return p.String(), true
-		}
-	case kindObject, kindArray:
-		for i := range v.kids {
-			m := &v.kids[i]
-			var sub path
-			if v.kind == kindObject {
-				sub = p.field(m.key)
-				if strings.ContainsRune(m.key, utf8.RuneError) {
-					return sub.String(), true
-				}
-			} else {
-				sub = p.elem(i)
-			}
-			if where, ok := replacedAt(&m.val, &sub); ok {
-				return where, true
-			}
-		}
-	}
-	return "", false
 }

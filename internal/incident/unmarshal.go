@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,31 +20,11 @@ func (inc *Incident) UnmarshalJSON(data []byte) error {
 	if isNull(data) {
 		return nil
 	}
-	root, err := parseBody(data)
+	ev, err := Parse(data)
 	if err != nil {
 		return err
 	}
-	var got Incident
-	switch formOf(&root) {
-	case formTrigger:
-		var ev Event
-		ev, err = eventFromTrigger(&root)
-		got = ev.Incident
-	case formRecord:
-		got, err = incidentFromRecord(&root)
-	case formEvent:
-		var ev Event
-		ev, err = decodeOwnEvent(data)
-		got = ev.Incident
-	case formIncident:
-		got, err = decodeOwnIncident(data, &root, true)
-	default:
-		err = errUnknownForm()
-	}
-	if err != nil {
-		return err
-	}
-	*inc = got
+	*inc = ev.Incident
 	return nil
 }
 
@@ -70,12 +51,12 @@ func isNull(data []byte) bool {
 // encoding/json's struct decoding instead of recursing into form detection.
 type plainIncident Incident
 
-// decodeOwnIncident decodes Interlock's own form; root is data already parsed, used to place errors.
-// requireID is false for an event's previous state, which inherits the incident's ID.
-func decodeOwnIncident(data []byte, root *node, requireID bool) (Incident, error) {
+// decodeOwnIncident decodes Interlock's own form. requireID is false for an event's previous state, which
+// inherits the incident's ID.
+func decodeOwnIncident(data []byte, requireID bool) (Incident, error) {
 	var p plainIncident
 	if err := json.Unmarshal(data, &p); err != nil {
-		return Incident{}, ownFormError(err, root)
+		return Incident{}, ownFormError(err, data)
 	}
 	inc := Incident(p)
 	if err := inc.normalize(); err != nil {
@@ -195,16 +176,16 @@ func decodeOwnEvent(data []byte) (Event, error) {
 // decodePrevious decodes an event's previous state. In Interlock's own form it may leave out the ID,
 // which is the incident's.
 func decodePrevious(data []byte, current Incident) (Incident, error) {
-	root, err := parseBody(data)
-	if err != nil {
+	var f formWire
+	if err := decodeBody(data, &f); err != nil {
 		return Incident{}, err
 	}
-	if formOf(&root) != formIncident {
+	if f.form() != formIncident {
 		var prev Incident
 		err := prev.UnmarshalJSON(data)
 		return prev, err
 	}
-	prev, err := decodeOwnIncident(data, &root, false)
+	prev, err := decodeOwnIncident(data, false)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -231,9 +212,10 @@ func under(prefix string, err error) error {
 }
 
 // ownFormError turns an encoding/json error on Interlock's own form into a *FieldError. encoding/json
-// names a field without array indexes ("alerts.title") and a bad time not at all, so the field is looked
-// up again in root, the same document as parsed by this package.
-func ownFormError(err error, root *node) error {
+// names a field without array indexes ("alerts.title") and a bad time not at all, so the value is found
+// again in data: a type error by its offset (UnmarshalTypeError.Field when that fails), a bad time by its
+// text under a time key.
+func ownFormError(err error, data []byte) error {
 	if fe, ok := errors.AsType[*FieldError](err); ok {
 		return fe
 	}
@@ -242,71 +224,35 @@ func ownFormError(err error, root *node) error {
 		if p == "" {
 			p = "body"
 		}
-		if root != nil && te.Field != "" {
-			if found, ok := locate(root, strings.Split(te.Field, "."), te.Value); ok {
-				p = strings.TrimPrefix(found, ".")
-			}
+		if found, ok := pathAtOffset(data, te.Offset); ok && te.Field != "" {
+			p = found
 		}
 		return &FieldError{Path: p, Msg: "must be " + jsonType(te.Type) + ", not " + te.Value}
 	}
 	if pe, ok := errors.AsType[*time.ParseError](err); ok {
 		p := "body"
-		if root != nil {
-			if found, ok := locateTime(root, pe.Value); ok {
-				p = strings.TrimPrefix(found, ".")
-			}
+		if found, ok := pathOfTime(data, pe.Value); ok {
+			p = found
 		}
 		return &FieldError{Path: p, Msg: "not a time: " + quote(pe.Value)}
 	}
 	return &FieldError{Path: "body", Msg: "not an Interlock incident: " + err.Error()}
 }
 
-// locate finds the first value of JSON type got (as encoding/json names it: "string", "number", "bool",
-// "array", "object") at the end of the field chain segs, stepping through arrays and map values that the
-// chain does not name. It returns the path with indexes, e.g. ".alerts[1].title".
-func locate(v *node, segs []string, got string) (string, bool) {
-	if len(segs) == 0 && jsonTypeIs(v.kind, got) {
-		return "", true
-	}
-	switch {
-	case v.kind == kindArray:
-		for i := range v.kids {
-			if sub, ok := locate(&v.kids[i].val, segs, got); ok {
-				return "[" + strconv.Itoa(i) + "]" + sub, true
+// pathAtOffset is the path of the value whose first token ends at offset, where encoding/json reports a
+// type error.
+func pathAtOffset(data []byte, offset int64) (string, bool) {
+	found, ok := "", false
+	_ = walkJSON(data, func(ev walkEvent) bool { // an error just leaves the path unfound
+		if !ev.key && ev.end == offset && len(ev.at) > 0 {
+			if d, isDelim := ev.tok.(json.Delim); !isDelim || d == '{' || d == '[' {
+				found, ok = segsString(ev.at), true
+				return false
 			}
 		}
-	case v.kind == kindObject && len(segs) > 0:
-		if m := v.get(segs[0]); m != nil {
-			if sub, ok := locate(&m.val, segs[1:], got); ok {
-				return "." + m.key + sub, true
-			}
-		}
-	case v.kind == kindObject:
-		// A map's values (customDetails): encoding/json's field chain stops at the map.
-		for i := range v.kids {
-			if sub, ok := locate(&v.kids[i].val, nil, got); ok {
-				return "." + v.kids[i].key + sub, true
-			}
-		}
-	}
-	return "", false
-}
-
-func jsonTypeIs(k kind, got string) bool {
-	name, _, _ := strings.Cut(got, " ") // "number 1e999"
-	switch name {
-	case "bool":
-		return k == kindBool
-	case "number":
-		return k == kindNumber
-	case "string":
-		return k == kindString
-	case "array":
-		return k == kindArray
-	case "object":
-		return k == kindObject
-	}
-	return false
+		return ev.end < offset
+	})
+	return found, ok
 }
 
 // ownTimeKeys are the time fields of Interlock's own form.
@@ -314,25 +260,21 @@ var ownTimeKeys = [...]string{
 	"created", "lastModified", "firstActivity", "lastActivity", "startTime", "endTime", "timeGenerated", "firstSeen",
 }
 
-// locateTime finds the first time field whose value is the string value.
-func locateTime(v *node, value string) (string, bool) {
-	for i := range v.kids {
-		m := &v.kids[i]
-		if v.kind == kindObject && m.val.kind == kindString && m.val.s == value {
-			for _, k := range ownTimeKeys {
-				if asciiEqualFold(k, m.key) {
-					return "." + m.key, true
-				}
+// pathOfTime is the path of the first time field whose value is the string value.
+func pathOfTime(data []byte, value string) (string, bool) {
+	found, ok := "", false
+	_ = walkJSON(data, func(ev walkEvent) bool { // an error just leaves the path unfound
+		if s, isStr := ev.tok.(string); isStr && !ev.key && s == value && len(ev.at) > 0 {
+			if last := ev.at[len(ev.at)-1]; last.index < 0 && slices.ContainsFunc(ownTimeKeys[:], func(k string) bool {
+				return asciiEqualFold(k, last.key)
+			}) {
+				found, ok = segsString(ev.at), true
+				return false
 			}
 		}
-		if sub, ok := locateTime(&m.val, value); ok {
-			if v.kind == kindArray {
-				return "[" + strconv.Itoa(i) + "]" + sub, true
-			}
-			return "." + m.key + sub, true
-		}
-	}
-	return "", false
+		return true
+	})
+	return found, ok
 }
 
 // jsonType names the JSON a Go type decodes from.
