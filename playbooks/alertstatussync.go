@@ -121,17 +121,12 @@ type AlertStatusSyncResult struct {
 
 // Run is the workflow.
 func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (AlertStatusSyncResult, error) {
-	if strings.TrimSpace(inc.ID) == "" {
-		return AlertStatusSyncResult{}, temporal.NewNonRetryableApplicationError(
-			"the incident has no id; start the run with a Sentinel incident or an Interlock incident with an id", ErrInvalidIncident, nil)
+	if err := startRun(ctx, AlertStatusSyncName, inc); err != nil {
+		return AlertStatusSyncResult{}, err
 	}
-	if err := workflows.Begin(ctx, AlertStatusSyncName, inc); err != nil {
-		return AlertStatusSyncResult{}, fmt.Errorf("set search attributes: %w", err)
-	}
-	settings := p.Settings
-	var s SyncSettings
-	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings.normalized() }).Get(&s); err != nil {
-		return AlertStatusSyncResult{}, fmt.Errorf("read settings: %w", err)
+	s, err := readSettings(ctx, p.Settings.normalized())
+	if err != nil {
+		return AlertStatusSyncResult{}, err
 	}
 	res := AlertStatusSyncResult{Incident: inc.ID, Number: inc.Number, IncidentStatus: inc.Status, Alerts: []activities.AlertSyncResult{}}
 	want, ok := defender.StatusForIncident(inc.Status)

@@ -98,17 +98,12 @@ type CoveredDevice struct {
 
 // Run is the workflow.
 func (p *AutoClose) Run(ctx workflow.Context, inc incident.Incident) (AutoCloseResult, error) {
-	if strings.TrimSpace(inc.ID) == "" {
-		return AutoCloseResult{}, temporal.NewNonRetryableApplicationError(
-			"the incident has no id; start the run with a Sentinel incident or an Interlock incident with an id", ErrInvalidIncident, nil)
+	if err := startRun(ctx, AutoCloseName, inc); err != nil {
+		return AutoCloseResult{}, err
 	}
-	if err := workflows.Begin(ctx, AutoCloseName, inc); err != nil {
-		return AutoCloseResult{}, fmt.Errorf("set search attributes: %w", err)
-	}
-	settings := p.Settings
-	var s CloseSettings
-	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings }).Get(&s); err != nil {
-		return AutoCloseResult{}, fmt.Errorf("read settings: %w", err)
+	s, err := readSettings(ctx, p.Settings)
+	if err != nil {
+		return AutoCloseResult{}, err
 	}
 	res := AutoCloseResult{Incident: inc.ID, Number: inc.Number}
 	if equalFoldTrim(inc.Status, incident.StatusClosed) {

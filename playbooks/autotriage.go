@@ -23,13 +23,11 @@ import (
 	"fmt"
 	"strings"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
-	"github.com/interlock-soar/interlock/workflows"
 )
 
 // AutoTriageName is the registered workflow type. Never rename it.
@@ -105,17 +103,12 @@ type TriagedDevice struct {
 
 // Run is the workflow.
 func (p *AutoTriage) Run(ctx workflow.Context, inc incident.Incident) (AutoTriageResult, error) {
-	if strings.TrimSpace(inc.ID) == "" {
-		return AutoTriageResult{}, temporal.NewNonRetryableApplicationError(
-			"the incident has no id; start the run with a Sentinel incident or an Interlock incident with an id", ErrInvalidIncident, nil)
+	if err := startRun(ctx, AutoTriageName, inc); err != nil {
+		return AutoTriageResult{}, err
 	}
-	if err := workflows.Begin(ctx, AutoTriageName, inc); err != nil {
-		return AutoTriageResult{}, fmt.Errorf("set search attributes: %w", err)
-	}
-	settings := p.Settings
-	var s TriageSettings
-	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings.normalized() }).Get(&s); err != nil {
-		return AutoTriageResult{}, fmt.Errorf("read settings: %w", err)
+	s, err := readSettings(ctx, p.Settings.normalized())
+	if err != nil {
+		return AutoTriageResult{}, err
 	}
 	res := AutoTriageResult{Incident: inc.ID, Number: inc.Number}
 	if equalFoldTrim(inc.Status, incident.StatusClosed) {

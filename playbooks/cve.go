@@ -142,12 +142,8 @@ type cveRun struct {
 
 // Run is the workflow.
 func (p *CVEAutoWorkflow) Run(ctx workflow.Context, inc incident.Incident) (CVEAutoWorkflowResult, error) {
-	if strings.TrimSpace(inc.ID) == "" {
-		return CVEAutoWorkflowResult{}, temporal.NewNonRetryableApplicationError(
-			"the incident has no id: nothing to write back to", ErrInvalidIncident, nil)
-	}
-	if err := workflows.Begin(ctx, CVEAutoWorkflowName, inc); err != nil {
-		return CVEAutoWorkflowResult{}, fmt.Errorf("set search attributes: %w", err)
+	if err := startRun(ctx, CVEAutoWorkflowName, inc); err != nil {
+		return CVEAutoWorkflowResult{}, err
 	}
 	r := &cveRun{inc: inc, w: &writer{inc: inc}, res: CVEAutoWorkflowResult{Incident: inc.ID, Number: inc.Number}}
 	r.ask = newOwnerAsk(ctx, inc, r.w)

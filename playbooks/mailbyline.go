@@ -16,7 +16,6 @@ package playbooks
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -111,17 +110,12 @@ type lineGroup struct {
 
 // Run is the workflow.
 func (p *MailByLine) Run(ctx workflow.Context, inc incident.Incident) (MailByLineResult, error) {
-	if strings.TrimSpace(inc.ID) == "" {
-		return MailByLineResult{}, temporal.NewNonRetryableApplicationError(
-			"the incident has no id; start the run with a Sentinel incident or an Interlock incident with an id", ErrInvalidIncident, nil)
+	if err := startRun(ctx, MailByLineName, inc); err != nil {
+		return MailByLineResult{}, err
 	}
-	if err := workflows.Begin(ctx, MailByLineName, inc); err != nil {
-		return MailByLineResult{}, fmt.Errorf("set search attributes: %w", err)
-	}
-	settings := p.Settings
-	var s MailLineSettings
-	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings.normalized() }).Get(&s); err != nil {
-		return MailByLineResult{}, fmt.Errorf("read settings: %w", err)
+	s, err := readSettings(ctx, p.Settings.normalized())
+	if err != nil {
+		return MailByLineResult{}, err
 	}
 	res := MailByLineResult{Incident: inc.ID, Number: inc.Number}
 	placed, assetsErr, err := describeAssets(ctx, inc)

@@ -179,18 +179,12 @@ type FailedDevice struct {
 
 // Run is the workflow.
 func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident) (NewEngineeringStationResult, error) {
-	if strings.TrimSpace(inc.ID) == "" {
-		return NewEngineeringStationResult{}, temporal.NewNonRetryableApplicationError(
-			"the incident has no id: nothing to key tickets and the write-back on; start the run with a Sentinel incident or an Interlock incident with an id",
-			ErrInvalidIncident, nil)
+	if err := startRun(ctx, NewEngineeringStationName, inc); err != nil {
+		return NewEngineeringStationResult{}, err
 	}
-	if err := workflows.Begin(ctx, NewEngineeringStationName, inc); err != nil {
-		return NewEngineeringStationResult{}, fmt.Errorf("set search attributes: %w", err)
-	}
-	settings := p.Settings
-	var s NESSettings
-	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings.normalized() }).Get(&s); err != nil {
-		return NewEngineeringStationResult{}, fmt.Errorf("read settings: %w", err)
+	s, err := readSettings(ctx, p.Settings.normalized())
+	if err != nil {
+		return NewEngineeringStationResult{}, err
 	}
 	logger := workflow.GetLogger(ctx)
 	res := NewEngineeringStationResult{Incident: inc.ID, Number: inc.Number}
@@ -226,7 +220,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 	res.Comment = nesComment(res, inc.Impact)
 	var wr activities.WriteResult
 	cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
-	err := workflows.ExecuteSideEffect(cctx, activities.AddIncidentComment, activities.CommentRequest{
+	err = workflows.ExecuteSideEffect(cctx, activities.AddIncidentComment, activities.CommentRequest{
 		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "tickets",
 	}).Get(ctx, &wr)
 	if err != nil {

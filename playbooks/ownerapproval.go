@@ -21,7 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/internal/config"
@@ -110,12 +109,8 @@ type OwnerStatus struct {
 
 // Run is the workflow.
 func (p *OwnerApproval) Run(ctx workflow.Context, inc incident.Incident) (OwnerApprovalResult, error) {
-	if strings.TrimSpace(inc.ID) == "" {
-		return OwnerApprovalResult{}, temporal.NewNonRetryableApplicationError(
-			"the incident has no id: nothing to write back to", ErrInvalidIncident, nil)
-	}
-	if err := workflows.Begin(ctx, OwnerApprovalName, inc); err != nil {
-		return OwnerApprovalResult{}, fmt.Errorf("set search attributes: %w", err)
+	if err := startRun(ctx, OwnerApprovalName, inc); err != nil {
+		return OwnerApprovalResult{}, err
 	}
 	w := &writer{inc: inc}
 	a := newOwnerAsk(ctx, inc, w)

@@ -1,7 +1,14 @@
 package playbooks
 
 import (
+	"fmt"
 	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/workflows"
 )
 
 // Playbook describes one playbook.
@@ -59,4 +66,28 @@ func WorkflowID(p Playbook, incidentID, eventID string) string {
 		id += "/" + eventID
 	}
 	return strings.ToValidUTF8(id, "?")
+}
+
+// startRun is every playbook run's preamble: it refuses an incident without an ID (runs, tickets and
+// write-backs are keyed on it) and makes the run findable by incident, site and device.
+func startRun(ctx workflow.Context, playbook string, inc incident.Incident) error {
+	if strings.TrimSpace(inc.ID) == "" {
+		return temporal.NewNonRetryableApplicationError(
+			"the incident has no id: nothing to key the run and its write-back on; start the run with a Sentinel incident or an Interlock incident with an id",
+			ErrInvalidIncident, nil)
+	}
+	if err := workflows.Begin(ctx, playbook, inc); err != nil {
+		return fmt.Errorf("set search attributes: %w", err)
+	}
+	return nil
+}
+
+// readSettings records a run's settings in its history through a SideEffect: a replay reads them back,
+// so a config change applies to new runs and never makes a running one non-deterministic.
+func readSettings[S any](ctx workflow.Context, settings S) (S, error) {
+	var s S
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings }).Get(&s); err != nil {
+		return s, fmt.Errorf("read settings: %w", err)
+	}
+	return s, nil
 }

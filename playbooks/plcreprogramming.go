@@ -36,7 +36,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/interlock-soar/interlock/activities"
@@ -198,13 +197,8 @@ type plcRun struct {
 
 // Run is the workflow.
 func (p *PLCReprogramming) Run(ctx workflow.Context, inc incident.Incident) (PLCReprogrammingResult, error) {
-	if strings.TrimSpace(inc.ID) == "" {
-		return PLCReprogrammingResult{}, temporal.NewNonRetryableApplicationError(
-			"the incident has no id: nothing to write back to; start the run with a Sentinel incident or an Interlock incident with an id",
-			ErrInvalidIncident, nil)
-	}
-	if err := workflows.Begin(ctx, PLCReprogrammingName, inc); err != nil {
-		return PLCReprogrammingResult{}, fmt.Errorf("set search attributes: %w", err)
+	if err := startRun(ctx, PLCReprogrammingName, inc); err != nil {
+		return PLCReprogrammingResult{}, err
 	}
 	r := &plcRun{
 		inc:    inc,
