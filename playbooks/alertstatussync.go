@@ -124,7 +124,7 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 	if err := startRun(ctx, AlertStatusSyncName, inc); err != nil {
 		return AlertStatusSyncResult{}, err
 	}
-	s, err := readSettings(ctx, p.Settings.normalized())
+	s, err := readSettings(ctx, p.Settings.normalized)
 	if err != nil {
 		return AlertStatusSyncResult{}, err
 	}

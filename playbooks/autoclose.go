@@ -101,7 +101,7 @@ func (p *AutoClose) Run(ctx workflow.Context, inc incident.Incident) (AutoCloseR
 	if err := startRun(ctx, AutoCloseName, inc); err != nil {
 		return AutoCloseResult{}, err
 	}
-	s, err := readSettings(ctx, p.Settings)
+	s, err := readSettings(ctx, func() CloseSettings { return p.Settings })
 	if err != nil {
 		return AutoCloseResult{}, err
 	}

@@ -106,7 +106,7 @@ func (p *AutoTriage) Run(ctx workflow.Context, inc incident.Incident) (AutoTriag
 	if err := startRun(ctx, AutoTriageName, inc); err != nil {
 		return AutoTriageResult{}, err
 	}
-	s, err := readSettings(ctx, p.Settings.normalized())
+	s, err := readSettings(ctx, p.Settings.normalized)
 	if err != nil {
 		return AutoTriageResult{}, err
 	}

@@ -113,7 +113,7 @@ func (p *MailByLine) Run(ctx workflow.Context, inc incident.Incident) (MailByLin
 	if err := startRun(ctx, MailByLineName, inc); err != nil {
 		return MailByLineResult{}, err
 	}
-	s, err := readSettings(ctx, p.Settings.normalized())
+	s, err := readSettings(ctx, p.Settings.normalized)
 	if err != nil {
 		return MailByLineResult{}, err
 	}

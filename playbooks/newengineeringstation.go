@@ -182,7 +182,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 	if err := startRun(ctx, NewEngineeringStationName, inc); err != nil {
 		return NewEngineeringStationResult{}, err
 	}
-	s, err := readSettings(ctx, p.Settings.normalized())
+	s, err := readSettings(ctx, p.Settings.normalized)
 	if err != nil {
 		return NewEngineeringStationResult{}, err
 	}

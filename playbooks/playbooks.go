@@ -84,9 +84,10 @@ func startRun(ctx workflow.Context, playbook string, inc incident.Incident) erro
 
 // readSettings records a run's settings in its history through a SideEffect: a replay reads them back,
 // so a config change applies to new runs and never makes a running one non-deterministic.
-func readSettings[S any](ctx workflow.Context, settings S) (S, error) {
+// settings runs inside the SideEffect only: what it reads (the config defaults) stays out of replays.
+func readSettings[S any](ctx workflow.Context, settings func() S) (S, error) {
 	var s S
-	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings }).Get(&s); err != nil {
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return settings() }).Get(&s); err != nil {
 		return s, fmt.Errorf("read settings: %w", err)
 	}
 	return s, nil
