@@ -52,12 +52,12 @@ const (
 
 // Error types of the status sync.
 const (
-	ErrAlertRefused       = "AlertManagementUriRefused"
-	ErrAlertAPIMissing    = "AlertAPINotConfigured"
-	ErrSensorRejected     = "SensorRejected"
-	ErrSensorUnavailable  = "SensorUnavailable"
-	securityAdmin         = "the Security Admin role on the Defender for IoT subscription"
-	maxConvergenceRereads = 4
+	FailureAlertRefused      = "AlertManagementUriRefused"
+	FailureAlertAPIMissing   = "AlertAPINotConfigured"
+	FailureSensorRejected    = "SensorRejected"
+	FailureSensorUnavailable = "SensorUnavailable"
+	securityAdmin            = "the Security Admin role on the Defender for IoT subscription"
+	maxConvergenceRereads    = 4
 )
 
 // AlertSyncTarget is one alert of the incident and where its status lives.
@@ -114,7 +114,7 @@ func (a *AlertStatus) SyncAlertStatus(ctx context.Context, req AlertSyncRequest)
 	res := AlertSyncResult{AlertID: req.Alert.AlertID, Title: req.Alert.Title, Provider: req.Alert.Provider, Via: req.Alert.Via}
 	want, ok := defender.StatusForIncident(req.Status)
 	if !ok {
-		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("incident status %q has no alert status", req.Status), ErrInvalidRequest, nil)
+		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("incident status %q has no alert status", req.Status), FailureInvalidRequest, nil)
 	}
 	switch req.Alert.Via {
 	case AlertViaAzure:
@@ -122,18 +122,18 @@ func (a *AlertStatus) SyncAlertStatus(ctx context.Context, req AlertSyncRequest)
 	case AlertViaSensor:
 		return a.syncSensor(ctx, req, want, res)
 	}
-	return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown alert route %q", req.Alert.Via), ErrInvalidRequest, nil)
+	return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown alert route %q", req.Alert.Via), FailureInvalidRequest, nil)
 }
 
 func (a *AlertStatus) syncCloud(ctx context.Context, req AlertSyncRequest, want string, res AlertSyncResult) (AlertSyncResult, error) {
 	ref, err := defender.ParseManagementURI(req.Alert.ManagementURI, a.AllowedHosts, a.Subscriptions)
 	if err != nil {
 		// Checked here again, not only in the workflow: the configuration this worker runs with decides.
-		return res, temporal.NewNonRetryableApplicationError(err.Error(), ErrAlertRefused, nil)
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), FailureAlertRefused, nil)
 	}
 	res.Target = ref.Path()
 	if a.Cloud == nil {
-		return res, temporal.NewNonRetryableApplicationError("no Azure identity is configured (azure.*): Defender for IoT alerts in Azure cannot be changed", ErrAlertAPIMissing, nil)
+		return res, temporal.NewNonRetryableApplicationError("no Azure identity is configured (azure.*): Defender for IoT alerts in Azure cannot be changed", FailureAlertAPIMissing, nil)
 	}
 	res.To, res.Action = want, AlertUnchanged
 	for range maxConvergenceRereads {
@@ -177,7 +177,7 @@ func (a *AlertStatus) currentStatus(ctx context.Context, req AlertSyncRequest) s
 
 func (a *AlertStatus) syncSensor(ctx context.Context, req AlertSyncRequest, want string, res AlertSyncResult) (AlertSyncResult, error) {
 	if !defender.IsSensorAlertUUID(req.Alert.SensorUUID) {
-		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%q is not a sensor alert UUID", safetext.Clip(req.Alert.SensorUUID, 60)), ErrInvalidRequest, nil)
+		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%q is not a sensor alert UUID", safetext.Clip(req.Alert.SensorUUID, 60)), FailureInvalidRequest, nil)
 	}
 	res.Target, res.To = req.Alert.SensorUUID, want
 	if want != defender.StatusClosed {
@@ -185,7 +185,7 @@ func (a *AlertStatus) syncSensor(ctx context.Context, req AlertSyncRequest, want
 		return res, nil
 	}
 	if a.Sensor == nil {
-		return res, temporal.NewNonRetryableApplicationError("no on-premises sensor is configured (sensor.url)", ErrAlertAPIMissing, nil)
+		return res, temporal.NewNonRetryableApplicationError("no on-premises sensor is configured (sensor.url)", FailureAlertAPIMissing, nil)
 	}
 	action := defender.ActionHandle
 	if a.LearnOnClose {
@@ -194,9 +194,9 @@ func (a *AlertStatus) syncSensor(ctx context.Context, req AlertSyncRequest, want
 	content, err := a.Sensor.HandleAlert(ctx, req.Alert.SensorUUID, action)
 	if err != nil {
 		if se, ok := errors.AsType[*defender.SensorError](err); ok && !se.Retryable() {
-			return res, temporal.NewNonRetryableApplicationError("sensor refused "+action, ErrSensorRejected, err)
+			return res, temporal.NewNonRetryableApplicationError("sensor refused "+action, FailureSensorRejected, err)
 		}
-		return res, temporal.NewApplicationErrorWithCause("sensor "+action, ErrSensorUnavailable, err)
+		return res, temporal.NewApplicationErrorWithCause("sensor "+action, FailureSensorUnavailable, err)
 	}
 	res.Action, res.Reason = AlertUpdated, content
 	if strings.Contains(strings.ToLower(content), "already") && !strings.Contains(content, "was performed") {

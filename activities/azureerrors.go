@@ -16,13 +16,13 @@ import (
 
 // Error types of Azure calls.
 const (
-	ErrAzureSignIn      = "AzureSignInFailed"
-	ErrAzureForbidden   = "AzureForbidden"
-	ErrAzureNotFound    = "AzureNotFound"
-	ErrAzureRejected    = "AzureRejected"
-	ErrAzureThrottled   = "AzureThrottled"
-	ErrAzureUnavailable = "AzureUnavailable"
-	ErrAzureConflict    = "AzureConflict"
+	FailureAzureSignIn      = "AzureSignInFailed"
+	FailureAzureForbidden   = "AzureForbidden"
+	FailureAzureNotFound    = "AzureNotFound"
+	FailureAzureRejected    = "AzureRejected"
+	FailureAzureThrottled   = "AzureThrottled"
+	FailureAzureUnavailable = "AzureUnavailable"
+	FailureAzureConflict    = "AzureConflict"
 )
 
 // azureError turns an error of a Resource Manager call into an activity error that Temporal retries,
@@ -36,33 +36,33 @@ func azureError(op, role string, err error) error {
 		if af.RawResponse != nil && af.RawResponse.StatusCode >= 400 && af.RawResponse.StatusCode < 500 &&
 			af.RawResponse.StatusCode != http.StatusTooManyRequests {
 			return temporal.NewNonRetryableApplicationError(op+": Microsoft Entra ID refused the sign-in; check azure.tenantID, azure.clientID and the credential",
-				ErrAzureSignIn, errors.New(entraMessage(af)))
+				FailureAzureSignIn, errors.New(entraMessage(af)))
 		}
-		return temporal.NewApplicationErrorWithCause(op+": Microsoft Entra ID sign-in failed", ErrAzureUnavailable, errors.New(entraMessage(af)))
+		return temporal.NewApplicationErrorWithCause(op+": Microsoft Entra ID sign-in failed", FailureAzureUnavailable, errors.New(entraMessage(af)))
 	}
 	ae, ok := errors.AsType[*arm.Error](err)
 	if !ok {
-		return temporal.NewApplicationErrorWithCause(op, ErrAzureUnavailable, err)
+		return temporal.NewApplicationErrorWithCause(op, FailureAzureUnavailable, err)
 	}
 	switch {
 	case ae.Status == http.StatusUnauthorized:
-		return temporal.NewNonRetryableApplicationError(op+": Resource Manager did not accept the token", ErrAzureSignIn, err)
+		return temporal.NewNonRetryableApplicationError(op+": Resource Manager did not accept the token", FailureAzureSignIn, err)
 	case ae.Status == http.StatusForbidden:
-		return temporal.NewNonRetryableApplicationError(op+": the identity lacks permission; it needs "+role, ErrAzureForbidden, err)
+		return temporal.NewNonRetryableApplicationError(op+": the identity lacks permission; it needs "+role, FailureAzureForbidden, err)
 	case ae.Status == http.StatusNotFound:
-		return temporal.NewNonRetryableApplicationError(op+": not found", ErrAzureNotFound, err)
+		return temporal.NewNonRetryableApplicationError(op+": not found", FailureAzureNotFound, err)
 	case ae.Status == http.StatusPreconditionFailed || ae.Status == http.StatusConflict:
-		return temporal.NewApplicationErrorWithCause(op+": changed by someone else meanwhile", ErrAzureConflict, err)
+		return temporal.NewApplicationErrorWithCause(op+": changed by someone else meanwhile", FailureAzureConflict, err)
 	case !ae.Retryable():
-		return temporal.NewNonRetryableApplicationError(op, ErrAzureRejected, err)
+		return temporal.NewNonRetryableApplicationError(op, FailureAzureRejected, err)
 	case ae.RetryAfter > 0:
-		t := ErrAzureUnavailable
+		t := FailureAzureUnavailable
 		if ae.Status == http.StatusTooManyRequests {
-			t = ErrAzureThrottled
+			t = FailureAzureThrottled
 		}
 		return temporal.NewApplicationErrorWithOptions(op, t, temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: ae.RetryAfter})
 	default:
-		return temporal.NewApplicationErrorWithCause(op, ErrAzureUnavailable, err)
+		return temporal.NewApplicationErrorWithCause(op, FailureAzureUnavailable, err)
 	}
 }
 

@@ -110,7 +110,7 @@ func (w MaintenanceWindow) check() error {
 // else the first approved change request whose window covers it and that names the PLC.
 func (c *Changes) FindPlannedChange(ctx context.Context, req PlannedChangeRequest) (PlannedChange, error) {
 	if req.At.IsZero() {
-		return PlannedChange{}, temporal.NewNonRetryableApplicationError("planned-change lookup needs the time of the change", ErrInvalidRequest, nil)
+		return PlannedChange{}, temporal.NewNonRetryableApplicationError("planned-change lookup needs the time of the change", FailureInvalidRequest, nil)
 	}
 	for _, w := range c.windows {
 		if w.Covers(req) {

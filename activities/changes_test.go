@@ -226,7 +226,7 @@ func TestFindPlannedChangeErrors(t *testing.T) {
 	_, err = env.ExecuteActivity(c.FindPlannedChange, PlannedChangeRequest{PLC: DeviceFacts{Name: "PLC-1"}})
 	appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 	require.True(t, ok, "%v", err)
-	require.Equal(t, ErrInvalidRequest, appErr.Type())
+	require.Equal(t, FailureInvalidRequest, appErr.Type())
 	require.True(t, appErr.NonRetryable())
 	require.Empty(t, fake.calls, "a bad request asks nobody")
 

@@ -91,7 +91,7 @@ func (f *CVEFeed) FindDeviceCVEs(ctx context.Context, req CVERequest) (CVEResult
 		if !loaded {
 			return CVEResult{}, err // retryable: the file may be mid-copy
 		}
-		f.logger.WarnContext(ctx, "vulnerability feed changed but does not load; keeping the previous contents", "error", err)
+		f.logger.WarnContext(ctx, "vulnerability feed changed but does not load; keeping the previous contents", "err", err)
 	}
 	f.mu.Lock()
 	rows := f.rows

@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// ErrNoRecipients is the error type when nobody at all can be told (not even the SOC mailbox).
-const ErrNoRecipients = "NoRecipients"
+// FailureNoRecipients is the error type when nobody at all can be told (not even the SOC mailbox).
+const FailureNoRecipients = "NoRecipients"
 
 // Where a recipient list came from.
 const (
@@ -131,7 +131,7 @@ func (d *Directory) Recipients(ctx context.Context, req RecipientsRequest) (Reci
 	}
 	if len(out.Engineers) == 0 {
 		return Recipients{}, temporal.NewNonRetryableApplicationError(
-			"nobody to tell: no directory entry, no valid device owner, and no SOC mailbox configured", ErrNoRecipients, nil)
+			"nobody to tell: no directory entry, no valid device owner, and no SOC mailbox configured", FailureNoRecipients, nil)
 	}
 	if len(out.Escalation) == 0 {
 		out.Escalation, _ = cleanRecipients(slices.Concat(out.Engineers, d.soc))

@@ -89,7 +89,7 @@ func TestDirectoryWithoutAnyone(t *testing.T) {
 	_, err = recipients(t, d, RecipientsRequest{Site: "x"})
 	appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 	require.True(t, ok, "%v", err)
-	require.Equal(t, ErrNoRecipients, appErr.Type())
+	require.Equal(t, FailureNoRecipients, appErr.Type())
 	require.True(t, appErr.NonRetryable())
 }
 

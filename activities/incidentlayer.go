@@ -69,7 +69,7 @@ type PrepareResult struct {
 // automation rules on the enriched incident.
 func (a *IncidentLayer) PrepareIncidentEvent(ctx context.Context, req PrepareRequest) (PrepareResult, error) {
 	if a.Rules == nil {
-		return PrepareResult{}, temporal.NewNonRetryableApplicationError("no automation rules are configured", ErrInvalidRequest, nil)
+		return PrepareResult{}, temporal.NewNonRetryableApplicationError("no automation rules are configured", FailureInvalidRequest, nil)
 	}
 	inc := req.Event.Incident
 	var out PrepareResult
@@ -159,14 +159,14 @@ func actorOf(ctx context.Context) string {
 }
 
 // Error type of a change the incident refused.
-const ErrIncidentRefused = "IncidentChangeRefused"
+const FailureIncidentRefused = "IncidentChangeRefused"
 
 func interlockError(err error) error {
 	if ice, ok := errors.AsType[*otincident.InvalidChangeError](err); ok {
-		return temporal.NewNonRetryableApplicationError("the incident refused the change: "+ice.Error(), ErrIncidentRefused, nil)
+		return temporal.NewNonRetryableApplicationError("the incident refused the change: "+ice.Error(), FailureIncidentRefused, nil)
 	}
 	if errors.Is(err, otincident.ErrNotFound) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrIncidentRefused, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), FailureIncidentRefused, nil)
 	}
 	return err
 }
@@ -194,7 +194,7 @@ func (w *RoutedWriter) route(id, armID string) (IncidentWriter, error) {
 	}
 	if w.Other == nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"incident %q is not one Interlock keeps, and no SIEM is configured for write-back (sentinel.writeBack)", safetext.Clip(id, 80)), ErrInvalidRequest, nil)
+			"incident %q is not one Interlock keeps, and no SIEM is configured for write-back (sentinel.writeBack)", safetext.Clip(id, 80)), FailureInvalidRequest, nil)
 	}
 	return w.Other, nil
 }

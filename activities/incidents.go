@@ -80,13 +80,13 @@ type Incidents struct {
 	Writer IncidentWriter
 }
 
-// ErrInvalidRequest is the error type of requests that can never succeed.
-const ErrInvalidRequest = "InvalidRequest"
+// FailureInvalidRequest is the error type of requests that can never succeed.
+const FailureInvalidRequest = "InvalidRequest"
 
 // AddIncidentComment adds a comment to the incident, under an ID derived from the run and purpose.
 func (a *Incidents) AddIncidentComment(ctx context.Context, req CommentRequest) (WriteResult, error) {
 	if req.IncidentID == "" || strings.TrimSpace(req.Message) == "" {
-		return WriteResult{}, temporal.NewNonRetryableApplicationError("comment needs an incident ID and a message", ErrInvalidRequest, nil)
+		return WriteResult{}, temporal.NewNonRetryableApplicationError("comment needs an incident ID and a message", FailureInvalidRequest, nil)
 	}
 	if req.CommentID == "" {
 		req.CommentID = CommentID(runOf(ctx), req)
@@ -102,7 +102,7 @@ func (a *Incidents) AddIncidentComment(ctx context.Context, req CommentRequest) 
 // UpdateIncident changes the incident's severity, status, classification, owner or tags.
 func (a *Incidents) UpdateIncident(ctx context.Context, req UpdateRequest) (WriteResult, error) {
 	if req.IncidentID == "" {
-		return WriteResult{}, temporal.NewNonRetryableApplicationError("update needs an incident ID", ErrInvalidRequest, nil)
+		return WriteResult{}, temporal.NewNonRetryableApplicationError("update needs an incident ID", FailureInvalidRequest, nil)
 	}
 	res, err := a.Writer.Update(ctx, req)
 	if err != nil {

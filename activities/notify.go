@@ -21,10 +21,10 @@ import (
 
 // Error types of the notification activities, for a workflow's NonRetryableErrorTypes or checks.
 const (
-	// ErrSMTPRejected: the SMTP server refused the message with a 5xx reply; retrying cannot help.
-	ErrSMTPRejected = "SMTPRejected"
-	// ErrSMTPTemporary: a 4xx reply, or the server could not be reached; Temporal retries.
-	ErrSMTPTemporary = "SMTPTemporary"
+	// FailureSMTPRejected: the SMTP server refused the message with a 5xx reply; retrying cannot help.
+	FailureSMTPRejected = "SMTPRejected"
+	// FailureSMTPTemporary: a 4xx reply, or the server could not be reached; Temporal retries.
+	FailureSMTPTemporary = "SMTPTemporary"
 )
 
 // maxNotificationRecipients bounds one notice; a directory returning more is broken.
@@ -87,7 +87,7 @@ const GroupRecipient = "group"
 func (n *Notifier) SendPLCNotification(ctx context.Context, req PLCNotification) (NotificationResult, error) {
 	rcpts, err := notificationRecipients(req.WorkflowID, req.Round, req.Recipients)
 	if err != nil {
-		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidRequest, nil)
+		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), FailureInvalidRequest, nil)
 	}
 	recipient := GroupRecipient
 	if len(rcpts) == 1 {
@@ -103,7 +103,7 @@ func (n *Notifier) SendPLCNotification(ctx context.Context, req PLCNotification)
 	})
 	if err != nil {
 		// Signing fails only on bad input (the key was checked at start); a retry cannot fix it.
-		return NotificationResult{}, temporal.NewNonRetryableApplicationError("make answer links", ErrInvalidRequest, err)
+		return NotificationResult{}, temporal.NewNonRetryableApplicationError("make answer links", FailureInvalidRequest, err)
 	}
 
 	addrs := make([]string, len(rcpts))
@@ -132,9 +132,9 @@ func (n *Notifier) SendPLCNotification(ctx context.Context, req PLCNotification)
 	})
 	if err != nil {
 		if mail.IsPermanent(err) {
-			return NotificationResult{}, temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", ErrSMTPRejected, err)
+			return NotificationResult{}, temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", FailureSMTPRejected, err)
 		}
-		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", ErrSMTPTemporary, err)
+		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", FailureSMTPTemporary, err)
 	}
 	if activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Info("PLC notification sent", "messageId", msgID, "recipients", len(addrs), "round", req.Round)

@@ -227,7 +227,7 @@ func TestSendPLCNotificationRefusesBadRequests(t *testing.T) {
 			appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 			require.True(t, ok, "%v", err)
 			require.True(t, appErr.NonRetryable())
-			require.Equal(t, activities.ErrInvalidRequest, appErr.Type())
+			require.Equal(t, activities.FailureInvalidRequest, appErr.Type())
 			require.Zero(t, r.smtp.Attempts(mailtest.StageMail), "nothing is sent")
 		})
 	}
@@ -243,7 +243,7 @@ func TestSendPLCNotificationClassifiesSMTPFailures(t *testing.T) {
 		appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 		require.True(t, ok, "%v", err)
 		require.False(t, appErr.NonRetryable())
-		require.Equal(t, activities.ErrSMTPTemporary, appErr.Type())
+		require.Equal(t, activities.FailureSMTPTemporary, appErr.Type())
 
 		first := r.smtp.Attempts(mailtest.StageRcpt)
 		res, err := r.send(t, plcNotice()) // Temporal's retry
@@ -269,7 +269,7 @@ func TestSendPLCNotificationClassifiesSMTPFailures(t *testing.T) {
 		appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 		require.True(t, ok, "%v", err)
 		require.True(t, appErr.NonRetryable())
-		require.Equal(t, activities.ErrSMTPRejected, appErr.Type())
+		require.Equal(t, activities.FailureSMTPRejected, appErr.Type())
 		require.Empty(t, r.smtp.Messages())
 	})
 }

@@ -55,7 +55,7 @@ const maxLineDevices = 100
 func (n *Notifier) SendLineNotification(ctx context.Context, req LineNotification) (NotificationResult, error) {
 	rcpts, err := lineRecipients(req)
 	if err != nil {
-		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidRequest, nil)
+		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), FailureInvalidRequest, nil)
 	}
 	to := make([]string, len(rcpts))
 	addrs := make([]string, len(rcpts))
@@ -70,9 +70,9 @@ func (n *Notifier) SendLineNotification(ctx context.Context, req LineNotificatio
 	})
 	if err != nil {
 		if mail.IsPermanent(err) {
-			return NotificationResult{}, temporal.NewNonRetryableApplicationError("SMTP server rejected the line notification", ErrSMTPRejected, err)
+			return NotificationResult{}, temporal.NewNonRetryableApplicationError("SMTP server rejected the line notification", FailureSMTPRejected, err)
 		}
-		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", ErrSMTPTemporary, err)
+		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", FailureSMTPTemporary, err)
 	}
 	if activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Info("line notification sent", "messageId", msgID, "recipients", len(addrs))

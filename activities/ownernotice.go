@@ -54,7 +54,7 @@ type OwnerNotification struct {
 func (n *Notifier) SendOwnerNotification(ctx context.Context, req OwnerNotification) (NotificationResult, error) {
 	rcpts, err := notificationRecipients(req.WorkflowID, req.Round, req.Recipients)
 	if err != nil {
-		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidRequest, nil)
+		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), FailureInvalidRequest, nil)
 	}
 	recipient := GroupRecipient
 	if len(rcpts) == 1 {
@@ -65,7 +65,7 @@ func (n *Notifier) SendOwnerNotification(ctx context.Context, req OwnerNotificat
 		PLC: plcName(req.Device), Recipient: recipient, Round: req.Round, Question: QuestionExpected,
 	})
 	if err != nil {
-		return NotificationResult{}, temporal.NewNonRetryableApplicationError("make answer links", ErrInvalidRequest, err)
+		return NotificationResult{}, temporal.NewNonRetryableApplicationError("make answer links", FailureInvalidRequest, err)
 	}
 	addrs := make([]string, len(rcpts))
 	to := make([]string, len(rcpts))
@@ -89,9 +89,9 @@ func (n *Notifier) SendOwnerNotification(ctx context.Context, req OwnerNotificat
 	})
 	if err != nil {
 		if mail.IsPermanent(err) {
-			return NotificationResult{}, temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", ErrSMTPRejected, err)
+			return NotificationResult{}, temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", FailureSMTPRejected, err)
 		}
-		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", ErrSMTPTemporary, err)
+		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", FailureSMTPTemporary, err)
 	}
 	if activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Info("owner notification sent", "messageId", msgID, "recipients", len(addrs), "round", req.Round)

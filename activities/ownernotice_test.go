@@ -127,5 +127,5 @@ func TestSendOwnerNotificationHostileAndIdempotent(t *testing.T) {
 	_, err = r.sendOwner(t, req)
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
-	require.Equal(t, activities.ErrInvalidRequest, ae.Type())
+	require.Equal(t, activities.FailureInvalidRequest, ae.Type())
 }

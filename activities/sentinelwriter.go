@@ -25,9 +25,9 @@ type SentinelAPI interface {
 
 var _ SentinelAPI = (*sentinel.Client)(nil)
 
-// ErrNotSentinelIncident is the error type of a write-back to an incident that is not one of the
+// FailureNotSentinelIncident is the error type of a write-back to an incident that is not one of the
 // configured workspace's (no armId, or another workspace's).
-const ErrNotSentinelIncident = "NotASentinelIncident"
+const FailureNotSentinelIncident = "NotASentinelIncident"
 
 // sentinelResponder is the role a 403 from the incident API points at.
 const sentinelResponder = "the Microsoft Sentinel Responder role on the workspace"
@@ -52,11 +52,11 @@ func (w *SentinelWriter) ref(armID string) (sentinel.IncidentRef, error) {
 	if strings.TrimSpace(armID) == "" {
 		return sentinel.IncidentRef{}, temporal.NewNonRetryableApplicationError(
 			"the incident has no armId: it did not come from Microsoft Sentinel (a raw alert or Interlock's own form), so there is nothing to write back to",
-			ErrNotSentinelIncident, nil)
+			FailureNotSentinelIncident, nil)
 	}
 	ref, err := w.API.Ref(armID)
 	if err != nil {
-		return sentinel.IncidentRef{}, temporal.NewNonRetryableApplicationError("incident armId refused: "+err.Error(), ErrNotSentinelIncident, nil)
+		return sentinel.IncidentRef{}, temporal.NewNonRetryableApplicationError("incident armId refused: "+err.Error(), FailureNotSentinelIncident, nil)
 	}
 	return ref, nil
 }
@@ -68,11 +68,11 @@ func (w *SentinelWriter) AddComment(ctx context.Context, req CommentRequest) (Wr
 		return WriteResult{}, err
 	}
 	if req.CommentID == "" {
-		return WriteResult{}, temporal.NewNonRetryableApplicationError("a Sentinel comment needs an ID", ErrInvalidRequest, nil)
+		return WriteResult{}, temporal.NewNonRetryableApplicationError("a Sentinel comment needs an ID", FailureInvalidRequest, nil)
 	}
 	if n := len([]rune(req.Message)); n > sentinel.MaxCommentLength {
 		return WriteResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("comment of %d characters is over Sentinel's %d", n, sentinel.MaxCommentLength), ErrInvalidRequest, nil)
+			fmt.Sprintf("comment of %d characters is over Sentinel's %d", n, sentinel.MaxCommentLength), FailureInvalidRequest, nil)
 	}
 	if err := w.API.PutComment(ctx, ref, req.CommentID, req.Message); err != nil {
 		return WriteResult{}, azureError("put comment", sentinelResponder, err)

@@ -21,12 +21,12 @@ import (
 // Error types of the ticket activities (ApplicationError types; list them in NonRetryableErrorTypes
 // if a workflow wants to stop on them regardless of the error's own flag).
 const (
-	// ErrServiceNowRejected: ServiceNow refused the request (400, 401, 403, 404); retrying cannot help.
-	ErrServiceNowRejected = "ServiceNowRejected"
-	// ErrServiceNowUnavailable: ServiceNow did not answer usefully (5xx, connection, timeout); retried.
-	ErrServiceNowUnavailable = "ServiceNowUnavailable"
-	// ErrServiceNowThrottled: ServiceNow asked us to slow down (429); retried after its Retry-After.
-	ErrServiceNowThrottled = "ServiceNowThrottled"
+	// FailureServiceNowRejected: ServiceNow refused the request (400, 401, 403, 404); retrying cannot help.
+	FailureServiceNowRejected = "ServiceNowRejected"
+	// FailureServiceNowUnavailable: ServiceNow did not answer usefully (5xx, connection, timeout); retried.
+	FailureServiceNowUnavailable = "ServiceNowUnavailable"
+	// FailureServiceNowThrottled: ServiceNow asked us to slow down (429); retried after its Retry-After.
+	FailureServiceNowThrottled = "ServiceNowThrottled"
 )
 
 // TicketAPI is the part of the ServiceNow Table API the ticket activities use.
@@ -238,18 +238,18 @@ const (
 func (t *Tickets) EnsureTicket(ctx context.Context, req EnsureTicketRequest) (TicketResult, error) {
 	table := cmp.Or(req.Table, t.Table, "incident")
 	if !servicenow.ValidTable(table) {
-		return TicketResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%q is not a ServiceNow table name", table), ErrInvalidRequest, nil)
+		return TicketResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%q is not a ServiceNow table name", table), FailureInvalidRequest, nil)
 	}
 	if strings.TrimSpace(req.Incident.ID) == "" {
-		return TicketResult{}, temporal.NewNonRetryableApplicationError("ticket request has no incident ID", ErrInvalidRequest, nil)
+		return TicketResult{}, temporal.NewNonRetryableApplicationError("ticket request has no incident ID", FailureInvalidRequest, nil)
 	}
 	key := DeviceKey(req.Device)
 	if key == "" {
-		return TicketResult{}, temporal.NewNonRetryableApplicationError("device has no MAC address, Defender for IoT ID or IP address to key a ticket on", ErrInvalidRequest, nil)
+		return TicketResult{}, temporal.NewNonRetryableApplicationError("device has no MAC address, Defender for IoT ID or IP address to key a ticket on", FailureInvalidRequest, nil)
 	}
 	fields, err := TicketFieldValues(req, key)
 	if err != nil {
-		return TicketResult{}, temporal.NewNonRetryableApplicationError("build ticket fields", ErrInvalidRequest, err)
+		return TicketResult{}, temporal.NewNonRetryableApplicationError("build ticket fields", FailureInvalidRequest, err)
 	}
 	res := TicketResult{Table: table, CorrelationID: key, Device: ticketLine(req.Device.DisplayName(), 200)}
 	marker := ticketMarker(req.Incident.ID)
@@ -284,13 +284,13 @@ func (t *Tickets) EnsureTicket(ctx context.Context, req EnsureTicketRequest) (Ti
 	if err != nil {
 		if ambiguous(err) && t.CreateSettle > 0 {
 			return TicketResult{}, temporal.NewApplicationErrorWithOptions("create ticket in "+table+": outcome unknown",
-				ErrServiceNowUnavailable, temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: t.CreateSettle})
+				FailureServiceNowUnavailable, temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: t.CreateSettle})
 		}
 		return TicketResult{}, ticketError("create ticket in "+table, err)
 	}
 	if !servicenow.ValidSysID(rec["sys_id"]) {
 		// The record may exist; the retry's lookup will find it.
-		return TicketResult{}, temporal.NewApplicationError("ServiceNow answered the create without a sys_id", ErrServiceNowUnavailable)
+		return TicketResult{}, temporal.NewApplicationError("ServiceNow answered the create without a sys_id", FailureServiceNowUnavailable)
 	}
 	res.SysID, res.Number, res.Created = rec["sys_id"], rec["number"], true
 	res.URL = servicenow.RecordURL(t.InstanceURL, table, res.SysID)
@@ -400,7 +400,7 @@ func ambiguous(err error) bool {
 // ticketError turns a client error into an activity error Temporal retries, or not, as it deserves.
 func ticketError(op string, err error) error {
 	if _, ok := errors.AsType[*servicenow.QueryError](err); ok {
-		return temporal.NewNonRetryableApplicationError(op, ErrInvalidRequest, err)
+		return temporal.NewNonRetryableApplicationError(op, FailureInvalidRequest, err)
 	}
 	apiErr, ok := errors.AsType[*servicenow.APIError](err)
 	switch {
@@ -408,16 +408,16 @@ func ticketError(op string, err error) error {
 		if errors.Is(err, context.Canceled) {
 			return err // the activity was cancelled; nothing to classify
 		}
-		return temporal.NewApplicationErrorWithCause(op, ErrServiceNowUnavailable, err)
+		return temporal.NewApplicationErrorWithCause(op, FailureServiceNowUnavailable, err)
 	case !apiErr.Retryable:
-		return temporal.NewNonRetryableApplicationError(op, ErrServiceNowRejected, err)
+		return temporal.NewNonRetryableApplicationError(op, FailureServiceNowRejected, err)
 	case apiErr.RetryAfter > 0:
-		errType := ErrServiceNowUnavailable
+		errType := FailureServiceNowUnavailable
 		if apiErr.Status == 429 {
-			errType = ErrServiceNowThrottled
+			errType = FailureServiceNowThrottled
 		}
 		return temporal.NewApplicationErrorWithOptions(op, errType, temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: apiErr.RetryAfter})
 	default:
-		return temporal.NewApplicationErrorWithCause(op, ErrServiceNowUnavailable, err)
+		return temporal.NewApplicationErrorWithCause(op, FailureServiceNowUnavailable, err)
 	}
 }

@@ -173,7 +173,7 @@ func TestEnsureTicketAmbiguousCreate(t *testing.T) {
 	_, err := rig.ensure(req)
 	appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 	require.True(t, ok, "%v", err)
-	require.Equal(t, ErrServiceNowUnavailable, appErr.Type())
+	require.Equal(t, FailureServiceNowUnavailable, appErr.Type())
 	require.False(t, appErr.NonRetryable(), "Temporal retries it")
 	require.Equal(t, 1, rig.stub.CreatedCount("incident"), "the lost create happened")
 
@@ -219,14 +219,14 @@ func TestEnsureTicketErrors(t *testing.T) {
 		delay     time.Duration
 		sent      bool
 	}{
-		{name: "rejected credentials", password: "wrong-pass-123", wantType: ErrServiceNowRejected, sent: true},
-		{name: "unavailable", faults: snowstub.Faults{Unavailable: 5}, wantType: ErrServiceNowUnavailable, retryable: true, sent: true},
-		{name: "throttled", faults: snowstub.Faults{TooManyRequests: 5, RetryAfter: 90 * time.Second}, wantType: ErrServiceNowThrottled, retryable: true, delay: 90 * time.Second, sent: true},
-		{name: "no incident ID", mod: func(r *EnsureTicketRequest) { r.Incident.ID = " " }, wantType: ErrInvalidRequest},
-		{name: "device without key", mod: func(r *EnsureTicketRequest) { r.Device = noKey }, wantType: ErrInvalidRequest},
-		{name: "bad table", mod: func(r *EnsureTicketRequest) { r.Table = "incident^NQ" }, wantType: ErrInvalidRequest},
-		{name: "bad extra field", mod: func(r *EnsureTicketRequest) { r.Fields.Extra = map[string]string{"Bad Name": "x"} }, wantType: ErrInvalidRequest},
-		{name: "bad template", mod: func(r *EnsureTicketRequest) { r.Fields.ShortDescriptionTemplate = "{{.Nope}}" }, wantType: ErrInvalidRequest},
+		{name: "rejected credentials", password: "wrong-pass-123", wantType: FailureServiceNowRejected, sent: true},
+		{name: "unavailable", faults: snowstub.Faults{Unavailable: 5}, wantType: FailureServiceNowUnavailable, retryable: true, sent: true},
+		{name: "throttled", faults: snowstub.Faults{TooManyRequests: 5, RetryAfter: 90 * time.Second}, wantType: FailureServiceNowThrottled, retryable: true, delay: 90 * time.Second, sent: true},
+		{name: "no incident ID", mod: func(r *EnsureTicketRequest) { r.Incident.ID = " " }, wantType: FailureInvalidRequest},
+		{name: "device without key", mod: func(r *EnsureTicketRequest) { r.Device = noKey }, wantType: FailureInvalidRequest},
+		{name: "bad table", mod: func(r *EnsureTicketRequest) { r.Table = "incident^NQ" }, wantType: FailureInvalidRequest},
+		{name: "bad extra field", mod: func(r *EnsureTicketRequest) { r.Fields.Extra = map[string]string{"Bad Name": "x"} }, wantType: FailureInvalidRequest},
+		{name: "bad template", mod: func(r *EnsureTicketRequest) { r.Fields.ShortDescriptionTemplate = "{{.Nope}}" }, wantType: FailureInvalidRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -40,8 +40,8 @@ import (
 // AlertStatusSyncName is the registered workflow type. Never rename it.
 const AlertStatusSyncName = "AlertStatusSync"
 
-// ErrAlertSyncFailed is the error type of a run in which no alert could be synced.
-const ErrAlertSyncFailed = "AlertSyncFailed"
+// FailureAlertSyncFailed is the error type of a run in which no alert could be synced.
+const FailureAlertSyncFailed = "AlertSyncFailed"
 
 // maxSyncAlerts bounds the alerts one run changes.
 const maxSyncAlerts = 100
@@ -142,10 +142,10 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 		res.Reason = "the incident has no alerts"
 		return res, nil
 	}
-	actx := workflows.WithSideEffectOptions(ctx, s.AttemptTimeout, s.RetryFor)
+	actx := workflows.WithCallOptions(ctx, s.AttemptTimeout, s.RetryFor)
 	futures := make([]workflow.Future, len(targets))
 	for i, t := range targets {
-		futures[i] = workflows.ExecuteSideEffect(actx, activities.SyncAlertStatus, activities.AlertSyncRequest{
+		futures[i] = workflows.CallOutside(actx, activities.SyncAlertStatus, activities.AlertSyncRequest{
 			IncidentID: inc.ID, IncidentARMID: inc.ARMID, Status: inc.Status, Alert: t.target,
 		})
 	}
@@ -158,12 +158,12 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 				return res, err
 			}
 			entry.Action, entry.Reason, entry.To = activities.AlertFailed, failure(err), want
-			if ae, ok := errors.AsType[*temporal.ApplicationError](err); ok && ae.Type() == activities.ErrAlertRefused {
+			if ae, ok := errors.AsType[*temporal.ApplicationError](err); ok && ae.Type() == activities.FailureAlertRefused {
 				entry.Action = activities.AlertRefused
 			} else {
 				failed++
 			}
-			workflow.GetLogger(ctx).Warn("alert status not synced", "alert", entry.AlertID, "error", err)
+			workflow.GetLogger(ctx).Warn("alert status not synced", "alert", entry.AlertID, "err", err)
 			continue
 		}
 		*entry = r
@@ -171,18 +171,18 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 
 	if s.Comment {
 		res.Comment = syncComment(res)
-		cctx := workflows.WithSideEffectOptions(ctx, syncCommentAttempt, syncCommentTotal)
-		err := workflows.ExecuteSideEffect(cctx, activities.AddIncidentComment, activities.CommentRequest{
+		cctx := workflows.WithCallOptions(ctx, syncCommentAttempt, syncCommentTotal)
+		err := workflows.CallOutside(cctx, activities.AddIncidentComment, activities.CommentRequest{
 			IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "status-sync",
 		}).Get(ctx, nil)
 		if err != nil {
-			workflow.GetLogger(ctx).Warn("incident comment failed", "error", err)
+			workflow.GetLogger(ctx).Warn("incident comment failed", "err", err)
 			res.CommentError = failure(err)
 		}
 	}
 	if tried > 0 && failed == tried {
 		return res, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("no alert status could be set (%d failed): %s", failed, firstFailure(res.Alerts)), ErrAlertSyncFailed, nil)
+			fmt.Sprintf("no alert status could be set (%d failed): %s", failed, firstFailure(res.Alerts)), FailureAlertSyncFailed, nil)
 	}
 	return res, nil
 }

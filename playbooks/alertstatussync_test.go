@@ -284,7 +284,7 @@ func TestAlertStatusSyncFailsOnlyWhenEveryAlertFailed(t *testing.T) {
 	res, err := r.run(t, syncIncident("Closed", asiAlert("a1"), asiAlert("a2")))
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
-	require.Equal(t, ErrAlertSyncFailed, ae.Type())
+	require.Equal(t, FailureAlertSyncFailed, ae.Type())
 	require.Contains(t, ae.Message(), "no alert status could be set (2 failed)")
 	require.Len(t, r.comments, 1, "the comment says so before the run fails")
 	require.Contains(t, r.comments[0].Message, "<b>failed</b>: ")

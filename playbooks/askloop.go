@@ -111,7 +111,7 @@ func (l *askLoop) receiveSignals(ctx workflow.Context) {
 			return
 		}
 		if err := l.validate(a); err != nil {
-			workflow.GetLogger(ctx).Warn("answer signal ignored", "error", err)
+			workflow.GetLogger(ctx).Warn("answer signal ignored", "err", err)
 			continue
 		}
 		l.record(ctx, a, "temporal-ui")

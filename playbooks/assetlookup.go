@@ -18,16 +18,16 @@ const assetsAttempt, assetsTotal = 10 * time.Second, time.Minute
 // describeAssets asks the asset directory about the incident's devices. When the lookup fails the run
 // goes on with the incident's own devices, unplaced, and the error says so in the result.
 func describeAssets(ctx workflow.Context, inc incident.Incident) (activities.AssetsResult, string, error) {
-	actx := workflows.WithSideEffectOptions(ctx, assetsAttempt, assetsTotal)
+	actx := workflows.WithCallOptions(ctx, assetsAttempt, assetsTotal)
 	var res activities.AssetsResult
-	err := workflows.ExecuteSideEffect(actx, activities.DescribeAssets, activities.AssetsRequest{Incident: inc}).Get(ctx, &res)
+	err := workflows.CallOutside(actx, activities.DescribeAssets, activities.AssetsRequest{Incident: inc}).Get(ctx, &res)
 	if err == nil {
 		return res, "", nil
 	}
 	if temporal.IsCanceledError(err) {
 		return res, "", err
 	}
-	workflow.GetLogger(ctx).Warn("asset directory lookup failed", "incident", inc.ID, "error", err)
+	workflow.GetLogger(ctx).Warn("asset directory lookup failed", "incident", inc.ID, "err", err)
 	res = activities.AssetsResult{}
 	for _, d := range inc.Devices {
 		res.Devices = append(res.Devices, activities.PlacedDevice{Device: d})
@@ -43,8 +43,8 @@ func stableCommentID(playbook, incidentID, purpose string) string {
 
 // writeComment writes msg under its stable ID; it returns the error text, "" on success.
 func writeComment(ctx workflow.Context, inc incident.Incident, playbook, purpose, msg string) (string, error) {
-	cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
-	err := workflows.ExecuteSideEffect(cctx, activities.AddIncidentComment, activities.CommentRequest{
+	cctx := workflows.WithCallOptions(ctx, nesCommentAttempt, nesCommentTotal)
+	err := workflows.CallOutside(cctx, activities.AddIncidentComment, activities.CommentRequest{
 		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: msg, Purpose: purpose,
 		CommentID: stableCommentID(playbook, inc.ID, purpose),
 	}).Get(ctx, nil)
@@ -54,22 +54,22 @@ func writeComment(ctx workflow.Context, inc incident.Incident, playbook, purpose
 	if temporal.IsCanceledError(err) {
 		return "", err
 	}
-	workflow.GetLogger(ctx).Warn("incident comment failed", "incident", inc.ID, "playbook", playbook, "error", err)
+	workflow.GetLogger(ctx).Warn("incident comment failed", "incident", inc.ID, "playbook", playbook, "err", err)
 	return nesFailure(err), nil
 }
 
 // writeUpdate writes the update; it returns what changed and the error text, "" on success.
 func writeUpdate(ctx workflow.Context, req activities.UpdateRequest) ([]string, string, error) {
-	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
+	wctx := workflows.WithCallOptions(ctx, writeBackAttempt, writeBackTotal)
 	var wr activities.WriteResult
-	err := workflows.ExecuteSideEffect(wctx, activities.UpdateIncident, req).Get(ctx, &wr)
+	err := workflows.CallOutside(wctx, activities.UpdateIncident, req).Get(ctx, &wr)
 	if err == nil {
 		return wr.Changes, "", nil
 	}
 	if temporal.IsCanceledError(err) {
 		return nil, "", err
 	}
-	workflow.GetLogger(ctx).Warn("incident update failed", "incident", req.IncidentID, "error", err)
+	workflow.GetLogger(ctx).Warn("incident update failed", "incident", req.IncidentID, "err", err)
 	return nil, nesFailure(err), nil
 }
 

@@ -142,7 +142,7 @@ func (p *AutoClose) Run(ctx workflow.Context, inc incident.Incident) (AutoCloseR
 // lookUp asks FindPlannedChange about every device, in parallel, and sorts them into covered and not.
 func (p *AutoClose) lookUp(ctx workflow.Context, inc incident.Incident, devices []activities.PlacedDevice, res *AutoCloseResult) error {
 	at := firstTime(inc.FirstActivity, firstAlertStart(inc), inc.Created, workflow.Now(ctx))
-	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
+	lctx := workflows.WithCallOptions(ctx, lookupAttempt, lookupTotal)
 	futures := make([]workflow.Future, len(devices))
 	for i, pd := range devices {
 		d := pd.Device
@@ -150,7 +150,7 @@ func (p *AutoClose) lookUp(ctx workflow.Context, inc incident.Incident, devices 
 		if pd.Place != nil {
 			site, zone = firstNonEmpty(site, pd.Place.Site), firstNonEmpty(zone, pd.Place.Zone)
 		}
-		futures[i] = workflows.ExecuteSideEffect(lctx, activities.FindPlannedChange, activities.PlannedChangeRequest{
+		futures[i] = workflows.CallOutside(lctx, activities.FindPlannedChange, activities.PlannedChangeRequest{
 			PLC: activities.DeviceFacts{Name: d.DisplayName(), IP: d.IP, MAC: d.MAC, Type: d.Type}, Site: site, Zone: zone, At: at,
 		})
 	}

@@ -45,8 +45,8 @@ const (
 	OutcomeCriticalCVE   = "critical_cve"
 )
 
-// ErrCVELookupFailed: the vulnerability feed could not be read.
-const ErrCVELookupFailed = "CVELookupFailed"
+// FailureCVELookupFailed: the vulnerability feed could not be read.
+const FailureCVELookupFailed = "CVELookupFailed"
 
 // Bounds on what one incident can cause.
 const (
@@ -215,9 +215,9 @@ func (r *cveRun) lookup(ctx workflow.Context) (activities.CVEResult, error) {
 	for i, d := range r.devs {
 		req.Devices[i] = activities.CVEDevice{ID: d.ID, Name: d.DisplayName(), IP: d.IP}
 	}
-	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
+	lctx := workflows.WithCallOptions(ctx, lookupAttempt, lookupTotal)
 	var found activities.CVEResult
-	if err := workflows.ExecuteSideEffect(lctx, activities.FindDeviceCVEs, req).Get(ctx, &found); err != nil {
+	if err := workflows.CallOutside(lctx, activities.FindDeviceCVEs, req).Get(ctx, &found); err != nil {
 		if temporal.IsCanceledError(err) {
 			return found, err
 		}
@@ -225,7 +225,7 @@ func (r *cveRun) lookup(ctx workflow.Context) (activities.CVEResult, error) {
 		if cerr := r.w.comment(ctx, "cve-lookup-failed", msg); cerr != nil {
 			return found, cerr
 		}
-		return found, temporal.NewNonRetryableApplicationError("vulnerability feed lookup failed", ErrCVELookupFailed, err)
+		return found, temporal.NewNonRetryableApplicationError("vulnerability feed lookup failed", FailureCVELookupFailed, err)
 	}
 	if !found.Configured {
 		r.res.Outcome, r.res.Reason = OutcomeNotConfigured, "no vulnerability feed configured (playbooks.cveAutoWorkflow.feedFile)"
@@ -233,7 +233,7 @@ func (r *cveRun) lookup(ctx workflow.Context) (activities.CVEResult, error) {
 	}
 	if len(found.Devices) != len(r.devs) {
 		return found, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("vulnerability feed answered for %d devices, asked for %d", len(found.Devices), len(r.devs)), ErrCVELookupFailed, nil)
+			fmt.Sprintf("vulnerability feed answered for %d devices, asked for %d", len(found.Devices), len(r.devs)), FailureCVELookupFailed, nil)
 	}
 	return found, nil
 }

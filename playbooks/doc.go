@@ -28,7 +28,7 @@
 // # One real change: side effects continue as regular activities
 //
 // Until 2026-12-03 every call to an outside system was a local activity retried for its whole budget
-// (up to 6 h for a ServiceNow ticket), which a local activity is not meant for. workflows.ExecuteSideEffect
+// (up to 6 h for a ServiceNow ticket), which a local activity is not meant for. workflows.CallOutside
 // now gives the local attempt 5 s and continues a failing or slow call as a regular activity. For a
 // run whose call failed that is a new command (ActivityTaskScheduled) after the local activity's
 // marker, so the change is guarded:

@@ -30,8 +30,8 @@ import (
 // MailByLineName is the registered workflow type. Never rename it.
 const MailByLineName = "MailByProductionLine"
 
-// ErrMailFailed is the error type of a run in which no line could be mailed.
-const ErrMailFailed = "MailFailed"
+// FailureMailFailed is the error type of a run in which no line could be mailed.
+const FailureMailFailed = "MailFailed"
 
 // lineMailAttempt, lineMailTotal bound one line's message: SMTP down is retried for a quarter hour.
 const lineMailAttempt, lineMailTotal = 30 * time.Second, 15 * time.Minute
@@ -136,14 +136,14 @@ func (p *MailByLine) Run(ctx workflow.Context, inc incident.Incident) (MailByLin
 	p.send(ctx, inc, s, groups, &res)
 	if len(res.Mailed) == 0 {
 		return res, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("no line could be mailed (%d not mailed): %s", len(res.NotMailed), res.NotMailed[0].Reason), ErrMailFailed, nil)
+			fmt.Sprintf("no line could be mailed (%d not mailed): %s", len(res.NotMailed), res.NotMailed[0].Reason), FailureMailFailed, nil)
 	}
 	return res, nil
 }
 
 // send mails each line, in parallel, and records the outcome in line order.
 func (p *MailByLine) send(ctx workflow.Context, inc incident.Incident, s MailLineSettings, groups []lineGroup, res *MailByLineResult) {
-	mctx := workflows.WithSideEffectOptions(ctx, lineMailAttempt, lineMailTotal)
+	mctx := workflows.WithCallOptions(ctx, lineMailAttempt, lineMailTotal)
 	alert, _ := inc.PrimaryAlert()
 	type pending struct {
 		g lineGroup
@@ -163,7 +163,7 @@ func (p *MailByLine) send(ctx workflow.Context, inc incident.Incident, s MailLin
 		for j, m := range g.mailbox {
 			rcpts[j] = activities.Recipient{Email: m}
 		}
-		f := workflows.ExecuteSideEffect(mctx, activities.SendLineNotification, activities.LineNotification{
+		f := workflows.CallOutside(mctx, activities.SendLineNotification, activities.LineNotification{
 			Key: MailByLineName + "/" + inc.ID, IncidentID: inc.ID, IncidentNumber: inc.Number,
 			Title: firstNonEmpty(alert.BareTitle(), incident.BareTitle(inc.Title)), Description: firstNonEmpty(inc.Description, alert.Description),
 			Severity: inc.Severity, URL: inc.URL, SourceAddress: alert.SourceAddress,
@@ -174,7 +174,7 @@ func (p *MailByLine) send(ctx workflow.Context, inc incident.Incident, s MailLin
 	for _, pe := range sent {
 		var nr activities.NotificationResult
 		if err := pe.f.Get(ctx, &nr); err != nil {
-			workflow.GetLogger(ctx).Warn("line notification failed", "line", pe.g.line, "error", err)
+			workflow.GetLogger(ctx).Warn("line notification failed", "line", pe.g.line, "err", err)
 			res.NotMailed = append(res.NotMailed, SkippedLine{lineLabel(pe.g), nesFailure(err)})
 			continue
 		}

@@ -91,7 +91,7 @@ func TestMailByLine(t *testing.T) {
 			if tc.failed {
 				var ae *temporal.ApplicationError
 				require.ErrorAs(t, err, &ae)
-				require.Equal(t, ErrMailFailed, ae.Type())
+				require.Equal(t, FailureMailFailed, ae.Type())
 				require.Empty(t, r.mails)
 				return
 			}

@@ -45,8 +45,8 @@ import (
 // NewEngineeringStationName is the registered workflow type. Never rename it.
 const NewEngineeringStationName = "NewEngineeringStationTicket"
 
-// ErrTicketsFailed is the error type of a run in which no device could be ticketed.
-const ErrTicketsFailed = "TicketsFailed"
+// FailureTicketsFailed is the error type of a run in which no device could be ticketed.
+const FailureTicketsFailed = "TicketsFailed"
 
 // nesMaxTickets bounds the tickets one incident can open.
 const nesMaxTickets = 25
@@ -196,12 +196,12 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 		return res, nil
 	}
 
-	actx := workflows.WithSideEffectOptions(ctx, s.AttemptTimeout, s.RetryFor)
+	actx := workflows.WithCallOptions(ctx, s.AttemptTimeout, s.RetryFor)
 	ti := activities.NewTicketIncident(inc)
 	seenAt := firstTime(inc.LastActivity, inc.FirstActivity, inc.Created, workflow.Now(ctx))
 	futures := make([]workflow.Future, len(targets))
 	for i, d := range targets {
-		futures[i] = workflows.ExecuteSideEffect(actx, activities.EnsureTicket, activities.EnsureTicketRequest{
+		futures[i] = workflows.CallOutside(actx, activities.EnsureTicket, activities.EnsureTicketRequest{
 			Incident: ti, Device: d, Table: s.Table, Fields: s.Fields, SeenAt: seenAt,
 		})
 	}
@@ -210,7 +210,7 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 		var tr activities.TicketResult
 		if err := f.Get(ctx, &tr); err != nil {
 			name := nesName(targets[i])
-			logger.Warn("no ticket for workstation", "device", name, "error", err)
+			logger.Warn("no ticket for workstation", "device", name, "err", err)
 			res.Failed = append(res.Failed, FailedDevice{Device: name, Error: nesFailure(err)})
 			continue
 		}
@@ -219,19 +219,19 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 
 	res.Comment = nesComment(res, inc.Impact)
 	var wr activities.WriteResult
-	cctx := workflows.WithSideEffectOptions(ctx, nesCommentAttempt, nesCommentTotal)
-	err = workflows.ExecuteSideEffect(cctx, activities.AddIncidentComment, activities.CommentRequest{
+	cctx := workflows.WithCallOptions(ctx, nesCommentAttempt, nesCommentTotal)
+	err = workflows.CallOutside(cctx, activities.AddIncidentComment, activities.CommentRequest{
 		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "tickets",
 	}).Get(ctx, &wr)
 	if err != nil {
 		// The tickets exist; a lost comment is recorded, not a reason to fail the run.
-		logger.Warn("incident comment failed", "error", err)
+		logger.Warn("incident comment failed", "err", err)
 		res.CommentError = nesFailure(err)
 	}
 	if len(res.Tickets) == 0 {
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("no workstation could be ticketed (%d failed): %s", len(res.Failed), res.Failed[0].Error),
-			ErrTicketsFailed, nil)
+			FailureTicketsFailed, nil)
 	}
 	return res, nil
 }

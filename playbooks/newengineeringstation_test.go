@@ -253,7 +253,7 @@ func TestNewEngineeringStationServiceNowDownThenUp(t *testing.T) {
 	r := newNESRig(t, DefaultNESSettings())
 	r.ensure = func(req activities.EnsureTicketRequest, attempt int) (activities.TicketResult, error) {
 		if attempt <= 2 {
-			return activities.TicketResult{}, temporal.NewApplicationError("look up ticket in incident: servicenow: 503", activities.ErrServiceNowUnavailable)
+			return activities.TicketResult{}, temporal.NewApplicationError("look up ticket in incident: servicenow: 503", activities.FailureServiceNowUnavailable)
 		}
 		return created(req), nil
 	}
@@ -274,7 +274,7 @@ func TestNewEngineeringStationThrottledWaitsRetryAfter(t *testing.T) {
 		at = append(at, r.env.Now())
 		mu.Unlock()
 		if attempt == 1 {
-			return activities.TicketResult{}, temporal.NewApplicationErrorWithOptions("throttled", activities.ErrServiceNowThrottled,
+			return activities.TicketResult{}, temporal.NewApplicationErrorWithOptions("throttled", activities.FailureServiceNowThrottled,
 				temporal.ApplicationErrorOptions{NextRetryDelay: 2 * time.Minute})
 		}
 		return created(req), nil
@@ -287,7 +287,7 @@ func TestNewEngineeringStationThrottledWaitsRetryAfter(t *testing.T) {
 
 func TestNewEngineeringStationRejected(t *testing.T) {
 	t.Parallel()
-	rejected := temporal.NewNonRetryableApplicationError("create ticket in incident", activities.ErrServiceNowRejected,
+	rejected := temporal.NewNonRetryableApplicationError("create ticket in incident", activities.FailureServiceNowRejected,
 		errors.New("servicenow: POST /api/now/table/incident: 403 Forbidden: Operation Failed <b>ACL</b>"))
 
 	t.Run("one of two", func(t *testing.T) {
@@ -318,7 +318,7 @@ func TestNewEngineeringStationRejected(t *testing.T) {
 		_, err := r.run(t, nesIncident(nesStation()))
 		appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 		require.True(t, ok, "%v", err)
-		require.Equal(t, ErrTicketsFailed, appErr.Type())
+		require.Equal(t, FailureTicketsFailed, appErr.Type())
 		require.Contains(t, appErr.Error(), "403 Forbidden")
 		require.Len(t, r.comments, 1, "the incident hears about it before the run fails")
 		require.Contains(t, r.comments[0].Message, "no ticket")
@@ -331,12 +331,12 @@ func TestNewEngineeringStationGivesUpAfterRetryFor(t *testing.T) {
 	s.RetryFor = 10 * time.Minute
 	r := newNESRig(t, s)
 	r.ensure = func(activities.EnsureTicketRequest, int) (activities.TicketResult, error) {
-		return activities.TicketResult{}, temporal.NewApplicationError("servicenow down", activities.ErrServiceNowUnavailable)
+		return activities.TicketResult{}, temporal.NewApplicationError("servicenow down", activities.FailureServiceNowUnavailable)
 	}
 	_, err := r.run(t, nesIncident(nesStation()))
 	appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 	require.True(t, ok, "%v", err)
-	require.Equal(t, ErrTicketsFailed, appErr.Type())
+	require.Equal(t, FailureTicketsFailed, appErr.Type())
 	require.Greater(t, len(r.requests), 3, "retried until RetryFor ran out")
 }
 

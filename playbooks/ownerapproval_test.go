@@ -311,14 +311,14 @@ func TestOwnerApprovalNotApplicable(t *testing.T) {
 // of two is noted and the run waits for the other.
 func TestOwnerApprovalMailFailures(t *testing.T) {
 	t.Parallel()
-	rejected := temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", activities.ErrSMTPRejected, errors.New("550 no such user"))
+	rejected := temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", activities.FailureSMTPRejected, errors.New("550 no such user"))
 
 	h := newOwnerApprovalHarness(t, nil)
 	h.mailErr = func(activities.OwnerNotification) error { return rejected }
 	err := h.execute(ownerIncident(), &OwnerApprovalResult{})
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
-	require.Equal(t, ErrNotificationFailed, ae.Type())
+	require.Equal(t, FailureNotificationFailed, ae.Type())
 	require.Equal(t, []string{"handoff"}, h.purposes)
 	require.Contains(t, h.comments[0], "550 no such user")
 
@@ -431,7 +431,7 @@ func TestOwnerApprovalReminderUndelivered(t *testing.T) {
 	h := newOwnerApprovalHarness(t, nil)
 	h.mailErr = func(req activities.OwnerNotification) error {
 		if req.Round > 0 {
-			return temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", activities.ErrSMTPRejected, errors.New("552 mailbox full"))
+			return temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", activities.FailureSMTPRejected, errors.New("552 mailbox full"))
 		}
 		return nil
 	}

@@ -112,10 +112,10 @@ func withDirectoryOwners(ctx workflow.Context, devs []incident.Device) []inciden
 	if len(idx) == 0 {
 		return devs
 	}
-	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
+	lctx := workflows.WithCallOptions(ctx, lookupAttempt, lookupTotal)
 	var res activities.DeviceOwnersResult
-	if err := workflows.ExecuteSideEffect(lctx, activities.DeviceOwners, req).Get(ctx, &res); err != nil || len(res.Owners) != len(idx) {
-		workflow.GetLogger(ctx).Warn("asset directory owner lookup failed; using the alert's owners only", "error", err)
+	if err := workflows.CallOutside(lctx, activities.DeviceOwners, req).Get(ctx, &res); err != nil || len(res.Owners) != len(idx) {
+		workflow.GetLogger(ctx).Warn("asset directory owner lookup failed; using the alert's owners only", "err", err)
 		return devs
 	}
 	out := slices.Clone(devs)
@@ -174,7 +174,7 @@ func (a *ownerAsk) run(ctx workflow.Context) (string, error) {
 // send emails round's question about every target, in parallel, each exactly once. Reminders copy the
 // SOC mailbox when one is set. Round 0 with no email delivered ends the run: nobody was asked.
 func (a *ownerAsk) send(ctx workflow.Context, round int, deadline time.Time) error {
-	mctx := workflows.WithSideEffectOptions(ctx, mailAttempt, mailTotal)
+	mctx := workflows.WithCallOptions(ctx, mailAttempt, mailTotal)
 	futures := make([]workflow.Future, len(a.targets))
 	for i, t := range a.targets {
 		to := slices.Clone(t.owners)
@@ -182,7 +182,7 @@ func (a *ownerAsk) send(ctx workflow.Context, round int, deadline time.Time) err
 			to = append(to, activities.Recipient{Name: "SOC", Email: a.s.SOCMailbox})
 		}
 		d := t.device
-		futures[i] = workflows.ExecuteSideEffect(mctx, activities.SendOwnerNotification, activities.OwnerNotification{
+		futures[i] = workflows.CallOutside(mctx, activities.SendOwnerNotification, activities.OwnerNotification{
 			WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, IncidentID: a.inc.ID, IncidentNumber: a.inc.Number,
 			IncidentTitle: a.inc.Title, IncidentDescription: a.inc.Description, IncidentURL: a.inc.URL, Severity: a.inc.Severity,
 			Round: round, Recipients: to, Device: facts(d), Site: d.Site, Zone: d.Zone, Sensor: d.Sensor,
@@ -196,7 +196,7 @@ func (a *ownerAsk) send(ctx workflow.Context, round int, deadline time.Time) err
 			if temporal.IsCanceledError(err) {
 				return err
 			}
-			workflow.GetLogger(ctx).Error("owner notification failed", "device", a.targets[i].label, "round", round, "error", err)
+			workflow.GetLogger(ctx).Error("owner notification failed", "device", a.targets[i].label, "round", round, "err", err)
 			failed = append(failed, fmt.Sprintf("%s (%s)", a.targets[i].label, failure(err)))
 			continue
 		}
@@ -214,7 +214,7 @@ func (a *ownerAsk) send(ctx workflow.Context, round int, deadline time.Time) err
 		if err := a.w.comment(ctx, "handoff", msg); err != nil {
 			return err
 		}
-		return temporal.NewNonRetryableApplicationError("could not email any device owner; handed to the SOC", ErrNotificationFailed, nil)
+		return temporal.NewNonRetryableApplicationError("could not email any device owner; handed to the SOC", FailureNotificationFailed, nil)
 	case round == 0:
 		msg = fmt.Sprintf("Asked the device owner(s) whether this incident is expected: emailed %s. Waiting for an answer until %s",
 			esc(strings.Join(sent, "; ")), stamp(deadline))
@@ -300,13 +300,13 @@ type writer struct {
 }
 
 func (w *writer) comment(ctx workflow.Context, purpose, msg string) error {
-	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
+	wctx := workflows.WithCallOptions(ctx, writeBackAttempt, writeBackTotal)
 	req := activities.CommentRequest{IncidentID: w.inc.ID, IncidentARMID: w.inc.ARMID, Number: w.inc.Number, Message: msg, Purpose: purpose}
-	if err := workflows.ExecuteSideEffect(wctx, activities.AddIncidentComment, req).Get(ctx, nil); err != nil {
+	if err := workflows.CallOutside(wctx, activities.AddIncidentComment, req).Get(ctx, nil); err != nil {
 		if temporal.IsCanceledError(err) {
 			return err
 		}
-		workflow.GetLogger(ctx).Error("incident comment failed", "incident", w.inc.ID, "purpose", purpose, "error", err)
+		workflow.GetLogger(ctx).Error("incident comment failed", "incident", w.inc.ID, "purpose", purpose, "err", err)
 		w.Errors = append(w.Errors, "comment "+purpose+": "+failure(err))
 		return nil
 	}
@@ -315,12 +315,12 @@ func (w *writer) comment(ctx workflow.Context, purpose, msg string) error {
 }
 
 func (w *writer) update(ctx workflow.Context, req activities.UpdateRequest) error {
-	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
-	if err := workflows.ExecuteSideEffect(wctx, activities.UpdateIncident, req).Get(ctx, nil); err != nil {
+	wctx := workflows.WithCallOptions(ctx, writeBackAttempt, writeBackTotal)
+	if err := workflows.CallOutside(wctx, activities.UpdateIncident, req).Get(ctx, nil); err != nil {
 		if temporal.IsCanceledError(err) {
 			return err
 		}
-		workflow.GetLogger(ctx).Error("incident update failed", "incident", w.inc.ID, "error", err)
+		workflow.GetLogger(ctx).Error("incident update failed", "incident", w.inc.ID, "err", err)
 		w.Errors = append(w.Errors, "update: "+failure(err))
 	}
 	return nil

@@ -74,7 +74,7 @@ func startRun(ctx workflow.Context, playbook string, inc incident.Incident) erro
 	if strings.TrimSpace(inc.ID) == "" {
 		return temporal.NewNonRetryableApplicationError(
 			"the incident has no id: nothing to key the run and its write-back on; start the run with a Sentinel incident or an Interlock incident with an id",
-			ErrInvalidIncident, nil)
+			FailureInvalidIncident, nil)
 	}
 	if err := workflows.Begin(ctx, playbook, inc); err != nil {
 		return fmt.Errorf("set search attributes: %w", err)

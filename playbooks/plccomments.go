@@ -67,13 +67,13 @@ func (r *plcRun) finishAnswered(ctx workflow.Context) error {
 // comment writes a comment on the incident. A write-back that fails for good is recorded in the
 // result and the log, and the run goes on: the engineers' answer matters more than the note about it.
 func (r *plcRun) comment(ctx workflow.Context, purpose, msg string) error {
-	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
+	wctx := workflows.WithCallOptions(ctx, writeBackAttempt, writeBackTotal)
 	req := activities.CommentRequest{IncidentID: r.inc.ID, IncidentARMID: r.inc.ARMID, Number: r.inc.Number, Message: msg, Purpose: purpose}
-	if err := workflows.ExecuteSideEffect(wctx, activities.AddIncidentComment, req).Get(ctx, nil); err != nil {
+	if err := workflows.CallOutside(wctx, activities.AddIncidentComment, req).Get(ctx, nil); err != nil {
 		if temporal.IsCanceledError(err) {
 			return err
 		}
-		workflow.GetLogger(ctx).Error("incident comment failed", "incident", r.inc.ID, "purpose", purpose, "error", err)
+		workflow.GetLogger(ctx).Error("incident comment failed", "incident", r.inc.ID, "purpose", purpose, "err", err)
 		r.res.WriteBackErrors = append(r.res.WriteBackErrors, "comment "+purpose+": "+failure(err))
 		return nil
 	}
@@ -82,12 +82,12 @@ func (r *plcRun) comment(ctx workflow.Context, purpose, msg string) error {
 }
 
 func (r *plcRun) update(ctx workflow.Context, req activities.UpdateRequest) error {
-	wctx := workflows.WithSideEffectOptions(ctx, writeBackAttempt, writeBackTotal)
-	if err := workflows.ExecuteSideEffect(wctx, activities.UpdateIncident, req).Get(ctx, nil); err != nil {
+	wctx := workflows.WithCallOptions(ctx, writeBackAttempt, writeBackTotal)
+	if err := workflows.CallOutside(wctx, activities.UpdateIncident, req).Get(ctx, nil); err != nil {
 		if temporal.IsCanceledError(err) {
 			return err
 		}
-		workflow.GetLogger(ctx).Error("incident update failed", "incident", r.inc.ID, "error", err)
+		workflow.GetLogger(ctx).Error("incident update failed", "incident", r.inc.ID, "err", err)
 		r.res.WriteBackErrors = append(r.res.WriteBackErrors, "update: "+failure(err))
 	}
 	return nil

@@ -20,7 +20,7 @@ import (
 // engineers, later rounds to the escalation list. A PLC whose email fails for good is sent to the SOC
 // mailbox instead; if that fails too, the incident is handed to the SOC and the run fails.
 func (r *plcRun) notify(ctx workflow.Context, round int, deadline time.Time) error {
-	mctx := workflows.WithSideEffectOptions(ctx, mailAttempt, mailTotal)
+	mctx := workflows.WithCallOptions(ctx, mailAttempt, mailTotal)
 	requests, futures := r.sendRound(ctx, mctx, round, deadline)
 	sent, failed, err := r.collectRound(ctx, round, requests, futures)
 	if err != nil {
@@ -56,7 +56,7 @@ func (r *plcRun) sendRound(ctx, mctx workflow.Context, round int, deadline time.
 			AnswerDeadline: deadline,
 			Impact:         r.inc.Impact,
 		}
-		futures[i] = workflows.ExecuteSideEffect(mctx, activities.SendPLCNotification, requests[i])
+		futures[i] = workflows.CallOutside(mctx, activities.SendPLCNotification, requests[i])
 	}
 	return requests, futures
 }
@@ -72,7 +72,7 @@ func (r *plcRun) collectRound(ctx workflow.Context, round int, requests []activi
 			if temporal.IsCanceledError(err) {
 				return nil, nil, err
 			}
-			workflow.GetLogger(ctx).Error("PLC notification failed", "plc", r.targets[i].change.PLC.Name, "round", round, "error", err)
+			workflow.GetLogger(ctx).Error("PLC notification failed", "plc", r.targets[i].change.PLC.Name, "round", round, "err", err)
 			failed[i] = err
 			continue
 		}
@@ -102,7 +102,7 @@ func (r *plcRun) reroute(ctx, mctx workflow.Context, round int, requests []activ
 		}
 		req.Recipients = soc
 		var nr activities.NotificationResult
-		if err2 := workflows.ExecuteSideEffect(mctx, activities.SendPLCNotification, req).Get(ctx, &nr); err2 != nil {
+		if err2 := workflows.CallOutside(mctx, activities.SendPLCNotification, req).Get(ctx, &nr); err2 != nil {
 			if temporal.IsCanceledError(err2) {
 				return err2
 			}
@@ -149,5 +149,5 @@ func (r *plcRun) handOff(ctx workflow.Context, t *plcTarget, cause error) error 
 	if err := r.comment(ctx, "handoff/"+t.label, msg); err != nil {
 		what += " (and the incident comment saying so failed: " + err.Error() + ")"
 	}
-	return temporal.NewNonRetryableApplicationError(what, ErrNotificationFailed, cause)
+	return temporal.NewNonRetryableApplicationError(what, FailureNotificationFailed, cause)
 }

@@ -61,8 +61,8 @@ const (
 
 // Error types a run can fail with.
 const (
-	ErrInvalidIncident    = "InvalidIncident"
-	ErrNotificationFailed = "NotificationFailed"
+	FailureInvalidIncident    = "InvalidIncident"
+	FailureNotificationFailed = "NotificationFailed"
 )
 
 // maxPLCs bounds the emails one incident can cause: past it, the remaining PLCs are only named in the

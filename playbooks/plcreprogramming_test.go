@@ -678,7 +678,7 @@ func TestPLCReprogrammingRetriedEmailIsSentOnce(t *testing.T) {
 func TestPLCReprogrammingRejectedEmail(t *testing.T) {
 	t.Parallel()
 	// As activities.Notifier reports a 5xx reply.
-	rejected := temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", activities.ErrSMTPRejected,
+	rejected := temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", activities.FailureSMTPRejected,
 		errors.New("550 5.1.1 <alice@rotterdam.example.com>: mailbox unavailable"))
 
 	t.Run("falls back to the SOC mailbox and keeps waiting", func(t *testing.T) {
@@ -708,7 +708,7 @@ func TestPLCReprogrammingRejectedEmail(t *testing.T) {
 		_, err := h.run(testIncident())
 		appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 		require.True(t, ok, "%v", err)
-		require.Equal(t, ErrNotificationFailed, appErr.Type())
+		require.Equal(t, FailureNotificationFailed, appErr.Type())
 		require.ErrorContains(t, err, "could not email anyone about the change to PLC-L3-01")
 		require.Len(t, h.attempts, 2)
 		require.Empty(t, h.timers, "nothing to wait for")
@@ -722,7 +722,7 @@ func TestPLCReprogrammingFailingLookups(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, baseSection)
 	h.lookupErr = temporal.NewNonRetryableApplicationError("servicenow down", "Unavailable", nil)
-	h.recipErr = temporal.NewNonRetryableApplicationError("nobody", activities.ErrNoRecipients, nil)
+	h.recipErr = temporal.NewNonRetryableApplicationError("nobody", activities.FailureNoRecipients, nil)
 	h.answerAt(5*time.Minute, "a1", workflows.Answer{Decision: "planned", By: soc})
 	res, err := h.run(testIncident())
 	require.NoError(t, err)

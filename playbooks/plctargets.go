@@ -158,10 +158,10 @@ func facts(d incident.Device) activities.DeviceFacts {
 // checkPlanned asks, for every PLC in parallel, whether a window or change request covers the change.
 // A lookup that keeps failing counts as "not known to be planned": the engineers are asked instead.
 func (r *plcRun) checkPlanned(ctx workflow.Context) error {
-	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
+	lctx := workflows.WithCallOptions(ctx, lookupAttempt, lookupTotal)
 	futures := make([]workflow.Future, len(r.targets))
 	for i, t := range r.targets {
-		futures[i] = workflows.ExecuteSideEffect(lctx, activities.FindPlannedChange, activities.PlannedChangeRequest{
+		futures[i] = workflows.CallOutside(lctx, activities.FindPlannedChange, activities.PlannedChangeRequest{
 			PLC: t.change.PLC, Site: t.change.Site, Zone: t.change.Zone, At: t.change.Time,
 		})
 	}
@@ -171,7 +171,7 @@ func (r *plcRun) checkPlanned(ctx workflow.Context) error {
 			if temporal.IsCanceledError(err) {
 				return err
 			}
-			workflow.GetLogger(ctx).Warn("planned-change lookup failed; asking the engineers", "plc", r.targets[i].change.PLC.Name, "error", err)
+			workflow.GetLogger(ctx).Warn("planned-change lookup failed; asking the engineers", "plc", r.targets[i].change.PLC.Name, "err", err)
 			r.notes = append(r.notes, fmt.Sprintf("Could not check planned changes for %s (%s).", r.targets[i].label, failure(err)))
 			continue
 		}
@@ -185,17 +185,17 @@ func (r *plcRun) checkPlanned(ctx workflow.Context) error {
 // findRecipients looks up whom to tell for every open PLC. A failed lookup falls back to the SOC
 // mailbox rather than leaving a PLC change untold.
 func (r *plcRun) findRecipients(ctx workflow.Context) {
-	lctx := workflows.WithSideEffectOptions(ctx, lookupAttempt, lookupTotal)
+	lctx := workflows.WithCallOptions(ctx, lookupAttempt, lookupTotal)
 	futures := make([]workflow.Future, len(r.targets))
 	for i, t := range r.targets {
-		futures[i] = workflows.ExecuteSideEffect(lctx, activities.LookupRecipients, activities.RecipientsRequest{
+		futures[i] = workflows.CallOutside(lctx, activities.LookupRecipients, activities.RecipientsRequest{
 			Sensor: t.change.Sensor, Site: t.change.Site, Zone: t.change.Zone, Line: t.change.Line, Owners: t.owners,
 		})
 	}
 	soc := []activities.Recipient{{Name: "SOC", Email: r.s.SOCMailbox}}
 	for i, f := range futures {
 		if err := f.Get(ctx, &r.targets[i].to); err != nil || len(r.targets[i].to.Engineers) == 0 {
-			workflow.GetLogger(ctx).Warn("directory lookup failed; telling the SOC mailbox", "plc", r.targets[i].change.PLC.Name, "error", err)
+			workflow.GetLogger(ctx).Warn("directory lookup failed; telling the SOC mailbox", "plc", r.targets[i].change.PLC.Name, "err", err)
 			r.targets[i].to = activities.Recipients{Engineers: soc, Escalation: soc, Source: activities.RecipientsFromSOC}
 		}
 		if len(r.targets[i].to.Escalation) == 0 {

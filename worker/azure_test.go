@@ -114,7 +114,7 @@ func TestCredentialsSignIn(t *testing.T) {
 		_, err := in.AddIncidentComment(context.Background(), activities.CommentRequest{IncidentID: "cred-wrong", IncidentARMID: id, Message: "<p>x</p>", Purpose: "t"})
 		var ae *temporal.ApplicationError
 		require.ErrorAs(t, err, &ae)
-		require.Equal(t, activities.ErrAzureSignIn, ae.Type())
+		require.Equal(t, activities.FailureAzureSignIn, ae.Type())
 		require.True(t, ae.NonRetryable())
 		require.Contains(t, err.Error(), "invalid_client")
 		require.NotContains(t, err.Error(), "wrong-secret-value")
@@ -187,10 +187,10 @@ func TestSentinelWriterRefusals(t *testing.T) {
 	for _, tt := range []struct {
 		name, armID, errType, msg string
 	}{
-		{"no armId", "", activities.ErrNotSentinelIncident, "has no armId"},
-		{"other workspace", strings.Replace(incidentID("x"), testenv.FixtureWorkspace, "other-ws", 1), activities.ErrNotSentinelIncident, "another Sentinel workspace"},
-		{"not an incident", wsID + "/providers/Microsoft.SecurityInsights/alertRules/x", activities.ErrNotSentinelIncident, "not a Microsoft Sentinel incident ID"},
-		{"unknown incident", incidentID("does-not-exist"), activities.ErrAzureNotFound, "not found"},
+		{"no armId", "", activities.FailureNotSentinelIncident, "has no armId"},
+		{"other workspace", strings.Replace(incidentID("x"), testenv.FixtureWorkspace, "other-ws", 1), activities.FailureNotSentinelIncident, "another Sentinel workspace"},
+		{"not an incident", wsID + "/providers/Microsoft.SecurityInsights/alertRules/x", activities.FailureNotSentinelIncident, "not a Microsoft Sentinel incident ID"},
+		{"unknown incident", incidentID("does-not-exist"), activities.FailureAzureNotFound, "not found"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(az.Stub.Requests())
@@ -200,7 +200,7 @@ func TestSentinelWriterRefusals(t *testing.T) {
 			require.Equal(t, tt.errType, ae.Type())
 			require.True(t, ae.NonRetryable())
 			require.Contains(t, err.Error(), tt.msg)
-			if tt.errType == activities.ErrNotSentinelIncident {
+			if tt.errType == activities.FailureNotSentinelIncident {
 				require.Len(t, az.Stub.Requests(), before, "a refused incident ID is never requested")
 			}
 		})
@@ -212,7 +212,7 @@ func TestSentinelWriterRefusals(t *testing.T) {
 	_, err := in.AddIncidentComment(ctx, activities.CommentRequest{IncidentID: "throttled", IncidentARMID: id, Message: "m", Purpose: "p"})
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
-	require.Equal(t, activities.ErrAzureThrottled, ae.Type())
+	require.Equal(t, activities.FailureAzureThrottled, ae.Type())
 	require.False(t, ae.NonRetryable())
 	require.Equal(t, 40*time.Second, ae.NextRetryDelay())
 }
@@ -248,11 +248,11 @@ func TestAlertStatusOverTheWire(t *testing.T) {
 	_, err = st.SyncAlertStatus(ctx, req)
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
-	require.Equal(t, activities.ErrAzureNotFound, ae.Type())
+	require.Equal(t, activities.FailureAzureNotFound, ae.Type())
 	before := len(az.Stub.Requests())
 	req.Alert.ManagementURI = az.URL + path
 	_, err = st.SyncAlertStatus(ctx, req)
 	require.True(t, errors.As(err, &ae))
-	require.Equal(t, activities.ErrAlertRefused, ae.Type())
+	require.Equal(t, activities.FailureAlertRefused, ae.Type())
 	require.Len(t, az.Stub.Requests(), before)
 }

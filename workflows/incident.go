@@ -140,11 +140,11 @@ func (r *incidentRun) register(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in otincident.AddAlerts) error {
 			if n := len(in.Records); n == 0 || n > otincident.MaxRecordsPerAdd {
-				return temporal.NewNonRetryableApplicationError(fmt.Sprintf("want 1 to %d records, got %d", otincident.MaxRecordsPerAdd, n), otincident.ErrTypeInvalidChange, nil, "records")
+				return temporal.NewNonRetryableApplicationError(fmt.Sprintf("want 1 to %d records, got %d", otincident.MaxRecordsPerAdd, n), otincident.FailureInvalidChange, nil, "records")
 			}
 			for i, rec := range in.Records {
 				if len(rec.Alert.Alerts) != 1 {
-					return temporal.NewNonRetryableApplicationError(fmt.Sprintf("record %d holds %d alerts, want 1", i, len(rec.Alert.Alerts)), otincident.ErrTypeInvalidChange, nil, "records")
+					return temporal.NewNonRetryableApplicationError(fmt.Sprintf("record %d holds %d alerts, want 1", i, len(rec.Alert.Alerts)), otincident.FailureInvalidChange, nil, "records")
 				}
 			}
 			return nil
@@ -165,7 +165,7 @@ func (r *incidentRun) register(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, ch otincident.Change) error {
 			if !r.state.Created() {
-				return temporal.NewNonRetryableApplicationError(otincident.ErrNotCreated.Error(), otincident.ErrTypeInvalidChange, nil, "")
+				return temporal.NewNonRetryableApplicationError(otincident.ErrNotCreated.Error(), otincident.FailureInvalidChange, nil, "")
 			}
 			return refusal(r.state.Validate(&ch))
 		}},
@@ -178,9 +178,9 @@ func refusal(err error) error {
 		return nil
 	}
 	if ice, ok := err.(*otincident.InvalidChangeError); ok {
-		return temporal.NewNonRetryableApplicationError(ice.Error(), otincident.ErrTypeInvalidChange, nil, ice.Field)
+		return temporal.NewNonRetryableApplicationError(ice.Error(), otincident.FailureInvalidChange, nil, ice.Field)
 	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), otincident.ErrTypeInvalidChange, nil, "")
+	return temporal.NewNonRetryableApplicationError(err.Error(), otincident.FailureInvalidChange, nil, "")
 }
 
 // fire prepares one event (impact, rules) and starts the playbooks the rules chose.
@@ -324,10 +324,10 @@ func (r *incidentRun) publish(ctx workflow.Context) {
 	}
 	r.published = key
 	if err := workflow.UpsertTypedSearchAttributes(ctx, ups...); err != nil {
-		workflow.GetLogger(ctx).Warn("search attributes not set", "error", err)
+		workflow.GetLogger(ctx).Warn("search attributes not set", "err", err)
 	}
 	if err := workflow.UpsertMemo(ctx, map[string]any{"title": otincident.Summary(inc)}); err != nil {
-		workflow.GetLogger(ctx).Warn("memo not set", "error", err)
+		workflow.GetLogger(ctx).Warn("memo not set", "err", err)
 	}
 	workflow.SetCurrentDetails(ctx, details)
 }

@@ -25,8 +25,8 @@ const ruleChangesAttempt, ruleChangesTotal = 30 * time.Second, 30 * time.Minute
 // incident event, only when the rules changed something, so a redelivered event changes nothing twice;
 // the update itself is idempotent too (what the incident already has is not written).
 func ApplyRuleChanges(ctx workflow.Context, in RuleChanges) (activities.WriteResult, error) {
-	ctx = WithSideEffectOptions(ctx, ruleChangesAttempt, ruleChangesTotal)
+	ctx = WithCallOptions(ctx, ruleChangesAttempt, ruleChangesTotal)
 	var res activities.WriteResult
-	err := ExecuteSideEffect(ctx, activities.UpdateIncident, in.Update).Get(ctx, &res)
+	err := CallOutside(ctx, activities.UpdateIncident, in.Update).Get(ctx, &res)
 	return res, err
 }

@@ -132,7 +132,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := pageTmpl.Execute(w, data); err != nil {
-		s.log.Error("azurestub: render page", "error", err)
+		s.log.Error("azurestub: render page", "err", err)
 	}
 }
 

@@ -150,7 +150,7 @@ func New(opts Options) *Server {
 	}
 	opts.File = ""
 	s, _ = Open(opts) // cannot fail without a file
-	s.log.Error("azurestub: state file not loaded; keeping state in memory only", "error", err)
+	s.log.Error("azurestub: state file not loaded; keeping state in memory only", "err", err)
 	return s
 }
 

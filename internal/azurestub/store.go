@@ -380,7 +380,7 @@ func (s *Server) flush() error {
 	}
 	if err != nil {
 		err = fmt.Errorf("azurestub: save state to %s: %w", s.opts.File, err)
-		s.log.Error("azurestub: cannot save state", "error", err)
+		s.log.Error("azurestub: cannot save state", "err", err)
 	}
 	return err
 }

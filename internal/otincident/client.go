@@ -25,9 +25,9 @@ var ErrNotFound = errors.New("no such incident")
 // open for later records. Records of its alerts are duplicates; the incident can no longer change.
 var ErrEnded = errors.New("the incident was closed and its workflow has ended")
 
-// ErrTypeInvalidChange is the Temporal error type of a change the incident's validator refused; its
+// FailureInvalidChange is the Temporal error type of a change the incident's validator refused; its
 // details hold the field.
-const ErrTypeInvalidChange = "InvalidChange"
+const FailureInvalidChange = "InvalidChange"
 
 // Client makes the Temporal calls on incident workflows.
 type Client struct {
@@ -122,7 +122,7 @@ func (c *Client) wrap(op string, err error) error {
 	if _, ok := errors.AsType[*serviceerror.WorkflowExecutionAlreadyStarted](err); ok {
 		return ErrEnded
 	}
-	if ae, ok := errors.AsType[*temporal.ApplicationError](err); ok && ae.Type() == ErrTypeInvalidChange {
+	if ae, ok := errors.AsType[*temporal.ApplicationError](err); ok && ae.Type() == FailureInvalidChange {
 		var field string
 		_ = ae.Details(&field)
 		return &InvalidChangeError{Field: field, Msg: strings.TrimPrefix(ae.Message(), field+": ")}

@@ -117,7 +117,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if err := pageTmpl.Execute(w, data); err != nil {
-		s.log.Error("snowstub: render page", "error", err)
+		s.log.Error("snowstub: render page", "err", err)
 	}
 }
 

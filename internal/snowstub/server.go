@@ -114,7 +114,7 @@ func New(opts Options) *Server {
 	}
 	opts.File = ""
 	s, _ = Open(opts)
-	s.log.Error("snowstub: state file not loaded; keeping records in memory only", "error", err)
+	s.log.Error("snowstub: state file not loaded; keeping records in memory only", "err", err)
 	return s
 }
 

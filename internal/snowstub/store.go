@@ -192,7 +192,7 @@ func (s *Server) flush() {
 		}
 	}
 	if err != nil {
-		s.log.Error("snowstub: cannot save state", "file", s.opts.File, "error", err)
+		s.log.Error("snowstub: cannot save state", "file", s.opts.File, "err", err)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/interlock-soar/interlock/activities"
 )
 
-// sideEffectRig runs one EnsureTicket call through ExecuteSideEffect and records each attempt, local
+// sideEffectRig runs one EnsureTicket call through CallOutside and records each attempt, local
 // or regular.
 type sideEffectRig struct {
 	env      *testsuite.TestWorkflowEnvironment
@@ -44,8 +44,8 @@ func newSideEffectRig(t *testing.T, answer func(n int, local bool) (activities.T
 		})
 	r.env.RegisterWorkflowWithOptions(func(ctx workflow.Context) (activities.TicketResult, error) {
 		var res activities.TicketResult
-		ctx = WithSideEffectOptions(ctx, 20*time.Second, time.Hour)
-		err := ExecuteSideEffect(ctx, activities.EnsureTicket, activities.EnsureTicketRequest{Table: "incident"}).Get(ctx, &res)
+		ctx = WithCallOptions(ctx, 20*time.Second, time.Hour)
+		err := CallOutside(ctx, activities.EnsureTicket, activities.EnsureTicketRequest{Table: "incident"}).Get(ctx, &res)
 		return res, err
 	}, workflow.RegisterOptions{Name: "SideEffectForTest"})
 	return r
@@ -113,7 +113,7 @@ func TestSideEffectHangingCallContinuesAsRegular(t *testing.T) {
 func TestSideEffectNonRetryableIsFinalAtOnce(t *testing.T) {
 	t.Parallel()
 	r := newSideEffectRig(t, func(int, bool) (activities.TicketResult, error) {
-		return activities.TicketResult{}, temporal.NewNonRetryableApplicationError("rejected", activities.ErrServiceNowRejected, nil)
+		return activities.TicketResult{}, temporal.NewNonRetryableApplicationError("rejected", activities.FailureServiceNowRejected, nil)
 	})
 	_, err := r.run(t)
 	require.ErrorContains(t, err, "rejected")
@@ -127,7 +127,7 @@ func TestSideEffectRegularWaitsTheRetryAfter(t *testing.T) {
 	r = newSideEffectRig(t, func(_ int, local bool) (activities.TicketResult, error) {
 		at = append(at, r.env.Now())
 		if local {
-			return activities.TicketResult{}, temporal.NewApplicationErrorWithOptions("throttled", activities.ErrServiceNowThrottled,
+			return activities.TicketResult{}, temporal.NewApplicationErrorWithOptions("throttled", activities.FailureServiceNowThrottled,
 				temporal.ApplicationErrorOptions{NextRetryDelay: 2 * time.Minute})
 		}
 		return ticket, nil

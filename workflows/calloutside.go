@@ -33,9 +33,9 @@ const (
 	regularFallback = "side-effect-regular-fallback"
 )
 
-// WithSideEffectOptions sets the options for calls to outside systems: each attempt at most attempt
-// long, retried with backoff for up to maxRetryTime in all. Make the calls with ExecuteSideEffect.
-func WithSideEffectOptions(ctx workflow.Context, attempt, maxRetryTime time.Duration) workflow.Context {
+// WithCallOptions sets the options for calls to outside systems: each attempt at most attempt
+// long, retried with backoff for up to maxRetryTime in all. Make the calls with CallOutside.
+func WithCallOptions(ctx workflow.Context, attempt, maxRetryTime time.Duration) workflow.Context {
 	retry := &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute}
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: attempt, ScheduleToCloseTimeout: maxRetryTime, RetryPolicy: retry,
@@ -45,11 +45,11 @@ func WithSideEffectOptions(ctx workflow.Context, attempt, maxRetryTime time.Dura
 	})
 }
 
-// ExecuteSideEffect calls an outside system through the activity's pinned type name (never the Go
+// CallOutside calls an outside system through the activity's pinned type name (never the Go
 // method's name): first as a local activity within localBudget, then, if that failed with an error
-// worth retrying or ran out of time, as a regular activity with the options of WithSideEffectOptions.
+// worth retrying or ran out of time, as a regular activity with the options of WithCallOptions.
 // A non-retryable failure (a rejected ticket, a refused recipient) is final at once.
-func ExecuteSideEffect[Req, Res any](ctx workflow.Context, activity activities.Type[Req, Res], req Req) workflow.Future {
+func CallOutside[Req, Res any](ctx workflow.Context, activity activities.Type[Req, Res], req Req) workflow.Future {
 	if workflow.GetVersion(ctx, regularFallback, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return workflow.ExecuteLocalActivity(ctx, activity.Name, req)
 	}
