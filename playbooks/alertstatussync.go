@@ -5,19 +5,7 @@ package playbooks
 // what the SOC decided. It replaces Microsoft's AD4IoT-AutoAlertStatusSync, which PATCHes whatever
 // AlertManagementUri the alert holds, only for the first alert's provider, and tells nobody.
 //
-// Decisions:
-//
-//   - Which alerts: every alert that is a Defender for IoT alert (incident.Alert.DefenderProvider). One
-//     with an AlertManagementUri is changed in Azure, but only after the URI passed the allowlist and the
-//     path check (defender.ParseManagementURI), here and again in the activity; a refused URI is listed
-//     with its reason and nothing is sent anywhere. An alert from an on-premises sensor (its ID is a
-//     sensor alert UUID) is closed on the sensor when the incident closes; the sensor API cannot reopen.
-//   - Status: New → New, Active → InProgress, Closed → Closed. The activity reads the incident's status
-//     in Sentinel at the time of the call and follows it, so two updates in quick succession (Active,
-//     then Closed) end with the alerts Closed whichever run finishes last.
-//   - Idempotent: an alert that already has the status is read, not written; a rerun changes nothing.
-//   - Each alert is synced independently, in parallel, retried for Settings.RetryFor; the run fails
-//     (AlertSyncFailed) only when every alert it tried failed, after the incident comment says so.
+// Its design decisions are in doc.go.
 
 import (
 	"errors"

@@ -5,18 +5,7 @@ package playbooks
 // on the incident, and on a critical one raise the severity to High, tag the incident and ask the device
 // owners through the same answer loop as IoTOwnerApproval.
 //
-// Decisions:
-//
-//   - The feed is a file (CSV or JSON export of Defender for IoT's device vulnerabilities), not Azure
-//     Resource Graph: the runner has no Azure identity of its own for ARG, and a file works on premises.
-//   - Every device is looked up, not only the first with CVEs (Microsoft's ContinueLoop stops there).
-//   - One comment per CVE, each under its own purpose (device + CVE id), so a retried write-back or a
-//     replayed run never posts it twice; past maxCVEComments one comment lists the rest.
-//   - A critical CVE raises severity and tags, but leaves the status alone: Microsoft's sets "New",
-//     which would undo an analyst's triage of an Active incident.
-//   - The owner's answer is recorded, never closes the incident: "expected" only comments (the CVE is
-//     still there), "not expected" escalates as in IoTOwnerApproval.
-//   - No CVEs, or no feed configured: the result says so and nothing is written (no comment spam).
+// Its design decisions are in doc.go.
 
 import (
 	"fmt"

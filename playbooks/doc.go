@@ -49,4 +49,81 @@
 // regular EnsureTicket activity that created the ticket once ServiceNow was back. Once no run that
 // started before the change can still be open (the longest wait, plus the retention period for
 // replays), the DefaultVersion branch may go, with minSupported raised to 1 in the GetVersion call.
+//
+// # NewEngineeringStationTicket: decisions
+//
+//   - Which devices: every IoT device whose type or sub-type is one of the configured types
+//     (case-insensitive) or that Defender for IoT marks as a programming device, unless it is marked
+//     authorized. The same device twice (same key) gets one ticket. At most nesMaxTickets per incident:
+//     past that the rest are listed as skipped, so a flood of entities cannot flood the ticket queue.
+//   - One ticket per device, ever open at once: the device's key (activities.DeviceKey, from its MAC,
+//     else Defender ID, else IP and site) is the ticket's correlation_id. A device seen again while its
+//     ticket is open gets a work note on that ticket, once per incident; after the ticket is closed, a
+//     new sighting opens a new ticket.
+//   - Failure policy: each device is ticketed independently, in parallel. ServiceNow down is retried by
+//     Temporal for Settings.RetryFor; a rejection (400/401/403/404) is not retried. The run completes as
+//     long as one device got its ticket, with every failure in the result and in the incident comment;
+//     it fails (TicketsFailed) only when no device could be ticketed, after the comment says so.
+//   - Settings enter the run through workflow.SideEffect: recorded in history on the first execution
+//     and read back on replay, so a config change applies to new runs and never makes a running one
+//     non-deterministic.
+//
+// # IoTOwnerApproval: decisions
+//
+//   - Every device with an owner is asked (up to maxOwnerDevices), not only the first as in Microsoft's
+//     loop; the first answer decides for the incident, as one incident is one event.
+//   - No answer by the deadline: reminders (ownerApproval.reminderRounds, copied to the SOC mailbox when
+//     set), then a comment; the incident is never closed without an answer.
+//   - The confirmed tag defaults to "True Positive - confirmed by user", one space: Microsoft's has two
+//     (a typo). A SOC whose automation matches Microsoft's spelling sets ownerApproval.confirmedTag.
+//   - Microsoft mails the responder a confirmation afterwards; Interlock's confirmation page says the
+//     answer was recorded, and the comment names who answered.
+//
+// # CVEAutoWorkflow: decisions
+//
+//   - The feed is a file (CSV or JSON export of Defender for IoT's device vulnerabilities), not Azure
+//     Resource Graph: the runner has no Azure identity of its own for ARG, and a file works on premises.
+//   - Every device is looked up, not only the first with CVEs (Microsoft's ContinueLoop stops there).
+//   - One comment per CVE, each under its own purpose (device + CVE id), so a retried write-back or a
+//     replayed run never posts it twice; past maxCVEComments one comment lists the rest.
+//   - A critical CVE raises severity and tags, but leaves the status alone: Microsoft's sets "New",
+//     which would undo an analyst's triage of an Active incident.
+//   - The owner's answer is recorded, never closes the incident: "expected" only comments (the CVE is
+//     still there), "not expected" escalates as in IoTOwnerApproval.
+//   - No CVEs, or no feed configured: the result says so and nothing is written (no comment spam).
+//
+// # PLCReprogrammingNotice: decisions
+//
+//   - Several PLCs in one incident: every affected PLC gets its own email (the email activity describes
+//     one PLCChange) to the engineers responsible for that PLC, but the run waits for one answer for the
+//     whole incident. An incident is one change event (Sentinel groups the alerts of one engineering
+//     session), the Answer carries no PLC, and the one-click link targets this run; the answer therefore
+//     decides for every PLC listed, and the write-back comment names them all. Per-PLC answers would
+//     need per-PLC runs; a PLC that a maintenance window or change request covers is left out of the
+//     question and gets its own "planned" comment.
+//   - Permanent SMTP rejection (or retries running out): the same notice goes to the SOC mailbox, and a
+//     comment says the engineers' address was rejected. If the SOC mailbox fails too, a comment hands
+//     the incident to the SOC and the run fails with a NotificationFailed error, so it neither hangs nor
+//     pretends that someone was told.
+//   - Settings enter the run through workflow.SideEffect: the first execution records them in history
+//     and every replay reads them back, so a changed config (timeout, rounds, titles) applies to new
+//     runs and never breaks the replay of a waiting one. The directory and the maintenance windows stay
+//     with the activities, which read them once per lookup; their answers are recorded in history.
+//   - One notification per (incident, PLC, round): the workflow ID is per incident (the intake dedupes
+//     starts), each (PLC, round) email is exactly one activity, and Temporal's retries of that activity
+//     keep its deterministic Message-ID.
+//
+// # AlertStatusSync: decisions
+//
+//   - Which alerts: every alert that is a Defender for IoT alert (incident.Alert.DefenderProvider). One
+//     with an AlertManagementUri is changed in Azure, but only after the URI passed the allowlist and the
+//     path check (defender.ParseManagementURI), here and again in the activity; a refused URI is listed
+//     with its reason and nothing is sent anywhere. An alert from an on-premises sensor (its ID is a
+//     sensor alert UUID) is closed on the sensor when the incident closes; the sensor API cannot reopen.
+//   - Status: New → New, Active → InProgress, Closed → Closed. The activity reads the incident's status
+//     in Sentinel at the time of the call and follows it, so two updates in quick succession (Active,
+//     then Closed) end with the alerts Closed whichever run finishes last.
+//   - Idempotent: an alert that already has the status is read, not written; a rerun changes nothing.
+//   - Each alert is synced independently, in parallel, retried for Settings.RetryFor; the run fails
+//     (AlertSyncFailed) only when every alert it tried failed, after the incident comment says so.
 package playbooks

@@ -8,23 +8,7 @@ package playbooks
 // creates a ticket every time it runs (duplicates on every redelivery), writes one sentence
 // ("A new … was detected with the following Ip address <deviceName>") and tells the incident nothing.
 //
-// Decisions:
-//
-//   - Which devices: every IoT device whose type or sub-type is one of the configured types
-//     (case-insensitive) or that Defender for IoT marks as a programming device, unless it is marked
-//     authorized. The same device twice (same key) gets one ticket. At most nesMaxTickets per incident:
-//     past that the rest are listed as skipped, so a flood of entities cannot flood the ticket queue.
-//   - One ticket per device, ever open at once: the device's key (activities.DeviceKey, from its MAC,
-//     else Defender ID, else IP and site) is the ticket's correlation_id. A device seen again while its
-//     ticket is open gets a work note on that ticket, once per incident; after the ticket is closed, a
-//     new sighting opens a new ticket.
-//   - Failure policy: each device is ticketed independently, in parallel. ServiceNow down is retried by
-//     Temporal for Settings.RetryFor; a rejection (400/401/403/404) is not retried. The run completes as
-//     long as one device got its ticket, with every failure in the result and in the incident comment;
-//     it fails (TicketsFailed) only when no device could be ticketed, after the comment says so.
-//   - Settings enter the run through workflow.SideEffect: recorded in history on the first execution
-//     and read back on replay, so a config change applies to new runs and never makes a running one
-//     non-deterministic.
+// Its design decisions are in doc.go.
 
 import (
 	"errors"

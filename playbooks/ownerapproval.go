@@ -5,16 +5,7 @@ package playbooks
 // click, and write the answer back: yes closes the incident as FalsePositive (InaccurateData) tagged
 // AutoResolved, no raises it to High, Active, assigned to the responder, tagged as confirmed.
 //
-// Decisions:
-//
-//   - Every device with an owner is asked (up to maxOwnerDevices), not only the first as in Microsoft's
-//     loop; the first answer decides for the incident, as one incident is one event.
-//   - No answer by the deadline: reminders (ownerApproval.reminderRounds, copied to the SOC mailbox when
-//     set), then a comment; the incident is never closed without an answer.
-//   - The confirmed tag defaults to "True Positive - confirmed by user", one space: Microsoft's has two
-//     (a typo). A SOC whose automation matches Microsoft's spelling sets ownerApproval.confirmedTag.
-//   - Microsoft mails the responder a confirmation afterwards; Interlock's confirmation page says the
-//     answer was recorded, and the comment names who answered.
+// Its design decisions are in doc.go.
 
 import (
 	"fmt"

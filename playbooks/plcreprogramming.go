@@ -9,26 +9,7 @@ package playbooks
 // It improves on Microsoft's AD4IoT-SendEmailtoIoTOwner (one owner, one approval mail, no planned-change
 // check, no escalation) and AD4IoT-MailByProductionLine (a sensor → mail watchlist, no answer at all).
 //
-// Decisions:
-//
-//   - Several PLCs in one incident: every affected PLC gets its own email (the email activity describes
-//     one PLCChange) to the engineers responsible for that PLC, but the run waits for one answer for the
-//     whole incident. An incident is one change event (Sentinel groups the alerts of one engineering
-//     session), the Answer carries no PLC, and the one-click link targets this run; the answer therefore
-//     decides for every PLC listed, and the write-back comment names them all. Per-PLC answers would
-//     need per-PLC runs; a PLC that a maintenance window or change request covers is left out of the
-//     question and gets its own "planned" comment.
-//   - Permanent SMTP rejection (or retries running out): the same notice goes to the SOC mailbox, and a
-//     comment says the engineers' address was rejected. If the SOC mailbox fails too, a comment hands
-//     the incident to the SOC and the run fails with a NotificationFailed error, so it neither hangs nor
-//     pretends that someone was told.
-//   - Settings enter the run through workflow.SideEffect: the first execution records them in history
-//     and every replay reads them back, so a changed config (timeout, rounds, titles) applies to new
-//     runs and never breaks the replay of a waiting one. The directory and the maintenance windows stay
-//     with the activities, which read them once per lookup; their answers are recorded in history.
-//   - One notification per (incident, PLC, round): the workflow ID is per incident (the intake dedupes
-//     starts), each (PLC, round) email is exactly one activity, and Temporal's retries of that activity
-//     keep its deterministic Message-ID.
+// Its design decisions are in doc.go.
 
 import (
 	"fmt"

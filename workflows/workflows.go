@@ -1,5 +1,3 @@
-// Package workflows holds what every playbook shares: the task queue, the search attributes that make
-// runs findable in the Temporal UI, workflow IDs, and activity options.
 package workflows
 
 import (
