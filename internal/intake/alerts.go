@@ -20,6 +20,8 @@ import (
 	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/rules"
 	"github.com/interlock-soar/interlock/workflows"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
 )
 
 // IncidentStore holds the incidents Interlock keeps itself (otincident.Client).
@@ -320,7 +322,7 @@ func (s *Server) deliverGroup(ctx context.Context, g *alertGroup, results []Aler
 				r.Status, r.Created, r.Reason = o.Status, o.Created, o.Reason
 			case errors.Is(err, otincident.ErrEnded):
 				r.Status, r.Reason = recordDuplicate, "the incident was closed and its workflow has ended; it takes no more records"
-			case err != nil && (errors.Is(err, ErrUnavailable) || isUnavailable(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
+			case err != nil && !refusedForGood(err):
 				r.Status, r.Reason = recordUnavailable, "Temporal or the worker did not answer in time; not taken, send it again"
 			default:
 				r.Status, r.Reason = recordFailed, "the incident refused the record; see the intake log"
@@ -330,6 +332,18 @@ func (s *Server) deliverGroup(ctx context.Context, g *alertGroup, results []Aler
 			s.log.Warn("alert records not delivered", "incident", g.id, "records", end-off, "err", err)
 		}
 	}
+}
+
+// refusedForGood says whether the incident workflow (its validator) or Temporal refused the records
+// for good. Anything else is "not taken, send it again": Temporal or the worker down or slow, and an
+// update lost when Temporal restarted before taking it (its outcome is then not found). A resend of a
+// record that was taken after all is answered duplicate, so erring this way loses nothing.
+func refusedForGood(err error) bool {
+	if _, ok := errors.AsType[*temporal.ApplicationError](err); ok {
+		return true
+	}
+	_, ok := errors.AsType[*serviceerror.InvalidArgument](err)
+	return ok
 }
 
 // incidentStart is how a new incident's run is started: its summary and first search attributes.

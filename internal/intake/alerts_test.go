@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/rules"
@@ -25,6 +27,7 @@ type memStore struct {
 	starts      map[string]otincident.Start
 	calls       int
 	unavailable bool
+	fail        error // when set, AddAlerts answers it
 }
 
 func newMemStore() *memStore {
@@ -37,6 +40,9 @@ func (m *memStore) AddAlerts(_ context.Context, id string, start otincident.Star
 	m.calls++
 	if m.unavailable {
 		return otincident.AddAlertsResult{}, fmt.Errorf("%w: connection refused", ErrUnavailable)
+	}
+	if m.fail != nil {
+		return otincident.AddAlertsResult{}, m.fail
 	}
 	s := m.incidents[id]
 	if s == nil {
@@ -202,6 +208,33 @@ func TestAlertsUnavailableIsRetryable(t *testing.T) {
 	require.Equal(t, "5", a.header.Get("Retry-After"))
 	require.Equal(t, "unavailable", alertsResponse(t, a).Records[0].Status)
 	require.Empty(t, store.incidents)
+}
+
+// Only the incident's own refusal (its validator) or Temporal's refusal of the request is final; any
+// other error, an update lost in a Temporal restart included (its outcome is not found), asks for the
+// record again, which is safe: a record taken after all is answered duplicate.
+func TestAlertsFailOnlyWhenRefusedForGood(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"update lost in a restart", fmt.Errorf("add alerts: %w", otincident.ErrNotFound), "unavailable"},
+		{"internal error", serviceerror.NewInternal("history shard moved"), "unavailable"},
+		{"aborted", serviceerror.NewAborted("update aborted"), "unavailable"},
+		{"validator refused", temporal.NewApplicationError("too many records", "TooMany"), "failed"},
+		{"request refused", serviceerror.NewInvalidArgument("payload too large"), "failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env, store := alertEnv(t)
+			store.fail = tc.err
+			sensor := readFixture(t, "sensor-alert-unauthorized-plc-programming.json")
+			a := do(t, http.MethodPost, env.url+routeAlerts, []byte(sensor), withCT("application/json"))
+			require.Equal(t, tc.want, alertsResponse(t, a).Records[0].Status, "%s", a.body)
+		})
+	}
 }
 
 func TestIncidentRoutes(t *testing.T) {
