@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"github.com/interlock-soar/interlock/activities/arm"
 )
 
@@ -80,11 +82,11 @@ func ParseManagementURI(raw string, allowedHosts, subscriptions []string) (Alert
 	case host == "" || u.Opaque != "":
 		return AlertRef{}, refused("no host")
 	case net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost"):
-		return AlertRef{}, refused("host %s is an IP address or loopback name, never a Resource Manager endpoint", clipHost(host))
+		return AlertRef{}, refused("host %s is an IP address or loopback name, never a Resource Manager endpoint", safetext.Line(host, 81))
 	case u.Port() != "" && u.Port() != "443":
-		return AlertRef{}, refused("port %s: Resource Manager listens on 443", clipHost(u.Port()))
+		return AlertRef{}, refused("port %s: Resource Manager listens on 443", safetext.Line(u.Port(), 81))
 	case !slices.Contains(allowedHosts, strings.TrimSuffix(host, ".")):
-		return AlertRef{}, refused("host %s is not on playbooks.alertStatusSync.allowedHosts", clipHost(host))
+		return AlertRef{}, refused("host %s is not on playbooks.alertStatusSync.allowedHosts", safetext.Line(host, 81))
 	case u.Fragment != "":
 		return AlertRef{}, refused("it has a fragment")
 	}
@@ -111,13 +113,6 @@ func ParseManagementURI(raw string, allowedHosts, subscriptions []string) (Alert
 		return AlertRef{}, refused("subscription %s is not on playbooks.alertStatusSync.subscriptions", ref.SubscriptionID)
 	}
 	return ref, nil
-}
-
-func clipHost(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }
 
 // Alert is what the status sync reads of an alert.

@@ -6,7 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // APIError is a non-2xx answer from the Table API, with ServiceNow's own explanation
@@ -53,26 +54,11 @@ func newAPIError(method, path string, resp *http.Response, body []byte) *APIErro
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &env) == nil && (env.Error.Message != "" || env.Error.Detail != "") {
-		e.Message = clip(env.Error.Message)
-		e.Detail = clip(env.Error.Detail)
+		e.Message = safetext.Line(env.Error.Message, 301)
+		e.Detail = safetext.Line(env.Error.Detail, 301)
 	} else if b := strings.TrimSpace(string(body)); b != "" && !strings.HasPrefix(b, "<") && !strings.Contains(resp.Header.Get("Content-Type"), "html") {
 		// A proxy or load balancer's plain answer; an HTML page says nothing useful in one line.
-		e.Detail = clip(b)
+		e.Detail = safetext.Line(b, 301)
 	}
 	return e
-}
-
-// clip keeps a server message to one readable line of bounded length.
-func clip(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 300 {
-		s = string(r[:300]) + "…"
-	}
-	return s
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/interlock-soar/interlock/internal/safetext"
+
 	"github.com/interlock-soar/interlock/internal/incident"
 )
 
@@ -230,11 +232,11 @@ func statement(imp *incident.Impact) string {
 			return s
 		}
 	}
-	return clip(s, maxStatementRunes)
+	return safetext.Clip(s, maxStatementRunes)
 }
 
 func renderStatement(imp *incident.Impact, items, width int) string {
-	c := func(s string) string { return clip(plain(s), width) }
+	c := func(s string) string { return safetext.Clip(plain(s), width) }
 	list := func(vals []string, n int) string {
 		shown := make([]string, 0, n)
 		for _, v := range vals[:min(n, len(vals))] {
@@ -320,15 +322,6 @@ func plain(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// clip shortens s to at most n runes, marking the cut with an ellipsis.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // Enrich fills the OT context of the incident's devices from the directory, and adds a device for each

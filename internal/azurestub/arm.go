@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // The Resource Manager part: authentication and api-version as ARM checks them for every request,
@@ -107,12 +109,12 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, rt armRoute, c
 	}
 	if rt.kind == routeNone {
 		writeARMError(w, http.StatusNotFound, "InvalidResourceType",
-			"The stand-in serves Microsoft.SecurityInsights incidents and comments and Microsoft.IoTSecurity alerts only; "+clip(r.URL.Path, 300)+" is none of them.")
+			"The stand-in serves Microsoft.SecurityInsights incidents and comments and Microsoft.IoTSecurity alerts only; "+safetext.Line(r.URL.Path, 300)+" is none of them.")
 		return
 	}
 	if !isGUID(rt.subscription) {
 		writeARMError(w, http.StatusBadRequest, "InvalidSubscriptionId",
-			fmt.Sprintf("The provided subscription identifier '%s' is malformed or invalid.", clip(rt.subscription, 60)))
+			fmt.Sprintf("The provided subscription identifier '%s' is malformed or invalid.", safetext.Line(rt.subscription, 60)))
 		return
 	}
 	v, present := r.URL.Query()["api-version"]
@@ -122,7 +124,7 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, rt armRoute, c
 	}
 	if supported := apiVersions[rt.provider]; !slices.Contains(supported, v[0]) {
 		writeARMError(w, http.StatusBadRequest, "InvalidApiVersionParameter",
-			fmt.Sprintf("The api-version '%s' is invalid. The supported versions for resource provider '%s' are '%s'.", clip(v[0], 40), rt.provider, strings.Join(supported, ",")))
+			fmt.Sprintf("The api-version '%s' is invalid. The supported versions for resource provider '%s' are '%s'.", safetext.Line(v[0], 40), rt.provider, strings.Join(supported, ",")))
 		return
 	}
 	allowed := map[routeKind][]string{
@@ -217,7 +219,7 @@ func readJSONBody(r *http.Request) (map[string]json.RawMessage, int, string, str
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 		return nil, http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-			fmt.Sprintf("The content media type '%s' is not supported. Only 'application/json' is supported.", clip(ct, 80))
+			fmt.Sprintf("The content media type '%s' is not supported. Only 'application/json' is supported.", safetext.Line(ct, 80))
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
@@ -238,7 +240,7 @@ func writeARMError(w http.ResponseWriter, status int, code, message string) {
 }
 
 func writeNotFound(w http.ResponseWriter, what, id string) {
-	writeARMError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("The %s '%s' was not found.", what, clip(id, 300)))
+	writeARMError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("The %s '%s' was not found.", what, safetext.Line(id, 300)))
 }
 
 func badRequest(w http.ResponseWriter, msg string) {
@@ -289,7 +291,7 @@ func (f *fieldReader) enum(name string, allowed []string, required bool) string 
 		v = f.str(name)
 	}
 	if v != "" && !slices.Contains(allowed, v) {
-		f.fail(fmt.Sprintf("The value '%s' is not valid for property '%s%s'. Allowed values: %s.", clip(v, 60), f.prefix, name, strings.Join(allowed, ", ")))
+		f.fail(fmt.Sprintf("The value '%s' is not valid for property '%s%s'. Allowed values: %s.", safetext.Line(v, 60), f.prefix, name, strings.Join(allowed, ", ")))
 	}
 	return v
 }

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // --- Defender for IoT alerts -------------------------------------------------------------------
@@ -58,7 +60,7 @@ func (s *Server) patchAlert(w http.ResponseWriter, rt armRoute, body map[string]
 	top, f := propertiesOf(body)
 	for _, k := range slices.Sorted(maps.Keys(f.obj)) {
 		if k != "status" && k != "severity" {
-			top.fail(fmt.Sprintf("The property 'properties.%s' cannot be changed: only status and severity can.", clip(k, 60)))
+			top.fail(fmt.Sprintf("The property 'properties.%s' cannot be changed: only status and severity can.", safetext.Line(k, 60)))
 		}
 	}
 	status := f.enum("status", alertStatuses, false)

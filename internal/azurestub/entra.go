@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // The Entra ID part: the OpenID discovery document and the v2.0 token endpoint of the one tenant, as
@@ -61,7 +63,7 @@ func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request
 	}
 	if !s.knownTenant(tenant) {
 		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_tenant", 90002,
-			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", clip(tenant, 100)))
+			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", safetext.Line(tenant, 100)))
 		return
 	}
 	base := baseURL(r) + "/" + tenant
@@ -116,7 +118,7 @@ func (s *Server) tokenForm(w http.ResponseWriter, r *http.Request) (url.Values, 
 	}
 	if !s.knownTenant(tenant) {
 		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_tenant", 90002,
-			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", clip(tenant, 100)))
+			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", safetext.Line(tenant, 100)))
 		return nil, false
 	}
 	// Entra reads only a form body; anything else looks like a request without parameters.
@@ -141,14 +143,14 @@ func (s *Server) checkTokenClient(w http.ResponseWriter, r *http.Request, f url.
 		return false
 	case grant != "client_credentials":
 		s.writeEntraError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003,
-			fmt.Sprintf("The app requested an unsupported grant type '%s'. The stand-in supports client_credentials only.", clip(grant, 60)))
+			fmt.Sprintf("The app requested an unsupported grant type '%s'. The stand-in supports client_credentials only.", safetext.Line(grant, 60)))
 		return false
 	case clientID == "":
 		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
 		return false
 	case s.opts.ClientID == "" || !strings.EqualFold(clientID, s.opts.ClientID):
 		s.writeEntraError(w, r, http.StatusBadRequest, "unauthorized_client", 700016,
-			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clip(clientID, 100), s.opts.TenantID))
+			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", safetext.Line(clientID, 100), s.opts.TenantID))
 		return false
 	}
 	return true
@@ -192,7 +194,7 @@ func (s *Server) checkTokenScope(w http.ResponseWriter, r *http.Request, scope s
 	}
 	if !s.validScope(scope) {
 		s.writeEntraError(w, r, http.StatusBadRequest, "invalid_scope", 1002012,
-			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI). The stand-in issues tokens for %s/.default only.", clip(scope, 200), s.opts.Audience))
+			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI). The stand-in issues tokens for %s/.default only.", safetext.Line(scope, 200), s.opts.Audience))
 		return false
 	}
 	return true
@@ -232,7 +234,7 @@ func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	if v := q.Get("api-version"); v != "2019-08-01" {
-		writeMIError(w, http.StatusBadRequest, fmt.Sprintf("Unsupported api-version '%s': the stand-in serves 2019-08-01.", clip(v, 40)))
+		writeMIError(w, http.StatusBadRequest, fmt.Sprintf("Unsupported api-version '%s': the stand-in serves 2019-08-01.", safetext.Line(v, 40)))
 		return
 	}
 	resource := q.Get("resource")
@@ -241,7 +243,7 @@ func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimRight(resource, "/") != s.opts.Audience {
-		writeMIError(w, http.StatusBadRequest, fmt.Sprintf("The stand-in issues tokens for resource %s only, not '%s'.", s.opts.Audience, clip(resource, 200)))
+		writeMIError(w, http.StatusBadRequest, fmt.Sprintf("The stand-in issues tokens for resource %s only, not '%s'.", s.opts.Audience, safetext.Line(resource, 200)))
 		return
 	}
 	p := s.managedIdentityPrincipal(q.Get("client_id"))
@@ -291,12 +293,4 @@ func (s *Server) writeEntraError(w http.ResponseWriter, r *http.Request, status 
 		"correlation_id":    corr,
 		"error_uri":         baseURL(r) + "/error?code=" + url.QueryEscape(strconv.Itoa(aadsts)),
 	})
-}
-
-// clip shortens a client-supplied value quoted back in an error.
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

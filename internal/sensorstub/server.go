@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Options configures a Server.
@@ -421,7 +423,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, uuid string) str
 	var action string
 	if err := json.Unmarshal(body["action"], &action); err != nil || (action != "handle" && action != "handleAndLearn") {
 		writeError(w, http.StatusInternalServerError, errInvalidAction)
-		return clip(action, 40)
+		return safetext.Line(action, 40)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -457,11 +459,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }
