@@ -85,39 +85,57 @@ const GroupRecipient = "group"
 // history. The Message-ID is derived from the run, incident, PLC, round and recipients: a retried
 // attempt sends the same Message-ID, and a receiving system that deduplicates drops the copy.
 func (n *Notifier) SendPLCNotification(ctx context.Context, req PLCNotification) (NotificationResult, error) {
-	rcpts, err := notificationRecipients(req.WorkflowID, req.Round, req.Recipients)
+	return n.sendAnswerable(ctx, answerable{
+		what: "PLC notification", recipients: req.Recipients, round: req.Round,
+		links: AnswerLinkRequest{
+			WorkflowID: req.WorkflowID, IncidentID: req.IncidentID, IncidentNumber: req.IncidentNumber,
+			PLC: plcName(req.Change.PLC), Round: req.Round,
+		},
+		messageID: func(runID string, addrs []string) string { return notificationMessageID(req, runID, addrs) },
+		render:    func(links AnswerLinks) (string, string, string) { return RenderPLCNotification(req, links) },
+	})
+}
+
+// answerable is one email that carries signed answer links: what each kind of notice adds to the
+// shared sending.
+type answerable struct {
+	what       string // for the log
+	recipients []Recipient
+	round      int
+	// links is the link request without its Recipient, which sendAnswerable fills in.
+	links     AnswerLinkRequest
+	messageID func(runID string, addrs []string) string
+	render    func(AnswerLinks) (subject, text, html string)
+}
+
+// sendAnswerable validates the recipients, makes the links (here, so tokens never enter workflow
+// history), renders and sends the email under a Message-ID derived from the run, so a retried attempt
+// sends the same one, and maps SMTP failures to retryable or final activity errors.
+func (n *Notifier) sendAnswerable(ctx context.Context, a answerable) (NotificationResult, error) {
+	rcpts, err := notificationRecipients(a.links.WorkflowID, a.round, a.recipients)
 	if err != nil {
 		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), FailureInvalidRequest, nil)
 	}
-	recipient := GroupRecipient
+	a.links.Recipient = GroupRecipient
 	if len(rcpts) == 1 {
-		recipient = rcpts[0].Address
+		a.links.Recipient = rcpts[0].Address
 	}
-	links, err := n.Links.AnswerLinks(AnswerLinkRequest{
-		WorkflowID:     req.WorkflowID,
-		IncidentID:     req.IncidentID,
-		IncidentNumber: req.IncidentNumber,
-		PLC:            plcName(req.Change.PLC),
-		Recipient:      recipient,
-		Round:          req.Round,
-	})
+	links, err := n.Links.AnswerLinks(a.links)
 	if err != nil {
 		// Signing fails only on bad input (the key was checked at start); a retry cannot fix it.
 		return NotificationResult{}, temporal.NewNonRetryableApplicationError("make answer links", FailureInvalidRequest, err)
 	}
-
 	addrs := make([]string, len(rcpts))
 	to := make([]string, len(rcpts))
 	for i, r := range rcpts {
-		addrs[i] = r.Address
-		to[i] = r.String()
+		addrs[i], to[i] = r.Address, r.String()
 	}
 	var runID string
 	if activity.IsActivity(ctx) {
 		runID = activity.GetInfo(ctx).WorkflowExecution.RunID
 	}
-	msgID := notificationMessageID(req, runID, addrs)
-	subject, text, html := RenderPLCNotification(req, links)
+	msgID := a.messageID(runID, addrs)
+	subject, text, html := a.render(links)
 	err = n.Mailer.Send(ctx, mail.Message{
 		To:        to,
 		Subject:   subject,
@@ -137,7 +155,7 @@ func (n *Notifier) SendPLCNotification(ctx context.Context, req PLCNotification)
 		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", FailureSMTPTemporary, err)
 	}
 	if activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Info("PLC notification sent", "messageId", msgID, "recipients", len(addrs), "round", req.Round)
+		activity.GetLogger(ctx).Info(a.what+" sent", "messageId", msgID, "recipients", len(addrs), "round", a.round)
 	}
 	return NotificationResult{MessageID: "<" + msgID + ">", Recipients: addrs, SentAt: time.Now().UTC()}, nil
 }

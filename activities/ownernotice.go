@@ -4,11 +4,6 @@ import (
 	"context"
 	"strconv"
 	"time"
-
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
-
-	"github.com/interlock-soar/interlock/activities/mail"
 )
 
 // CVE is one vulnerability of a device, as a vulnerability feed lists it.
@@ -52,49 +47,20 @@ type OwnerNotification struct {
 // history) and the Message-ID is derived from the run, incident, device, round and recipients, so a
 // retried attempt sends the same Message-ID.
 func (n *Notifier) SendOwnerNotification(ctx context.Context, req OwnerNotification) (NotificationResult, error) {
-	rcpts, err := notificationRecipients(req.WorkflowID, req.Round, req.Recipients)
-	if err != nil {
-		return NotificationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), FailureInvalidRequest, nil)
-	}
-	recipient := GroupRecipient
-	if len(rcpts) == 1 {
-		recipient = rcpts[0].Address
-	}
-	links, err := n.Links.AnswerLinks(AnswerLinkRequest{
-		WorkflowID: req.WorkflowID, IncidentID: req.IncidentID, IncidentNumber: req.IncidentNumber,
-		PLC: plcName(req.Device), Recipient: recipient, Round: req.Round, Question: QuestionExpected,
-	})
-	if err != nil {
-		return NotificationResult{}, temporal.NewNonRetryableApplicationError("make answer links", FailureInvalidRequest, err)
-	}
-	addrs := make([]string, len(rcpts))
-	to := make([]string, len(rcpts))
-	for i, r := range rcpts {
-		addrs[i], to[i] = r.Address, r.String()
-	}
-	var runID string
-	if activity.IsActivity(ctx) {
-		runID = activity.GetInfo(ctx).WorkflowExecution.RunID
-	}
 	kind := "owner"
 	if len(req.CVEs) > 0 {
 		kind = "cve"
 	}
-	msgID := messageID(kind, req.WorkflowID, runID, req.IncidentID, strconv.FormatInt(req.IncidentNumber, 10),
-		req.Device.Name, req.Device.IP, strconv.Itoa(req.Round), sortedLower(addrs))
-	subject, text, html := RenderOwnerNotification(req, links)
-	err = n.Mailer.Send(ctx, mail.Message{
-		To: to, Subject: subject, Text: text, HTML: html, MessageID: msgID,
-		Headers: map[string]string{"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+	return n.sendAnswerable(ctx, answerable{
+		what: "owner notification", recipients: req.Recipients, round: req.Round,
+		links: AnswerLinkRequest{
+			WorkflowID: req.WorkflowID, IncidentID: req.IncidentID, IncidentNumber: req.IncidentNumber,
+			PLC: plcName(req.Device), Round: req.Round, Question: QuestionExpected,
+		},
+		messageID: func(runID string, addrs []string) string {
+			return messageID(kind, req.WorkflowID, runID, req.IncidentID, strconv.FormatInt(req.IncidentNumber, 10),
+				req.Device.Name, req.Device.IP, strconv.Itoa(req.Round), sortedLower(addrs))
+		},
+		render: func(links AnswerLinks) (string, string, string) { return RenderOwnerNotification(req, links) },
 	})
-	if err != nil {
-		if mail.IsPermanent(err) {
-			return NotificationResult{}, temporal.NewNonRetryableApplicationError("SMTP server rejected the notification", FailureSMTPRejected, err)
-		}
-		return NotificationResult{}, temporal.NewApplicationErrorWithCause("SMTP send failed, will retry", FailureSMTPTemporary, err)
-	}
-	if activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Info("owner notification sent", "messageId", msgID, "recipients", len(addrs), "round", req.Round)
-	}
-	return NotificationResult{MessageID: "<" + msgID + ">", Recipients: addrs, SentAt: time.Now().UTC()}, nil
 }
