@@ -64,7 +64,10 @@ func TestCommittedHistoriesReplay(t *testing.T) {
 }
 
 func replay(hist *historypb.History) error {
-	replayer := sdkworker.NewWorkflowReplayer()
+	replayer, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{Interceptors: worker.Interceptors()})
+	if err != nil {
+		return err
+	}
 	worker.RegisterWorkflows(replayer, worker.Playbooks(config.Default().Playbooks))
 	return replayer.ReplayWorkflowHistory(quiet, hist)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -61,7 +62,14 @@ func Options(cfg config.Temporal) sdkworker.Options {
 		// of two, under load a sticky task (a PLC run's answer) waited out the 5 s sticky timeout.
 		MaxConcurrentWorkflowTaskPollers: cfg.WorkflowTaskPollers,
 		MaxConcurrentActivityTaskPollers: cfg.ActivityTaskPollers,
+		Interceptors:                     Interceptors(),
 	}
+}
+
+// Interceptors are the workflow interceptors every worker and replayer needs: the rules' changes a
+// playbook run carries are written by one (workflows.RuleChangesInterceptor).
+func Interceptors() []interceptor.WorkerInterceptor {
+	return []interceptor.WorkerInterceptor{&workflows.RuleChangesInterceptor{}}
 }
 
 // Run polls the task queue until ctx is done, then stops gracefully.

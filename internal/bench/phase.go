@@ -24,7 +24,7 @@ type item struct {
 	started, deduped   int
 	postErr            string
 	workflowID         string
-	writeBack          string // the rules' write-back run the intake started for it, if any
+	writeBack          string // the rules' write-back run of its own the intake started for it, if any
 	otherRuns          int    // runs of playbooks other than the kind's
 
 	// Observation.
@@ -123,7 +123,8 @@ func (p *phase) recordPost(it *item, sent, at time.Time, resp intake.Response, e
 		it.sentAt, it.acceptedAt, it.postErr = sent, at, ""
 		p.acceptedN.Add(1)
 	}
-	if resp.WriteBack != nil && it.writeBack == "" {
+	// A playbook run that carries the rules' changes is not a second run.
+	if resp.WriteBack != nil && it.writeBack == "" && resp.WriteBack.Playbook == workflows.RuleChangesName {
 		it.writeBack = resp.WriteBack.WorkflowID
 	}
 	for _, run := range resp.Runs {

@@ -387,8 +387,9 @@ rules:
 }
 
 // TestRuleChangesAreWrittenBack: with RuleChanges on, what the rules changed (here severity and tags)
-// is started as one write-back run per event, before the playbooks; a redelivery is deduplicated like
-// the playbooks, and with RuleChanges off nothing extra starts.
+// rides with the playbook's start in its memo; when that run already exists (a redelivery), the
+// changes start as one run of their own per event, deduplicated like the playbooks; with RuleChanges
+// off nothing carries them.
 func TestRuleChangesAreWrittenBack(t *testing.T) {
 	t.Parallel()
 	engine, err := rules.Parse([]byte(`
@@ -408,26 +409,60 @@ rules:
 	require.Equal(t, http.StatusAccepted, a.code, "body: %s", a.body)
 	resp := a.response(t)
 	require.NotNil(t, resp.WriteBack)
-	require.Equal(t, workflows.RuleChangesName, resp.WriteBack.Playbook)
+	require.Equal(t, pbStation, resp.WriteBack.Playbook, "the playbook run carries the rules' changes")
 	require.Equal(t, "started", resp.WriteBack.Status)
-	require.Len(t, resp.Runs, 1, "the write-back is not one of the playbook runs")
+	require.Len(t, resp.Runs, 1)
+	require.Equal(t, resp.Runs[0], *resp.WriteBack)
 	starts := env.starter.recorded()
-	require.Len(t, starts, 2)
-	require.Equal(t, workflows.RuleChangesName, starts[0].WorkflowType, "the rules' changes go first")
-	rc := starts[0].Input.(workflows.RuleChanges)
+	require.Len(t, starts, 1, "one workflow for the incident, not a second for the rules' changes")
+	rc, ok := starts[0].Memo[workflows.RuleChangesMemo].(workflows.RuleChanges)
+	require.True(t, ok, "memo: %v", starts[0].Memo)
 	require.Equal(t, []string{"triage"}, rc.Rules)
 	require.Equal(t, "High", rc.Update.Severity)
 	require.Equal(t, []string{"ot", "new-asset"}, rc.Update.AddTags)
 	require.Empty(t, rc.Update.Status)
 	require.NotEmpty(t, rc.Update.IncidentARMID)
-	require.True(t, strings.HasPrefix(starts[0].WorkflowID, workflows.RuleChangesName+"/"))
 
+	// A redelivery finds the playbook run there: the run that would carry the changes is not new, so
+	// they get a run of their own, once per event.
 	again := do(t, http.MethodPost, env.url+"/v1/incidents", fixture(t, fixtureStation), bearerJSON).response(t)
-	require.Equal(t, "deduplicated", again.WriteBack.Status)
+	require.Equal(t, "deduplicated", again.Runs[0].Status)
+	require.Equal(t, workflows.RuleChangesName, again.WriteBack.Playbook)
+	starts = env.starter.recorded()
+	require.Len(t, starts, 2)
+	require.Equal(t, workflows.RuleChangesName, starts[1].WorkflowType)
+	require.Equal(t, rc, starts[1].Input.(workflows.RuleChanges))
+	require.True(t, strings.HasPrefix(starts[1].WorkflowID, workflows.RuleChangesName+"/"))
+	third := do(t, http.MethodPost, env.url+"/v1/incidents", fixture(t, fixtureStation), bearerJSON).response(t)
+	require.Equal(t, "deduplicated", third.WriteBack.Status)
 	require.Len(t, env.starter.recorded(), 2)
 
 	off := newTestEnv(t, func(o *Options) { o.Rules = rules.NewSet(engine) })
 	resp = do(t, http.MethodPost, off.url+"/v1/incidents", fixture(t, fixtureStation), bearerJSON).response(t)
 	require.Nil(t, resp.WriteBack)
 	require.Len(t, off.starter.recorded(), 1)
+	require.NotContains(t, off.starter.recorded()[0].Memo, workflows.RuleChangesMemo)
+}
+
+// TestRuleChangesWithoutPlaybook: changes from rules that start no playbook get a run of their own.
+func TestRuleChangesWithoutPlaybook(t *testing.T) {
+	t.Parallel()
+	engine, err := rules.Parse([]byte(`
+rules:
+  - name: tag
+    order: 1
+    trigger: created
+    actions:
+      - addTags: [ot]
+`), "test.yaml", []string{pbStation, pbPLC})
+	require.NoError(t, err)
+	env := newTestEnv(t, func(o *Options) { o.Rules = rules.NewSet(engine); o.RuleChanges = true })
+	a := do(t, http.MethodPost, env.url+"/v1/incidents", fixture(t, fixtureStation), bearerJSON)
+	require.Equal(t, http.StatusAccepted, a.code, "body: %s", a.body)
+	resp := a.response(t)
+	require.Empty(t, resp.Runs)
+	require.Equal(t, workflows.RuleChangesName, resp.WriteBack.Playbook)
+	starts := env.starter.recorded()
+	require.Len(t, starts, 1)
+	require.Equal(t, []string{"ot"}, starts[0].Input.(workflows.RuleChanges).Update.AddTags)
 }

@@ -125,10 +125,15 @@ func (s *Server) serveIncidents(w http.ResponseWriter, r *http.Request, body []b
 	if (len(pbs) > 0 || (s.ruleChanges && len(res.Changes) > 0)) && s.shed(w, routeIncidents) {
 		return
 	}
-	if s.ruleChanges && len(res.Changes) > 0 && !s.startRuleChanges(w, r, ev, inc, res, &resp) {
+	var changes *workflows.RuleChanges
+	if s.ruleChanges && len(res.Changes) > 0 {
+		rc := ruleChanges(inc, res)
+		changes = &rc
+	}
+	if changes != nil && len(pbs) == 0 && !s.startRuleChanges(w, r, ev, inc, *changes, &resp) {
 		return
 	}
-	if !s.startAll(w, r, ev, inc, pbs, ruleNames, &resp) {
+	if !s.startAll(w, r, ev, inc, pbs, ruleNames, changes, &resp) {
 		return
 	}
 	code := http.StatusAccepted
@@ -166,7 +171,7 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request, name string, b
 		Rules:    []rules.Match{},
 		Runs:     []Run{},
 	}
-	if !s.startAll(w, r, ev, ev.Incident, []playbooks.Playbook{p}, nil, &resp) {
+	if !s.startAll(w, r, ev, ev.Incident, []playbooks.Playbook{p}, nil, nil, &resp) {
 		return
 	}
 	s.log.Info("playbook run requested", "playbook", p.Name, "incident", ev.Incident.ID, "status", resp.Runs[0].Status)
@@ -177,8 +182,13 @@ func (s *Server) serveRun(w http.ResponseWriter, r *http.Request, name string, b
 // answers 503 (Temporal unavailable, with Retry-After) or 500 (Temporal refused the start). Runs
 // started before the failure stay started: the sender's retry gets them back as deduplicated and starts
 // the rest, which is why a partial failure must never be answered with 2xx.
-func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Event, inc incident.Incident, pbs []playbooks.Playbook, ruleNames []string, resp *Response) bool {
-	for _, p := range pbs {
+//
+// The rules' changes, when there are any, ride with the first playbook's start (its memo, which
+// workflows.RuleChangesInterceptor writes from), saving a workflow per incident. When that start finds
+// the run already there (a redelivery, or an update event of a playbook that runs once per incident),
+// the new run that would have carried them does not exist, so they get their own run as before.
+func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Event, inc incident.Incident, pbs []playbooks.Playbook, ruleNames []string, changes *workflows.RuleChanges, resp *Response) bool {
+	for i, p := range pbs {
 		req := StartRequest{
 			WorkflowID:       playbooks.WorkflowID(p, inc.ID, eventKey(ev, inc)),
 			WorkflowType:     p.Name,
@@ -190,11 +200,21 @@ func (s *Server) startAll(w http.ResponseWriter, r *http.Request, ev incident.Ev
 		if len(ruleNames) > 0 {
 			req.Memo["interlockRules"] = ruleNames
 		}
+		carries := i == 0 && changes != nil
+		if carries {
+			req.Memo[workflows.RuleChangesMemo] = *changes
+		}
 		run, ok := s.start(w, r, req, len(resp.Runs))
 		if !ok {
 			return false
 		}
 		resp.Runs = append(resp.Runs, run)
+		switch {
+		case carries && run.Status == resultStarted:
+			resp.WriteBack = &run
+		case carries && !s.startRuleChanges(w, r, ev, inc, *changes, resp):
+			return false
+		}
 	}
 	return true
 }
@@ -257,9 +277,9 @@ func (s *Server) shed(w http.ResponseWriter, route string) bool {
 	return true
 }
 
-// startRuleChanges starts the write-back of the rules' own changes (severity, status, owner, tags,
-// classification) to the incident, once per incident event, before the playbooks.
-func (s *Server) startRuleChanges(w http.ResponseWriter, r *http.Request, ev incident.Event, inc incident.Incident, res rules.Result, resp *Response) bool {
+// ruleChanges is the update the rules' own changes (severity, status, owner, tags, classification) add
+// up to, with the rules that made them.
+func ruleChanges(inc incident.Incident, res rules.Result) workflows.RuleChanges {
 	update := activities.UpdateRequest{IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number}
 	var names []string
 	for _, c := range res.Changes {
@@ -280,13 +300,19 @@ func (s *Server) startRuleChanges(w http.ResponseWriter, r *http.Request, ev inc
 	if cl := res.Classification; cl != nil {
 		update.Classification, update.ClassificationReason, update.ClassificationComment = cl.Classification, cl.Reason, cl.Comment
 	}
+	return workflows.RuleChanges{Rules: names, Update: update}
+}
+
+// startRuleChanges starts the rules' changes as a run of their own (workflows.RuleChangesName), once
+// per incident event: when no playbook starts to carry them, or the one that would is already running.
+func (s *Server) startRuleChanges(w http.ResponseWriter, r *http.Request, ev incident.Event, inc incident.Incident, changes workflows.RuleChanges, resp *Response) bool {
 	run, ok := s.start(w, r, StartRequest{
 		WorkflowID:       workflows.RuleChangesName + "/" + strings.ToValidUTF8(inc.ID, "?") + "/" + eventKey(ev, inc),
 		WorkflowType:     workflows.RuleChangesName,
-		Input:            workflows.RuleChanges{Rules: names, Update: update},
+		Input:            changes,
 		SearchAttributes: workflows.SearchAttributesFor(workflows.RuleChangesName, inc),
-		Memo:             map[string]any{"interlockEvent": string(ev.Type), "interlockRules": names},
-	}, 0)
+		Memo:             map[string]any{"interlockEvent": string(ev.Type), "interlockRules": changes.Rules},
+	}, len(resp.Runs))
 	if ok {
 		resp.WriteBack = &run
 	}

@@ -138,7 +138,10 @@ func TestRecordHistories(t *testing.T) {
 		return wid
 	})
 	r.record("rule-changes", `"changes":["tag +ot","tag +new-asset"]`, func(ctx context.Context) string {
-		r.start(nes("rec-rules")) // the default rule tags the incident, through a run of its own
+		// The default rule tags the incident; the first delivery's playbook run carries the tags, a
+		// redelivery (the run is there) writes them through a run of their own.
+		r.start(nes("rec-rules"))
+		r.start(nes("rec-rules"))
 		var wid string
 		require.Eventually(t, func() bool {
 			list, err := h.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -150,6 +153,9 @@ func TestRecordHistories(t *testing.T) {
 			return true
 		}, 30*time.Second, 100*time.Millisecond)
 		return wid
+	})
+	r.record("nes-rule-changes-carried", `"number":"INC`, func(ctx context.Context) string {
+		return r.start(nes("rec-carried")) // the run writes the default rule's tags beside the ticket
 	})
 	// The parity playbooks' default rules are off: they are started through the intake's run endpoint.
 	r.record("auto-triage-raised", `"why":["importance High"]`, func(ctx context.Context) string {

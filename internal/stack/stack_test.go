@@ -376,7 +376,8 @@ func requireReplays(ctx context.Context, t *testing.T, h *harness, workflowID st
 		require.NoError(t, err)
 		events = append(events, ev)
 	}
-	replayer := sdkworker.NewWorkflowReplayer()
+	replayer, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{Interceptors: worker.Interceptors()})
+	require.NoError(t, err)
 	worker.RegisterWorkflows(replayer, worker.Playbooks(config.Default().Playbooks))
 	require.NoError(t, replayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events}))
 }
