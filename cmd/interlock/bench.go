@@ -41,9 +41,12 @@ Phases, each waited out (or --timeout) before the next:
               202→side effect (ticket created / email accepted) and 202→run closed, with throughput.
               PLC runs wait for the engineers: the bench answers each "planned" through a Temporal
               Update as soon as it sees the run's email, so their completion includes that step.
-  ceiling     as many trivial workflows (the playbook's SideEffects and activities, measured from a
-              NewEngineeringStationTicket run's history, no I/O) started at the same rate and
-              concurrency on a private task queue with a worker inside the bench.
+  ceiling     as many trivial workflows of the load's mix, each its kind's playbook shape (the
+              SideEffects and activities measured from a completed run's history; a PLC run's
+              answer as an Update at once), bare: no I/O, search attributes, memo or input; started
+              at the same rate and concurrency on a private task queue with a worker inside the
+              bench. Without a completed run of each kind (or with --ceiling-shape), every ceiling
+              run is a new-workstation run.
   same work   (--ceiling-same-work) as many incidents of the mix, each as the Temporal work
               Interlock's path asks for, measured from the full load's runs: the playbook run's
               calls with the incident as input, its search attributes and memo, a PLC run's

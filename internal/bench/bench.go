@@ -7,8 +7,8 @@
 // Phases, each waited out before the next:
 //
 //   - full load: --incidents at --rate (or as fast as --concurrency allows): throughput and latency;
-//   - ceiling: as many trivial workflows, same concurrency and rate, on a private task queue served by
-//     a worker inside the bench;
+//   - ceiling: as many trivial workflows of the load's mix (each kind's playbook shape, bare), same
+//     concurrency and rate, on a private task queue served by a worker inside the bench;
 //   - alert storm: --storm-incidents incidents, each posted --storm times at once: every incident must
 //     cause exactly one ticket or email;
 //   - low load: --latency-incidents at a steady --latency-rate: latency without queueing;
@@ -204,7 +204,17 @@ func (r *runner) loadStep(ctx context.Context) (err error) {
 
 func (r *runner) ceilingStep(ctx context.Context) (err error) {
 	rep := &r.rep
-	rep.Ceiling, err = r.ceilingPhase(ctx, r.cfg.Incidents, r.cfg.Rate, &rep.Notes)
+	// The raw ceiling of the load's own mix, each kind's playbook shape bare, when the load left runs
+	// of every kind to measure; else every incident as a new-workstation run.
+	if !r.cfg.CeilingExplicit && rep.Load != nil {
+		rep.Ceiling, err = r.pathCeilingPhase(ctx, r.cfg.Incidents, r.cfg.Rate, true)
+		if err != nil {
+			rep.Notes = append(rep.Notes, "ceiling of the load's mix: "+err.Error()+"; every ceiling run is a new-workstation run")
+		}
+	}
+	if rep.Ceiling == nil {
+		rep.Ceiling, err = r.ceilingPhase(ctx, r.cfg.Incidents, r.cfg.Rate, &rep.Notes)
+	}
 	if err == nil && rep.Load != nil && rep.Ceiling.CompletedPerSec > 0 {
 		rep.CeilingRatio = round3(rep.Load.CompletedPerSec / rep.Ceiling.CompletedPerSec)
 	}
@@ -213,7 +223,7 @@ func (r *runner) ceilingStep(ctx context.Context) (err error) {
 
 func (r *runner) sameWorkStep(ctx context.Context) (err error) {
 	rep := &r.rep
-	rep.SameWork, err = r.pathCeilingPhase(ctx, r.cfg.Incidents, r.cfg.Rate)
+	rep.SameWork, err = r.pathCeilingPhase(ctx, r.cfg.Incidents, r.cfg.Rate, false)
 	if err != nil {
 		// A load with no completed run of a kind has nothing to measure; the rest still reports.
 		rep.Notes = append(rep.Notes, "same-work ceiling skipped: "+err.Error())

@@ -106,7 +106,11 @@ func TestBenchEndToEnd(t *testing.T) {
 
 	require.NotNil(t, rep.Ceiling)
 	require.Equal(t, 10, rep.Ceiling.Completed)
-	require.Contains(t, rep.Ceiling.ShapeSource, "measured from NewEngineeringStationTicket/bench-"+rep.RunID)
+	// The raw ceiling runs the load's mix, each kind's shape bare: a PLC-shaped run waits for its answer.
+	require.Contains(t, rep.Ceiling.ShapeSource, "measured from the full load's runs: nes: ")
+	require.Contains(t, rep.Ceiling.ShapeSource, "plc: ")
+	require.Contains(t, rep.Ceiling.ShapeSource, "an Update")
+	require.NotContains(t, rep.Ceiling.ShapeSource, "write-back run", "the raw ceiling has no rules' runs")
 	require.Positive(t, rep.CeilingRatio)
 
 	require.NotNil(t, rep.Storm)

@@ -98,23 +98,31 @@ func (ps PathShape) String() string {
 // pathCeilingPhase runs the same-work ceiling: n incidents of the load's mix, each as the workflows
 // Interlock starts for it (with the intake's search attributes and memo, eager start), each PLC run
 // answered by an Update as soon as it started.
-func (r *runner) pathCeilingPhase(ctx context.Context, n int, rate float64) (*CeilingReport, error) {
+//
+// Bare, it is the raw ceiling of a mixed load: each kind's playbook shape alone (its calls, a PLC run's
+// answer), without the rules' write-back runs, search attributes, memo, input or priority.
+func (r *runner) pathCeilingPhase(ctx context.Context, n int, rate float64, bare bool) (*CeilingReport, error) {
 	ps, err := r.measurePath(ctx)
 	if err != nil {
 		return nil, err
 	}
-	items, err := r.newItems("w", n)
+	name, tag := "same-work ceiling", "w"
+	if bare {
+		name, tag = "ceiling", "c"
+		ps.RuleChanges = nil
+	}
+	items, err := r.newItems(tag, n)
 	if err != nil {
 		return nil, err
 	}
-	queue := "interlock-bench-" + r.runID + "-w"
+	queue := "interlock-bench-" + r.runID + "-" + tag
 	stop, err := r.ceilingWorker(queue)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
 
-	p := newPhase("same-work ceiling", r.runID, "w", items)
+	p := newPhase(name, r.runID, tag, items)
 	p.effects = false
 	p.runQuery = fmt.Sprintf(`WorkflowId STARTS_WITH %q`, p.prefix)
 	for _, it := range items {
@@ -133,6 +141,9 @@ func (r *runner) pathCeilingPhase(ctx context.Context, n int, rate float64) (*Ce
 	cpu0 := r.procs.snapshot()
 	r.observe(ctx, p, func(ctx context.Context) {
 		r.driveStarts(ctx, p, rate, func(ctx context.Context, it *item) error {
+			if bare {
+				return r.startBare(ctx, queue, it, ps)
+			}
 			return r.startPath(ctx, queue, it, ps)
 		}, func(it *item) {
 			if ps.Runs[it.inc.Kind].AfterAnswer != nil {
@@ -145,7 +156,7 @@ func (r *runner) pathCeilingPhase(ctx context.Context, n int, rate float64) (*Ce
 	rep := ceilingReport(p, ps.Runs[KindNES], "measured from the full load's runs: "+ps.String(), rate, r.cfg.Concurrency)
 	rep.CPU, rep.HostBusyCores = r.procs.delta(cpu0, r.procs.snapshot())
 	if rep.Breakdown, err = breakdown(ctx, r.tc, completedRuns(p, "")); err != nil {
-		r.log.Warn("time breakdown failed", "phase", "same-work ceiling", "err", err)
+		r.log.Warn("time breakdown failed", "phase", name, "err", err)
 	}
 	return rep, nil
 }
@@ -181,6 +192,14 @@ func (r *runner) startPath(ctx context.Context, queue string, it *item, ps PathS
 	}
 	memo := map[string]any{"interlockEvent": string(ev.Type), "interlockRules": []string{"bench"}}
 	return start(it.workflowID, it.inc.Kind.Playbook(), s, priority, memo)
+}
+
+// startBare starts the incident's playbook shape as a bare trivial workflow, as the raw ceiling does.
+func (r *runner) startBare(ctx context.Context, queue string, it *item, ps PathShape) error {
+	_, err := r.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: it.workflowID, TaskQueue: queue, WorkflowExecutionTimeout: 10 * time.Minute, EnableEagerStart: true,
+	}, ceilingWorkflowName, ps.Runs[it.inc.Kind])
+	return err
 }
 
 // answerCeiling answers a PLC-shaped ceiling run through its Update, retried briefly.

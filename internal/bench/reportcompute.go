@@ -264,7 +264,7 @@ func notes(rep Report) []string {
 	}
 	out = append(out, "Latencies start when the bench receives the intake's 202. Side effects end at the ServiceNow record's creation (the stand-in's u_interlock_created_at, ns) or Mailpit's receipt time (ms); runs end at Temporal's close time. All clocks are this host's.")
 	if rep.Ceiling != nil {
-		out = append(out, "The ceiling starts trivial workflows ("+rep.Ceiling.Shape.String()+", no I/O) straight on Temporal, without HTTP, rules or search attributes, on a worker inside the bench with Interlock's worker options.")
+		out = append(out, "The ceiling starts trivial workflows ("+rep.Ceiling.ShapeSource+", no I/O) straight on Temporal, without HTTP, rules, search attributes, memo or input, on a worker inside the bench with Interlock's worker options.")
 	}
 	if rep.Alerts != nil {
 		out = append(out, "Alert intake: the intake answers POST /v1/alerts only once every record's incident workflow has recorded it (update-with-start), so each record's alert→incident latency is the POST latency of its batch (from the batch's first send, when a 503 made the bench resend it). Records/s counts accepted and duplicate records over the wall time from the first POST to the last answer.")
