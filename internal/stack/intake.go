@@ -39,8 +39,8 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 }
 
 // NewIntakeOn is NewIntake with the intake's metrics on reg, which /metrics serves (nil: a private
-// registry), so a replica's worker metrics share its /metrics.
-func NewIntakeOn(cfg config.Config, c client.Client, reg *prometheus.Registry, logger *slog.Logger) (*Intake, error) {
+// registry), so a replica's worker metrics share its /metrics. reg must also be a prometheus.Gatherer.
+func NewIntakeOn(cfg config.Config, c client.Client, reg prometheus.Registerer, logger *slog.Logger) (*Intake, error) {
 	registry := worker.Playbooks(cfg.Playbooks)
 	known := worker.PlaybookNames(registry)
 	set, err := worker.LoadRules(cfg.Intake.RulesFile, known, worker.WorkstationTypes(cfg.Playbooks))
@@ -81,7 +81,7 @@ func NewIntakeOn(cfg config.Config, c client.Client, reg *prometheus.Registry, l
 		},
 		MaxBodyBytes: cfg.Intake.MaxBodyBytes,
 		Logger:       logger,
-		Registerer:   registerer(reg),
+		Registerer:   reg,
 		UIURL:        cfg.Temporal.UIURL,
 		Namespace:    cfg.Temporal.Namespace,
 		Ready: func(ctx context.Context) error {
@@ -117,12 +117,4 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// registerer keeps a nil registry a nil interface, which the intake reads as "make your own".
-func registerer(reg *prometheus.Registry) prometheus.Registerer {
-	if reg == nil {
-		return nil
-	}
-	return reg
 }
