@@ -122,7 +122,8 @@ type workflowMetrics struct {
 func (w *workflowMetrics) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
 	res, err := w.Next.ExecuteWorkflow(ctx, in)
 	if !workflow.IsReplaying(ctx) {
-		w.m.runs.WithLabelValues(workflow.GetInfo(ctx).WorkflowType.Name, runStatus(err), runOutcome(res, err)).Inc()
+		// runOutcome reads a struct field by reflection, deterministic though the checker cannot tell.
+		w.m.runs.WithLabelValues(workflow.GetInfo(ctx).WorkflowType.Name, runStatus(err), runOutcome(res, err)).Inc() //workflowcheck:ignore
 	}
 	return res, err
 }

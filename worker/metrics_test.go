@@ -36,7 +36,9 @@ func TestMetricsCountRunsByStatusAndOutcome(t *testing.T) {
 		{"outcome field", func(workflow.Context) (*outcomeResult, error) { return &outcomeResult{Outcome: "planned"}, nil }, "completed", "planned"},
 		{"empty outcome", func(workflow.Context) (outcomeResult, error) { return outcomeResult{}, nil }, "completed", "none"},
 		{"no struct", func(workflow.Context) (string, error) { return "done", nil }, "completed", "none"},
-		{"error", func(workflow.Context) (*outcomeResult, error) { return &outcomeResult{Outcome: "x"}, errors.New("boom") }, "failed", "none"},
+		{"error", func(workflow.Context) (*outcomeResult, error) {
+			return &outcomeResult{Outcome: "x"}, errors.New("boom")
+		}, "failed", "none"},
 		{"continue as new", func(ctx workflow.Context) error { return workflow.NewContinueAsNewError(ctx, "Case") }, "continued_as_new", "none"},
 	}
 	for _, tc := range cases {
