@@ -39,7 +39,7 @@ func runWorker(ctx context.Context, e env, args []string) error {
 	}
 	mctx, stopMetrics := context.WithCancel(ctx)
 	defer stopMetrics()
-	merr, err := serveWorkerMetrics(mctx, cfg.Worker.MetricsListen, pm, logger)
+	_, merr, err := serveWorkerMetrics(mctx, cfg.Worker.MetricsListen, pm, logger)
 	if err != nil {
 		return errors.Join(err, w.Stop())
 	}
@@ -52,19 +52,19 @@ func runWorker(ctx context.Context, e env, args []string) error {
 	return errors.Join(werr, <-merr)
 }
 
-// serveWorkerMetrics serves /metrics on addr until ctx is done; with no addr it serves nothing. The
-// channel yields the server's error once it has stopped.
-func serveWorkerMetrics(ctx context.Context, addr string, pm *processMetrics, logger *slog.Logger) (<-chan error, error) {
+// serveWorkerMetrics serves /metrics on addr until ctx is done, and says where; with no addr it serves
+// nothing. The channel yields the server's error once it has stopped.
+func serveWorkerMetrics(ctx context.Context, addr string, pm *processMetrics, logger *slog.Logger) (string, <-chan error, error) {
 	done := make(chan error, 1)
 	if addr == "" {
 		done <- nil
-		return done, nil
+		return "", done, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("worker.metricsListen: %w", err)
+		return "", nil, fmt.Errorf("worker.metricsListen: %w", err)
 	}
 	logger.Info("worker metrics listening", "addr", ln.Addr().String())
 	go func() { done <- serveHTTP(ctx, ln, pm.handler(), logger) }()
-	return done, nil
+	return ln.Addr().String(), done, nil
 }
