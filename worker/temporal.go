@@ -19,10 +19,16 @@ import (
 // Dial connects to Temporal as the configuration says: plain on a dev server, TLS (mTLS or API key)
 // on a cluster or Temporal Cloud.
 func Dial(ctx context.Context, cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
+	return DialWith(ctx, cfg, logger, nil)
+}
+
+// DialWith is Dial with the SDK's metrics going to h (nil: nowhere).
+func DialWith(ctx context.Context, cfg config.Temporal, logger *slog.Logger, h client.MetricsHandler) (client.Client, error) {
 	opts, err := ClientOptions(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
+	opts.MetricsHandler = h
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Address, cfg.Namespace, err)

@@ -74,7 +74,16 @@ func Interceptors() []interceptor.WorkerInterceptor {
 
 // Run polls the task queue until ctx is done, then stops gracefully.
 func Run(ctx context.Context, c client.Client, cfg config.Temporal, pbs *playbooks.Registry, acts Activities) error {
-	w := sdkworker.New(c, workflows.TaskQueue, Options(cfg))
+	return RunWith(ctx, c, cfg, pbs, acts, nil)
+}
+
+// RunWith is Run recording m (nil records nothing) through a worker interceptor.
+func RunWith(ctx context.Context, c client.Client, cfg config.Temporal, pbs *playbooks.Registry, acts Activities, m *Metrics) error {
+	opts := Options(cfg)
+	if m != nil {
+		opts.Interceptors = append(opts.Interceptors, m.Interceptor())
+	}
+	w := sdkworker.New(c, workflows.TaskQueue, opts)
 	if err := Register(w, pbs, acts); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

@@ -206,13 +206,14 @@ func (d *devStack) startInterlock(ctx context.Context) error {
 }
 
 func (d *devStack) startWorkerAndIntake(ctx context.Context, ln net.Listener) error {
-	c, err := worker.Dial(ctx, d.cfg.Temporal, sdkLogger(d.cfg.Log, d.e.stderr))
+	pm := newProcessMetrics(d.logger)
+	c, err := worker.DialWith(ctx, d.cfg.Temporal, sdkLogger(d.cfg.Log, d.e.stderr), pm.sdk)
 	if err != nil {
 		return err
 	}
 	d.stops = append(d.stops, c.Close)
 	d.client = c
-	w, err := startWorker(ctx, c, d.cfg, d.logger)
+	w, err := startWorker(ctx, c, d.cfg, pm, d.logger)
 	if err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func (d *devStack) startWorkerAndIntake(ctx context.Context, ln net.Listener) er
 			d.logger.Warn("worker stopped with error", "err", err)
 		}
 	})
-	in, err := startIntake(ctx, d.cfg, c, d.logger)
+	in, err := startIntake(ctx, d.cfg, c, pm, d.logger)
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,12 @@ type backgroundWorker struct {
 // startWorker builds the worker from cfg (ServiceNow, SMTP, write-back, playbooks) and starts polling
 // through c. A bad configuration fails here, before anything polls. The worker outlives ctx until Stop,
 // so a command can stop its intake first and let the worker finish what the intake handed it.
-func startWorker(ctx context.Context, c client.Client, cfg config.Config, logger *slog.Logger) (*backgroundWorker, error) {
+func startWorker(ctx context.Context, c client.Client, cfg config.Config, pm *processMetrics, logger *slog.Logger) (*backgroundWorker, error) {
 	app, err := worker.Build(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	m, err := worker.NewMetrics(pm.reg, app.Playbooks)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +38,7 @@ func startWorker(ctx context.Context, c client.Client, cfg config.Config, logger
 	w := &backgroundWorker{stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		w.err = worker.Run(wctx, c, cfg.Temporal, app.Playbooks, app.Activities)
+		w.err = worker.RunWith(wctx, c, cfg.Temporal, app.Playbooks, app.Activities, m)
 	}()
 	logger.Info("worker polling", "taskQueue", workflows.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
 	return w, nil
@@ -53,8 +57,8 @@ func (w *backgroundWorker) Stop() error {
 
 // startIntake builds the intake on c and, until ctx is done, reloads its rules file on SIGHUP or change
 // and reads the task queue's backlog for intake.maxBacklog.
-func startIntake(ctx context.Context, cfg config.Config, c client.Client, logger *slog.Logger) (*stack.Intake, error) {
-	in, err := stack.NewIntake(cfg, c, logger)
+func startIntake(ctx context.Context, cfg config.Config, c client.Client, pm *processMetrics, logger *slog.Logger) (*stack.Intake, error) {
+	in, err := stack.NewIntakeOn(cfg, c, pm.reg, logger)
 	if err != nil {
 		return nil, err
 	}

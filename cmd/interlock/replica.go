@@ -47,7 +47,8 @@ func runReplica(ctx context.Context, e env, args []string) error {
 		cfg.Intake.Listen = *listen
 	}
 	logger := newLogger(cfg.Log, e.stderr)
-	c, err := worker.Dial(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr))
+	pm := newProcessMetrics(logger)
+	c, err := worker.DialWith(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr), pm.sdk)
 	if err != nil {
 		return err
 	}
@@ -57,11 +58,11 @@ func runReplica(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	w, err := startWorker(ctx, c, cfg, logger)
+	w, err := startWorker(ctx, c, cfg, pm, logger)
 	if err != nil {
 		return err
 	}
-	in, err := startIntake(ctx, cfg, c, logger)
+	in, err := startIntake(ctx, cfg, c, pm, logger)
 	if err != nil {
 		return errors.Join(err, w.Stop())
 	}

@@ -25,17 +25,19 @@ func runServe(ctx context.Context, e env, args []string) error {
 		cfg.Intake.Listen = *listen
 	}
 	logger := newLogger(cfg.Log, e.stderr)
+	pm := newProcessMetrics(logger)
 	opts, err := worker.ClientOptions(cfg.Temporal, sdkLogger(cfg.Log, e.stderr))
 	if err != nil {
 		return err
 	}
+	opts.MetricsHandler = pm.sdk
 	// Lazy: the intake starts while Temporal is down and answers 503 until it is back.
 	c, err := client.NewLazyClient(opts)
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
 	}
 	defer c.Close()
-	app, err := startIntake(ctx, cfg, c, logger)
+	app, err := startIntake(ctx, cfg, c, pm, logger)
 	if err != nil {
 		return err
 	}

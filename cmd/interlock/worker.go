@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/worker"
@@ -18,7 +22,8 @@ func runWorker(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, e.stderr)
-	c, err := worker.Dial(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr))
+	pm := newProcessMetrics(logger)
+	c, err := worker.DialWith(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr), pm.sdk)
 	if err != nil {
 		return err
 	}
@@ -28,13 +33,38 @@ func runWorker(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	w, err := startWorker(ctx, c, cfg, logger)
+	w, err := startWorker(ctx, c, cfg, pm, logger)
 	if err != nil {
 		return err
+	}
+	mctx, stopMetrics := context.WithCancel(ctx)
+	defer stopMetrics()
+	_, merr, err := serveWorkerMetrics(mctx, cfg.Worker.MetricsListen, pm, logger)
+	if err != nil {
+		return errors.Join(err, w.Stop())
 	}
 	select {
 	case <-ctx.Done():
 	case <-w.Done():
 	}
-	return w.Stop()
+	werr := w.Stop()
+	stopMetrics()
+	return errors.Join(werr, <-merr)
+}
+
+// serveWorkerMetrics serves /metrics on addr until ctx is done, and says where; with no addr it serves
+// nothing. The channel yields the server's error once it has stopped.
+func serveWorkerMetrics(ctx context.Context, addr string, pm *processMetrics, logger *slog.Logger) (string, <-chan error, error) {
+	done := make(chan error, 1)
+	if addr == "" {
+		done <- nil
+		return "", done, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("worker.metricsListen: %w", err)
+	}
+	logger.Info("worker metrics listening", "addr", ln.Addr().String())
+	go func() { done <- serveHTTP(ctx, ln, pm.handler(), logger) }()
+	return ln.Addr().String(), done, nil
 }

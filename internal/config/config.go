@@ -17,6 +17,7 @@ import (
 type Config struct {
 	Log        Log        `yaml:"log"`
 	Temporal   Temporal   `yaml:"temporal"`
+	Worker     Worker     `yaml:"worker"`
 	Intake     Intake     `yaml:"intake"`
 	ServiceNow ServiceNow `yaml:"servicenow"`
 	SMTP       SMTP       `yaml:"smtp"`
@@ -125,6 +126,7 @@ func (c *Config) validate(errs *Errors) {
 		errs.add("log.format", "must be text or json, not %q", c.Log.Format)
 	}
 	c.Temporal.validate(errs)
+	c.Worker.validate(errs)
 	c.Intake.validate(errs)
 	c.ServiceNow.validate(errs)
 	c.SMTP.validate(errs)

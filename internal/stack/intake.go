@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/internal/answer"
@@ -34,6 +35,12 @@ type Intake struct {
 
 // NewIntake builds the intake: rules, playbook registry, Temporal starter, answer-link handler.
 func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake, error) {
+	return NewIntakeOn(cfg, c, nil, logger)
+}
+
+// NewIntakeOn is NewIntake with the intake's metrics on reg, which /metrics serves (nil: a private
+// registry), so a replica's worker metrics share its /metrics. reg must also be a prometheus.Gatherer.
+func NewIntakeOn(cfg config.Config, c client.Client, reg prometheus.Registerer, logger *slog.Logger) (*Intake, error) {
 	registry := worker.Playbooks(cfg.Playbooks)
 	known := worker.PlaybookNames(registry)
 	set, err := worker.LoadRules(cfg.Intake.RulesFile, known, worker.WorkstationTypes(cfg.Playbooks))
@@ -74,6 +81,7 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 		},
 		MaxBodyBytes: cfg.Intake.MaxBodyBytes,
 		Logger:       logger,
+		Registerer:   reg,
 		UIURL:        cfg.Temporal.UIURL,
 		Namespace:    cfg.Temporal.Namespace,
 		Ready: func(ctx context.Context) error {
