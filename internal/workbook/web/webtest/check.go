@@ -30,12 +30,12 @@ type drawn struct {
 		Count             int
 		Text, Name        string
 	} `json:"cells"`
-	TacticCounts map[string]int         `json:"tacticCounts"`
-	Tables       map[string][][]string  `json:"tables"`
-	CSP          []string               `json:"csp"`
-	Images       int                    `json:"images"`
-	Links        map[string]string      `json:"links"`
-	ReadyAt      float64                `json:"readyAt"`
+	TacticCounts map[string]int        `json:"tacticCounts"`
+	Tables       map[string][][]string `json:"tables"`
+	CSP          []string              `json:"csp"`
+	Images       int                   `json:"images"`
+	Links        map[string]string     `json:"links"`
+	ReadyAt      float64               `json:"readyAt"`
 }
 
 // readBack collects every number the page shows, for comparing with the Summary in Go.
