@@ -38,11 +38,11 @@ func TestPageInBrowser(t *testing.T) {
 			}
 			checkDiffFails(t, ctx)
 			checkLayout(t, ctx, vp)
-			checkKeyboard(t, ctx)
 			if d := dialogs.Opened(); len(d) > 0 {
 				t.Errorf("the page opened dialogs %q: data ran as script", d)
 			}
 			webtest.Screenshot(ctx, t, "workbook-"+vp.Name)
+			checkKeyboard(t, ctx)
 		})
 	}
 }

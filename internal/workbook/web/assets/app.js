@@ -94,8 +94,14 @@
     fillTable(tile.querySelector('table.data'), title, headers, rows);
     runsLink(tile, url);
     if (wb.charts[name]) wb.charts[name].destroy();
-    cfg.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false }, cfg.options || {});
+    cfg.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false, layout: { padding: { left: 6 } } }, cfg.options || {});
     wb.charts[name] = new window.Chart(canvas, cfg);
+  }
+
+  // shortTick keeps a long key from pushing the bars off a phone's screen; the table has it whole.
+  function shortTick(v) {
+    var l = String(this.getLabelForValue(v));
+    return l.length > 24 ? l.slice(0, 23) + '…' : l;
   }
 
   function barChart(name, counts, label, url) {
@@ -104,7 +110,7 @@
     chartTile(name, {
       type: 'bar',
       data: { labels: labels, datasets: [{ label: label, data: data, backgroundColor: palette[0] }] },
-      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { callback: shortTick } } } }
     }, ['Key', label], counts.map(function (c) { return [c.key, c.count]; }), url);
   }
 
@@ -144,7 +150,7 @@
         { label: 'Runs', data: pbs.map(function (p) { return p.runs; }), backgroundColor: palette[0] },
         { label: 'Open', data: pbs.map(function (p) { return p.open; }), backgroundColor: palette[4] }
       ] },
-      options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }
+      options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { callback: shortTick } } } }
     }, ['Playbook', 'Runs', 'Open', 'Outcomes'], pbs.map(function (p) {
       return [link(p.url, p.playbook), p.runs, p.open, (p.outcomes || []).map(function (o) { return o.key + ': ' + o.count; }).join(', ')];
     }), s.links.allRuns);
