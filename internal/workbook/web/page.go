@@ -13,6 +13,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -36,6 +37,9 @@ const (
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// chartJS is the vendored Chart.js, as templates/page.html links it.
+const chartJS = "vendor/chartjs-4.5.0/chart.umd.min.js"
+
 // maxLoginBody bounds the sign-in form: a token and nothing else.
 const maxLoginBody = 4 << 10
 
@@ -56,11 +60,16 @@ type page struct {
 func NewPage(auth *Auth, opts PageOptions) (http.Handler, error) {
 	tmpl, err := template.ParseFS(files, "templates/*.html")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("workbook page templates: %w", err)
 	}
 	as, err := loadAssets(files)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("workbook page assets: %w", err)
+	}
+	for _, name := range []string{"app.js", "app.css", chartJS} {
+		if as.urls[name] == "" {
+			return nil, fmt.Errorf("workbook page: embedded asset %s missing", name)
+		}
 	}
 	log := opts.Logger
 	if log == nil {
