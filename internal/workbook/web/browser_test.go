@@ -38,6 +38,7 @@ func TestPageInBrowser(t *testing.T) {
 			}
 			checkDiffFails(t, ctx)
 			checkLayout(t, ctx, vp)
+			checkContrast(t, ctx)
 			if d := dialogs.Opened(); len(d) > 0 {
 				t.Errorf("the page opened dialogs %q: data ran as script", d)
 			}
@@ -97,6 +98,42 @@ func checkLayout(t *testing.T, ctx context.Context, vp webtest.Viewport) {
 	}
 	if l.ScrollWidth > l.Width {
 		t.Errorf("%s: the page scrolls sideways (%d > %d px)", vp.Name, l.ScrollWidth, l.Width)
+	}
+}
+
+// contrast computes, for every text element the page draws, the WCAG contrast ratio of its colour
+// against the first opaque background behind it, and returns those under 4.5:1.
+const contrast = `(() => {
+  const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = c => { const v = c.slice(0, 3).map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+  const bg = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; } return [255, 255, 255]; };
+  const low = []; let checked = 0;
+  document.querySelectorAll('h1, h2, dt, dd, th, td, td span, td a, caption, summary, a, label, button, select, .status, .legend .key').forEach(e => {
+    if (!e.offsetParent && e.tagName !== 'BODY') return;
+    const f = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));
+    const r = (Math.max(f, b) + 0.05) / (Math.min(f, b) + 0.05);
+    if (r > 0) checked++;
+    if (r < 4.5) low.push(e.tagName + '.' + e.className + ' "' + e.textContent.slice(0, 20) + '" ' + r.toFixed(2));
+  });
+  return {low, checked};
+})()`
+
+func checkContrast(t *testing.T, ctx context.Context) {
+	t.Helper()
+	type result struct {
+		Low     []string `json:"low"`
+		Checked int      `json:"checked"`
+	}
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[result](contrast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Checked < 100 {
+		t.Errorf("contrast measured on %d elements only", r.Checked)
+	}
+	if len(r.Low) > 0 {
+		t.Errorf("text under 4.5:1 contrast: %v", r.Low)
 	}
 }
 
