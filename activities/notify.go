@@ -37,7 +37,9 @@ type Sender interface {
 
 // AnswerLinkRequest is what one notice's answer links are bound to.
 type AnswerLinkRequest struct {
-	WorkflowID     string
+	WorkflowID string
+	// RunID is the run that sends the notice: its validator refuses another run's links.
+	RunID          string
 	IncidentID     string
 	IncidentNumber int64
 	// PLC is shown on the confirmation page.
@@ -102,7 +104,7 @@ type answerable struct {
 	what       string // for the log
 	recipients []Recipient
 	round      int
-	// links is the link request without its Recipient, which sendAnswerable fills in.
+	// links is the link request without its Recipient and RunID, which sendAnswerable fills in.
 	links     AnswerLinkRequest
 	messageID func(runID string, addrs []string) string
 	render    func(AnswerLinks) (subject, text, html string)
@@ -120,6 +122,11 @@ func (n *Notifier) sendAnswerable(ctx context.Context, a answerable) (Notificati
 	if len(rcpts) == 1 {
 		a.links.Recipient = rcpts[0].Address
 	}
+	var runID string
+	if activity.IsActivity(ctx) {
+		runID = activity.GetInfo(ctx).WorkflowExecution.RunID
+	}
+	a.links.RunID = runID
 	links, err := n.Links.AnswerLinks(a.links)
 	if err != nil {
 		// Signing fails only on bad input (the key was checked at start); a retry cannot fix it.
@@ -129,10 +136,6 @@ func (n *Notifier) sendAnswerable(ctx context.Context, a answerable) (Notificati
 	to := make([]string, len(rcpts))
 	for i, r := range rcpts {
 		addrs[i], to[i] = r.Address, r.String()
-	}
-	var runID string
-	if activity.IsActivity(ctx) {
-		runID = activity.GetInfo(ctx).WorkflowExecution.RunID
 	}
 	msgID := a.messageID(runID, addrs)
 	subject, text, html := a.render(links)

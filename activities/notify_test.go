@@ -146,6 +146,8 @@ func TestSendPLCNotificationDeliversVerifiableLinks(t *testing.T) {
 			require.Equal(t, "PLC-L3-01", c.PLC)
 			require.Equal(t, activities.GroupRecipient, c.Recipient, "two people got it")
 			require.Zero(t, c.Round)
+			require.True(t, c.Bound, "the link is bound to its round")
+			require.NotEmpty(t, c.RunID, "and to the run the activity ran for")
 			decisions = append(decisions, c.Decision)
 		}
 		require.Equal(t, []string{workflows.DecisionPlanned, workflows.DecisionNotPlanned}, decisions)

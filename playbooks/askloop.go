@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -35,14 +36,20 @@ type askLoop struct {
 	signals workflow.ReceiveChannel
 	// escalations is how many escalation rounds were sent.
 	escalations int
+	// current is the newest round whose email reached someone: a link of an older round is refused.
+	current *workflows.Notice
+	// runIDs are this run's ID and, after a reset, the original run's: links name one of them.
+	runIDs [2]string
 }
 
 func newAskLoop(ctx workflow.Context, decisions []string, description string, closed func() bool) *askLoop {
+	info := workflow.GetInfo(ctx)
 	return &askLoop{
 		decisions:   decisions,
 		description: description,
 		closed:      closed,
 		signals:     workflow.GetSignalChannel(ctx, workflows.AnswerName),
+		runIDs:      [2]string{info.WorkflowExecution.RunID, info.OriginalRunID},
 	}
 }
 
@@ -64,14 +71,21 @@ func (l *askLoop) register(ctx workflow.Context) error {
 	return nil
 }
 
-// validate accepts the first answer with a known decision. It only reads state: validators must not
-// change it.
+// validate accepts the first answer with a known decision that came from the current round's email
+// of this run (or names no email: the Temporal UI, the API, links of the first format). It only
+// reads state: validators must not change it.
 func (l *askLoop) validate(a workflows.Answer) error {
 	if l.answer != nil {
-		return temporal.NewApplicationError("already answered", "AlreadyAnswered")
+		given := *l.answer
+		given.Comment = "" // the refusal is shown to whoever holds a link; the comment stays in the run
+		return temporal.NewApplicationError("already answered", workflows.FailureAlreadyAnswered,
+			workflows.AnswerRefusal{Answer: &given})
 	}
 	if l.closed != nil && l.closed() {
-		return temporal.NewApplicationError("this run no longer waits for an answer", "NotWaiting")
+		return temporal.NewApplicationError("this run no longer waits for an answer", workflows.FailureNotWaiting)
+	}
+	if err := l.outdated(a.Link); err != nil {
+		return err
 	}
 	if slices.Contains(l.decisions, normalizeDecision(a.Decision)) {
 		return nil
@@ -81,7 +95,25 @@ func (l *askLoop) validate(a workflows.Answer) error {
 		quoted[i] = fmt.Sprintf("%q", d)
 	}
 	return temporal.NewApplicationError(fmt.Sprintf("decision must be %s, not %q",
-		strings.Join(quoted, " or "), safetext.Clip(a.Decision, 40)), "InvalidAnswer")
+		strings.Join(quoted, " or "), safetext.Clip(a.Decision, 40)), workflows.FailureInvalidAnswer)
+}
+
+// outdated refuses a link of another run, or of a round older than the newest one sent. A link of a
+// newer round than the loop knows of is the round being sent right now, and is taken.
+func (l *askLoop) outdated(link *workflows.AnswerLink) error {
+	if link == nil {
+		return nil
+	}
+	refusal := workflows.AnswerRefusal{Current: l.current}
+	if link.RunID != "" && link.RunID != l.runIDs[0] && link.RunID != l.runIDs[1] {
+		refusal.OtherRun = true
+		return temporal.NewApplicationError("the link is another run's", workflows.FailureOutdatedLink, refusal)
+	}
+	if l.current != nil && link.Round < l.current.Round {
+		return temporal.NewApplicationError(fmt.Sprintf("the link is round %d's; round %d was sent since", link.Round, l.current.Round),
+			workflows.FailureOutdatedLink, refusal)
+	}
+	return nil
 }
 
 // record keeps an accepted answer, cleaned, with workflow time when it carries none.
@@ -93,6 +125,10 @@ func (l *askLoop) record(ctx workflow.Context, a workflows.Answer, via string) w
 		a.Via = via
 	}
 	a.Comment = safetext.Block(a.Comment, 2000)
+	if a.Link != nil {
+		link := workflows.AnswerLink{RunID: safetext.Line(a.Link.RunID, 100), Round: a.Link.Round}
+		a.Link = &link
+	}
 	if a.At.IsZero() {
 		a.At = workflow.Now(ctx)
 	}
@@ -128,15 +164,17 @@ func (l *askLoop) answered() *workflows.Answer {
 }
 
 // ask sends round 0, waits up to timeout for an answer, and sends up to escalations more rounds while
-// nobody answers. send emails one round; its error ends the loop. An answer that came before ask is
-// called sends nothing. It returns whether an answer came.
+// nobody answers. send emails one round and returns what it delivered; its error ends the loop. An
+// answer that came before ask is called sends nothing. It returns whether an answer came.
 func (l *askLoop) ask(ctx workflow.Context, timeout time.Duration, escalations int,
-	send func(ctx workflow.Context, round int, deadline time.Time) error) (bool, error) {
+	send func(ctx workflow.Context, round int, deadline time.Time) ([]activities.NotificationResult, error)) (bool, error) {
 	for round := 0; l.answer == nil; round++ {
 		deadline := workflow.Now(ctx).Add(timeout)
-		if err := send(ctx, round, deadline); err != nil {
+		sent, err := send(ctx, round, deadline)
+		if err != nil {
 			return false, err
 		}
+		l.noteSent(round, sent)
 		if round > 0 {
 			l.escalations = round
 		}
@@ -149,6 +187,26 @@ func (l *askLoop) ask(ctx workflow.Context, timeout time.Duration, escalations i
 		}
 	}
 	return l.answer != nil, nil
+}
+
+// noteSent makes round the current one when its email reached anyone: from then on, older rounds'
+// links are refused. The notice names the latest send and everyone it went to, once each.
+func (l *askLoop) noteSent(round int, sent []activities.NotificationResult) {
+	if len(sent) == 0 {
+		return
+	}
+	n := &workflows.Notice{Round: round}
+	for _, r := range sent {
+		if r.SentAt.After(n.SentAt) {
+			n.SentAt = r.SentAt
+		}
+		for _, to := range r.Recipients {
+			if !slices.ContainsFunc(n.To, func(o string) bool { return strings.EqualFold(o, to) }) {
+				n.To = append(n.To, to)
+			}
+		}
+	}
+	l.current = n
 }
 
 // wait waits until the deadline for an answer; it reports whether one came. The timer runs in its own
@@ -172,4 +230,14 @@ func (l *askLoop) wait(ctx workflow.Context, round int, deadline time.Time) (boo
 		return true, nil
 	}
 	return ok, err
+}
+
+// delivered adapts a send that appends what it delivers to *log into the loop's send, which returns
+// the round's deliveries.
+func delivered(log *[]activities.NotificationResult, send func(workflow.Context, int, time.Time) error) func(workflow.Context, int, time.Time) ([]activities.NotificationResult, error) {
+	return func(ctx workflow.Context, round int, deadline time.Time) ([]activities.NotificationResult, error) {
+		n := len(*log)
+		err := send(ctx, round, deadline)
+		return slices.Clone((*log)[n:]), err
+	}
 }

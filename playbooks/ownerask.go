@@ -158,7 +158,7 @@ func deviceLabel(d incident.Device) string {
 // run asks, waits and writes the outcome back; it returns the outcome.
 func (a *ownerAsk) run(ctx workflow.Context) (string, error) {
 	defer func() { a.done = true }()
-	answered, err := a.loop.ask(ctx, a.s.AnswerTimeout, a.s.ReminderRounds, a.send)
+	answered, err := a.loop.ask(ctx, a.s.AnswerTimeout, a.s.ReminderRounds, delivered(&a.rec.Notifications, a.send))
 	a.rec.Reminders = a.loop.escalations
 	if err != nil {
 		return "", err

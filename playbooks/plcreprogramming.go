@@ -248,7 +248,7 @@ func (r *plcRun) run(ctx workflow.Context) (PLCReprogrammingResult, error) {
 	r.targets = open
 
 	r.findRecipients(ctx)
-	answered, err := r.ask.ask(ctx, r.s.AnswerTimeout, r.s.EscalationRounds, r.notify)
+	answered, err := r.ask.ask(ctx, r.s.AnswerTimeout, r.s.EscalationRounds, delivered(&r.res.Notifications, r.notify))
 	r.res.EscalationRounds = r.ask.escalations
 	if err != nil {
 		return r.res, err

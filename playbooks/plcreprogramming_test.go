@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -86,6 +87,8 @@ type harness struct {
 	recipErr   error
 	lookupErr  error
 	commentErr error
+	// runID is the run ID the notification activity saw.
+	runID string
 	// incidentID is the incident every write-back must name.
 	incidentID string
 }
@@ -150,9 +153,10 @@ func newHarness(t *testing.T, section string, opts ...harnessOption) *harness {
 			return dir.Recipients(ctx, req)
 		})
 	onActivity(env, activities.SendPLCNotification).After(o.mailDelay).Return(
-		func(_ context.Context, req activities.PLCNotification) (activities.NotificationResult, error) {
+		func(ctx context.Context, req activities.PLCNotification) (activities.NotificationResult, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
+			h.runID = activity.GetInfo(ctx).WorkflowExecution.RunID // what the real activity binds links to
 			h.attempts = append(h.attempts, req)
 			if h.send != nil {
 				n := 0
@@ -222,19 +226,22 @@ type updateOutcome struct {
 // answerAt sends the answer Update after d of workflow time.
 func (h *harness) answerAt(d time.Duration, id string, ans workflows.Answer) *updateOutcome {
 	out := &updateOutcome{}
-	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(workflows.AnswerName, id, &testsuite.TestUpdateCallback{
-			OnAccept: func() { out.accepted = true },
-			OnReject: func(err error) { out.rejected = err },
-			OnComplete: func(v any, err error) {
-				require.NoError(h.t, err)
-				if a, ok := v.(workflows.Answer); ok {
-					out.result = a
-				}
-			},
-		}, ans)
-	}, d)
+	h.env.RegisterDelayedCallback(func() { h.answerNow(out, id, ans) }, d)
 	return out
+}
+
+// answerNow sends the answer Update and records its outcome in out; call it from a delayed callback.
+func (h *harness) answerNow(out *updateOutcome, id string, ans workflows.Answer) {
+	h.env.UpdateWorkflow(workflows.AnswerName, id, &testsuite.TestUpdateCallback{
+		OnAccept: func() { out.accepted = true },
+		OnReject: func(err error) { out.rejected = err },
+		OnComplete: func(v any, err error) {
+			require.NoError(h.t, err)
+			if a, ok := v.(workflows.Answer); ok {
+				out.result = a
+			}
+		},
+	}, ans)
 }
 
 // signalAt sends the answer Signal after d, as the Temporal UI would (a JSON object).
@@ -628,6 +635,88 @@ func TestPLCReprogrammingNoAnswerEscalates(t *testing.T) {
 			require.Empty(t, h.updates)
 		})
 	}
+}
+
+// An answer from an email link is taken only from the current round's email of this run; an answer
+// naming no email (the Temporal UI, links sent before links were bound) is taken in any round.
+func TestPLCReprogrammingAnswersBoundToTheirRound(t *testing.T) {
+	t.Parallel()
+	const otherRun = "0193-other-run"
+	tests := []struct {
+		name     string
+		at       time.Duration
+		link     func(runID string) *workflows.AnswerLink
+		accepted bool
+		otherRun bool
+	}{
+		{"current round", 40 * time.Minute, func(id string) *workflows.AnswerLink { return &workflows.AnswerLink{RunID: id, Round: 1} }, true, false},
+		{"round 0 after the escalation", 40 * time.Minute, func(id string) *workflows.AnswerLink { return &workflows.AnswerLink{RunID: id, Round: 0} }, false, false},
+		{"round 0 while the escalation is still being sent", 31 * time.Minute, func(id string) *workflows.AnswerLink { return &workflows.AnswerLink{RunID: id, Round: 0} }, true, false},
+		{"round 1 before its sending finished", 31 * time.Minute, func(id string) *workflows.AnswerLink { return &workflows.AnswerLink{RunID: id, Round: 1} }, true, false},
+		{"another run's link", 10 * time.Minute, func(string) *workflows.AnswerLink { return &workflows.AnswerLink{RunID: otherRun, Round: 0} }, false, true},
+		{"old token: no link, a later round", 40 * time.Minute, func(string) *workflows.AnswerLink { return nil }, true, false},
+		{"a link minted outside a run names no run", 10 * time.Minute, func(string) *workflows.AnswerLink { return &workflows.AnswerLink{Round: 0} }, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Sending takes 2 minutes: the round-1 email is delivered at 32m.
+			h := newHarness(t, baseSection, withMailDelay(2*time.Minute))
+			upd := &updateOutcome{}
+			h.env.RegisterDelayedCallback(func() {
+				h.mu.Lock()
+				link := tt.link(h.runID)
+				h.mu.Unlock()
+				h.answerNow(upd, "a-1", workflows.Answer{Decision: "not_planned", By: alice, Link: link})
+			}, tt.at)
+			res, err := h.run(testIncident())
+			require.NoError(t, err)
+			require.NotEmpty(t, h.runID)
+			require.NotEqual(t, otherRun, h.runID)
+			require.Equal(t, tt.accepted, upd.accepted, "%v", upd.rejected)
+			if tt.accepted {
+				require.Equal(t, OutcomeAnsweredNotPlanned, res.Outcome)
+				require.Equal(t, tt.link(h.runID), res.Answer.Link, "the answer records the email it came from")
+				return
+			}
+			require.Equal(t, OutcomeNoAnswer, res.Outcome)
+			appErr, ok := errors.AsType[*temporal.ApplicationError](upd.rejected)
+			require.True(t, ok, "%T", upd.rejected)
+			require.Equal(t, workflows.FailureOutdatedLink, appErr.Type())
+			var d workflows.AnswerRefusal
+			require.NoError(t, appErr.Details(&d))
+			require.Equal(t, tt.otherRun, d.OtherRun)
+			require.NotNil(t, d.Current)
+			if tt.otherRun {
+				require.Equal(t, 0, d.Current.Round)
+				require.Equal(t, emailsOf(h.mails[0].Recipients), d.Current.To)
+				return
+			}
+			require.Equal(t, 1, d.Current.Round, "the refusal names the current email")
+			require.Equal(t, testStart, d.Current.SentAt)
+			require.Equal(t, emailsOf(h.mails[1].Recipients), d.Current.To)
+		})
+	}
+}
+
+// The refusal of a second answer names who gave the first and when, without its comment.
+func TestPLCReprogrammingSecondAnswerSaysWhoAnswered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, baseSection, withWriteDelay(10*time.Minute))
+	h.answerAt(5*time.Minute, "a-first", workflows.Answer{Decision: "planned", By: alice, Comment: "CHG-7"})
+	second := h.answerAt(7*time.Minute, "a-second", workflows.Answer{Decision: "not_planned", By: "bob"})
+	_, err := h.run(testIncident())
+	require.NoError(t, err)
+	appErr, ok := errors.AsType[*temporal.ApplicationError](second.rejected)
+	require.True(t, ok, "%T", second.rejected)
+	require.Equal(t, workflows.FailureAlreadyAnswered, appErr.Type())
+	var d workflows.AnswerRefusal
+	require.NoError(t, appErr.Details(&d))
+	require.NotNil(t, d.Answer)
+	require.Equal(t, alice, d.Answer.By)
+	require.Equal(t, workflows.DecisionPlanned, d.Answer.Decision)
+	require.Equal(t, testStart.Add(5*time.Minute), d.Answer.At)
+	require.Empty(t, d.Answer.Comment)
 }
 
 func TestPLCReprogrammingAnswerDuringEscalation(t *testing.T) {

@@ -41,4 +41,41 @@ type Answer struct {
 	Comment string `json:"comment,omitempty"`
 	// At is when the answer was given; the workflow fills it from workflow time when empty.
 	At time.Time `json:"at,omitzero"`
+	// Link names the email whose link gave the answer. An answer without one (the Temporal UI, the
+	// API, links minted before links named their round) answers whichever round is current.
+	Link *AnswerLink `json:"link,omitempty"`
+}
+
+// The ApplicationError types with which an answer Update's validator refuses an answer.
+const (
+	// FailureAlreadyAnswered: the run has an answer; the details are an AnswerRefusal naming it.
+	FailureAlreadyAnswered = "AlreadyAnswered"
+	// FailureNotWaiting: the run is still open but no longer takes answers.
+	FailureNotWaiting = "NotWaiting"
+	// FailureOutdatedLink: the answer's link came from an older round's email or another run; the
+	// details are an AnswerRefusal naming the current notice.
+	FailureOutdatedLink = "OutdatedLink"
+	// FailureInvalidAnswer: the decision is not one the run accepts.
+	FailureInvalidAnswer = "InvalidAnswer"
+)
+
+// AnswerLink names the email an answer's link came from: the run that sent it and its round.
+type AnswerLink struct {
+	RunID string `json:"runId,omitempty"`
+	Round int    `json:"round"`
+}
+
+// Notice is one round's email as a refusal describes it: when it went out and to whom.
+type Notice struct {
+	Round  int       `json:"round"`
+	SentAt time.Time `json:"sentAt,omitzero"`
+	To     []string  `json:"to,omitempty"`
+}
+
+// AnswerRefusal is the detail of an AlreadyAnswered refusal (Answer, without its comment) or an
+// OutdatedLink one (Current, the newest notice; OtherRun when the link is another run's).
+type AnswerRefusal struct {
+	Answer   *Answer `json:"answer,omitempty"`
+	Current  *Notice `json:"current,omitempty"`
+	OtherRun bool    `json:"otherRun,omitempty"`
 }

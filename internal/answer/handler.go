@@ -25,6 +25,8 @@ const Via = "email-link"
 var (
 	// ErrAlreadyAnswered: the run took an earlier answer (from this link, another, or the UI).
 	ErrAlreadyAnswered = errors.New("the run already has an answer")
+	// ErrOutdated: the link came from an older round's email, or from another run of the playbook.
+	ErrOutdated = errors.New("the link is outdated")
 	// ErrRunClosed: the run is no longer running (finished, timed out, terminated) or never existed.
 	ErrRunClosed = errors.New("the run has finished")
 	// ErrUnavailable: Temporal could not be reached; trying again later may work.
@@ -115,6 +117,7 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request, token string) {
 		By:       c.Recipient,
 		Via:      Via,
 		Comment:  safetext.Block(r.PostForm.Get("comment"), maxCommentRunes),
+		Link:     c.Link(),
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
@@ -126,7 +129,10 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request, token string) {
 		h.page(w, http.StatusOK, pageRecorded, viewOf(c))
 	case errors.Is(err, ErrAlreadyAnswered):
 		log.InfoContext(r.Context(), "answer refused: run already answered")
-		h.page(w, http.StatusConflict, pageAlreadyAnswered, viewOf(c))
+		h.page(w, http.StatusConflict, pageAlreadyAnswered, viewOf(c).withRefusal(err))
+	case errors.Is(err, ErrOutdated):
+		log.InfoContext(r.Context(), "answer refused: outdated link")
+		h.page(w, http.StatusConflict, pageOutdated, viewOf(c).withRefusal(err))
 	case errors.Is(err, ErrRunClosed):
 		log.InfoContext(r.Context(), "answer refused: run closed")
 		h.page(w, http.StatusConflict, pageRunClosed, viewOf(c))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/interlock-soar/interlock/internal/answer"
 	"github.com/interlock-soar/interlock/workflows"
@@ -149,6 +150,7 @@ func TestHandlerPostRecordsTheAnswer(t *testing.T) {
 		Answer: workflows.Answer{
 			Decision: workflows.DecisionPlanned, By: "ada@plant.example", Via: "email-link",
 			Comment: "CHG-1234 \n approved by shift lead",
+			Link:    &workflows.AnswerLink{RunID: c.RunID, Round: c.Round},
 		},
 	}}, fake.Calls())
 	require.NotContains(t, logs.String(), token, "the token is a credential and never logged")
@@ -346,4 +348,52 @@ func TestHandlerOwnerQuestion(t *testing.T) {
 	require.Len(t, calls, 2)
 	require.Equal(t, workflows.DecisionExpected, calls[0].Answer.Decision)
 	require.Equal(t, workflows.DecisionNotExpected, calls[1].Answer.Decision)
+}
+
+// A refused answer's page says what the run said: who answered and when, or which email is current.
+func TestHandlerRefusalPages(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 20, 9, 15, 0, 0, time.UTC)
+	refuse := func(typ string, d workflows.AnswerRefusal) error {
+		return answer.ClassifyForTest("wf", temporal.NewApplicationError("refused", typ, d))
+	}
+	tests := []struct {
+		name   string
+		err    error
+		has    []string
+		hasNot []string
+	}{
+		{"answered, by whom and when",
+			refuse(answer.AlreadyAnsweredType, workflows.AnswerRefusal{Answer: &workflows.Answer{Decision: workflows.DecisionPlanned, By: "bob@plant.example", At: at}}),
+			[]string{"bob@plant.example answered <strong>Planned</strong> on Friday 20 November 2026, 09:15 UTC for PLC"}, nil},
+		{"answered by a group notice's recipient",
+			refuse(answer.AlreadyAnsweredType, workflows.AnswerRefusal{Answer: &workflows.Answer{Decision: workflows.DecisionNotPlanned, By: "group"}}),
+			[]string{"a recipient of the email answered <strong>Not planned</strong> for PLC"}, []string{" on "}},
+		{"answered, the run said no more", answer.ErrAlreadyAnswered, []string{"Someone already answered"}, nil},
+		{"outdated round",
+			refuse(answer.OutdatedType, workflows.AnswerRefusal{Current: &workflows.Notice{Round: 2, SentAt: at, To: []string{"lead@plant.example", "<b>soc</b>@plant.example"}}}),
+			[]string{"was sent again", "A newer message was sent on Friday 20 November 2026, 09:15 UTC to lead@plant.example, &lt;b&gt;soc&lt;/b&gt;@plant.example; use the link in it."},
+			[]string{"<b>soc"}},
+		{"another run's link",
+			refuse(answer.OutdatedType, workflows.AnswerRefusal{OtherRun: true}),
+			[]string{"earlier run of the playbook", "Use the link in the newest message"}, []string{"was sent again"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSigner(t, secret, &clock{time.Now()})
+			base, _ := server(t, s, &fakeAnswerer{err: tt.err}, nil)
+			token, err := s.Sign(claimsA())
+			require.NoError(t, err)
+			res := do(t, http.MethodPost, base+answer.PathPrefix+token, url.Values{})
+			require.Equal(t, http.StatusConflict, res.Status)
+			requireSecurityHeaders(t, res.Header)
+			for _, p := range tt.has {
+				require.Contains(t, res.Body, p)
+			}
+			for _, p := range tt.hasNot {
+				require.NotContains(t, res.Body, p)
+			}
+		})
+	}
 }

@@ -46,6 +46,7 @@ func (l *Linker) AnswerLinks(req activities.AnswerLinkRequest) (activities.Answe
 		PLC:            safetext.Line(req.PLC, maxPLCRunes),
 		Recipient:      req.Recipient,
 		Round:          req.Round,
+		RunID:          req.RunID,
 	}
 	var links activities.AnswerLinks
 	yes, no := workflows.DecisionPlanned, workflows.DecisionNotPlanned

@@ -35,7 +35,7 @@ func TestLinkerMakesVerifiableLinks(t *testing.T) {
 		require.NoError(t, err)
 		links, err := l.AnswerLinks(activities.AnswerLinkRequest{
 			WorkflowID: "plc-notify/A", IncidentID: "inc-A", IncidentNumber: 4318,
-			PLC: strings.Repeat("P", 100), Recipient: "group", Round: 2,
+			PLC: strings.Repeat("P", 100), Recipient: "group", Round: 2, RunID: "run-A",
 		})
 		require.NoError(t, err)
 		for decision, link := range map[string]string{workflows.DecisionPlanned: links.Planned, workflows.DecisionNotPlanned: links.NotPlanned} {
@@ -45,7 +45,7 @@ func TestLinkerMakesVerifiableLinks(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, answer.Claims{
 				WorkflowID: "plc-notify/A", IncidentID: "inc-A", IncidentNumber: 4318, PLC: strings.Repeat("P", 63) + "…",
-				Recipient: "group", Round: 2, Decision: decision, Expires: c.Expires,
+				Recipient: "group", Round: 2, RunID: "run-A", Bound: true, Decision: decision, Expires: c.Expires,
 			}, c)
 		}
 	}

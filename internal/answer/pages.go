@@ -1,9 +1,11 @@
 package answer
 
 import (
+	"errors"
 	"html/template"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -15,6 +17,7 @@ const (
 	pageConfirm         pageKind = "confirm"
 	pageRecorded        pageKind = "recorded"
 	pageAlreadyAnswered pageKind = "already-answered"
+	pageOutdated        pageKind = "outdated"
 	pageRunClosed       pageKind = "run-closed"
 	pageUnavailable     pageKind = "unavailable"
 	pageFailed          pageKind = "failed"
@@ -39,6 +42,64 @@ type view struct {
 	Expires   string
 	// Owner marks a device owner's question (expected or not) rather than a PLC change's.
 	Owner bool
+	// Given is the answer the run already has, when it said; Newer the email to use instead of an
+	// outdated link's, when it said; OtherRun marks a link of another run of the playbook.
+	Given    *givenView
+	Newer    *newerView
+	OtherRun bool
+}
+
+// givenView is who answered what, and when.
+type givenView struct {
+	By       string
+	Decision string
+	At       string
+}
+
+// newerView is the current email: when it went out and to whom.
+type newerView struct {
+	At string
+	To string
+}
+
+const pageTime = "Monday 2 January 2006, 15:04 UTC"
+
+// withRefusal adds what the run said when it refused the answer.
+func (v *view) withRefusal(err error) *view {
+	ref, ok := errors.AsType[*Refusal](err)
+	if v == nil || !ok {
+		return v
+	}
+	d := ref.Detail
+	v.OtherRun = d.OtherRun
+	if a := d.Answer; a != nil {
+		g := &givenView{By: a.By, Decision: decisionLabel(a.Decision)}
+		if g.By == "" || g.By == "group" {
+			g.By = "a recipient of the email"
+		}
+		if !a.At.IsZero() {
+			g.At = a.At.UTC().Format(pageTime)
+		}
+		v.Given = g
+	}
+	if n := d.Current; n != nil && !n.SentAt.IsZero() {
+		v.Newer = &newerView{At: n.SentAt.UTC().Format(pageTime), To: strings.Join(n.To, ", ")}
+	}
+	return v
+}
+
+// decisionLabel is how the pages name a decision.
+func decisionLabel(d string) string {
+	switch d {
+	case workflows.DecisionExpected:
+		return "Expected"
+	case workflows.DecisionNotExpected:
+		return "Not expected"
+	case workflows.DecisionPlanned:
+		return "Planned"
+	default:
+		return "Not planned"
+	}
 }
 
 func viewOf(c Claims) *view {
@@ -63,18 +124,9 @@ func viewOf(c Claims) *view {
 			v.PLC = "your device"
 		}
 	}
-	switch {
-	case v.Owner && v.Planned:
-		v.Decision = "Expected"
-	case v.Owner:
-		v.Decision = "Not expected"
-	case v.Planned:
-		v.Decision = "Planned"
-	default:
-		v.Decision = "Not planned"
-	}
+	v.Decision = decisionLabel(c.Decision)
 	if !c.Expires.IsZero() {
-		v.Expires = c.Expires.UTC().Format("Monday 2 January 2006, 15:04 UTC")
+		v.Expires = c.Expires.UTC().Format(pageTime)
 	}
 	return v
 }
@@ -129,8 +181,17 @@ textarea{width:100%;box-sizing:border-box;font:inherit;padding:8px;border:1px so
 
 {{define "already-answered"}}{{template "head" "Already answered"}}
 <h1>{{if .Owner}}This question{{else}}This change{{end}} already has an answer</h1>
-<p>Someone already answered for {{template "what" .}}, so your answer was not recorded.</p>
+{{with .Given}}<p>{{.By}} answered <strong>{{.Decision}}</strong>{{if .At}} on {{.At}}{{end}} for {{template "what" $}}, so your answer was not recorded.</p>
+{{else}}<p>Someone already answered for {{template "what" .}}, so your answer was not recorded.</p>{{end}}
 <p class="muted">If you disagree with the recorded answer, contact the security operations team.</p>
+{{template "foot"}}{{end}}
+
+{{define "outdated"}}{{template "head" "Newer message sent"}}
+<h1>This link is from an older message</h1>
+<p>{{if .OtherRun}}The link belongs to an earlier run of the playbook for {{template "what" .}}{{else}}Nobody answered in time, so the question about {{template "what" .}} was sent again{{end}}. Your answer was not recorded.</p>
+{{with .Newer}}<p>A newer message was sent on {{.At}} to {{.To}}; use the link in it.</p>
+{{else}}<p>Use the link in the newest message about it.</p>{{end}}
+<p class="muted">If you did not get the newer message, ask one of its recipients or the security operations team.</p>
 {{template "foot"}}{{end}}
 
 {{define "run-closed"}}{{template "head" "No longer waiting"}}

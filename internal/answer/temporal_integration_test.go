@@ -23,15 +23,24 @@ import (
 	"github.com/interlock-soar/interlock/workflows"
 )
 
-// waitForAnswer behaves like the PLC playbook's wait: an "answer" Update whose validator refuses
-// a second answer with the agreed AlreadyAnswered error, and a "finish" signal that ends the run.
+// escalated is the notice waitForAnswer says is current: round 1, sent to the escalation list.
+var escalated = workflows.Notice{Round: 1, SentAt: time.Date(2026, 11, 20, 9, 15, 0, 0, time.UTC), To: []string{"lead@plant.example"}}
+
+// waitForAnswer behaves like the playbooks' answer loop: an "answer" Update whose validator refuses
+// a second answer with the agreed AlreadyAnswered error (naming the answer), and a link of a round
+// before escalated with the OutdatedLink error (naming escalated), and a "finish" signal that ends
+// the run.
 func waitForAnswer(ctx workflow.Context) (workflows.Answer, error) {
 	var got *workflows.Answer
 	err := workflow.SetUpdateHandlerWithOptions(ctx, workflows.AnswerName,
 		func(_ workflow.Context, a workflows.Answer) error { got = &a; return nil },
 		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, a workflows.Answer) error {
 			if got != nil {
-				return temporal.NewApplicationError("already answered", answer.AlreadyAnsweredType)
+				given := *got
+				return temporal.NewApplicationError("already answered", answer.AlreadyAnsweredType, workflows.AnswerRefusal{Answer: &given})
+			}
+			if a.Link != nil && a.Link.Round < escalated.Round {
+				return temporal.NewApplicationError("outdated", answer.OutdatedType, workflows.AnswerRefusal{Current: &escalated})
 			}
 			return nil
 		}})
@@ -89,20 +98,28 @@ func TestTemporalAnswererOnDevServer(t *testing.T) {
 		run := start("plc-notify/it-2")
 		s := newSigner(t, secret, &clock{time.Now()})
 		base, _ := server(t, s, a, nil)
-		tokenFor := func(by, decision string) string {
-			tok, err := s.Sign(answer.Claims{WorkflowID: run.GetID(), Decision: decision, Recipient: by, PLC: "PLC-L3-01"})
+		tokenFor := func(by, decision string, round int) string {
+			tok, err := s.Sign(answer.Claims{WorkflowID: run.GetID(), Decision: decision, Recipient: by, PLC: "PLC-L3-01", Round: round})
 			require.NoError(t, err)
 			return base + answer.PathPrefix + tok
 		}
-		res := do(t, http.MethodPost, tokenFor("ada@plant.example", workflows.DecisionNotPlanned), url.Values{"comment": {"not ours"}})
-		require.Equal(t, http.StatusOK, res.Status, res.Body)
-		res = do(t, http.MethodPost, tokenFor("bob@plant.example", workflows.DecisionPlanned), url.Values{})
+		res := do(t, http.MethodPost, tokenFor("ada@plant.example", workflows.DecisionNotPlanned, 0), url.Values{"comment": {"round 0"}})
+		require.Equal(t, http.StatusConflict, res.Status, res.Body)
+		require.Contains(t, res.Body, "This link is from an older message")
+		require.Contains(t, res.Body, "A newer message was sent on Friday 20 November 2026, 09:15 UTC to lead@plant.example; use the link in it.")
+
+		res = do(t, http.MethodPost, tokenFor("ada@plant.example", workflows.DecisionNotPlanned, 1), url.Values{"comment": {"not ours"}})
+		require.Equal(t, http.StatusOK, res.Status, "the same person's current link is not shadowed by the refused one: %s", res.Body)
+		res = do(t, http.MethodPost, tokenFor("bob@plant.example", workflows.DecisionPlanned, 1), url.Values{})
 		require.Equal(t, http.StatusConflict, res.Status)
+		require.Contains(t, res.Body, "ada@plant.example answered <strong>Not planned</strong> for PLC")
+		require.NotContains(t, res.Body, "not ours", "the answer's comment stays in the run")
 
 		require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", "finish", nil))
 		var got workflows.Answer
 		require.NoError(t, run.Get(ctx, &got))
-		require.Equal(t, workflows.Answer{Decision: workflows.DecisionNotPlanned, By: "ada@plant.example", Via: answer.Via, Comment: "not ours"}, got)
+		require.Equal(t, workflows.Answer{Decision: workflows.DecisionNotPlanned, By: "ada@plant.example", Via: answer.Via, Comment: "not ours",
+			Link: &workflows.AnswerLink{Round: 1}}, got)
 	})
 }
 

@@ -2,8 +2,8 @@
 // emailed links, the pages behind them, and the Temporal Update that hands the answer to the
 // waiting playbook run.
 //
-// A token is the whole credential of a link: it names the run it answers, the decision, who it was
-// sent to, and when it stops working, under an HMAC-SHA256 of a secret only Interlock knows. The
+// A token is the whole credential of a link: it names the run it answers, the round whose email
+// carried it, the decision, who it was sent to, and when it stops working, under an HMAC-SHA256 of a secret only Interlock knows. The
 // handler takes the workflow ID only from a verified token, so a link minted for one incident can
 // never address another.
 package answer
@@ -53,6 +53,11 @@ type Claims struct {
 	Recipient string
 	// Round is 0 for the first notice, n for the n-th escalation.
 	Round int
+	// RunID is the run that sent the link (empty when minted outside an activity).
+	RunID string
+	// Bound says the token binds the answer to RunID and Round: every token Sign mints now. Tokens of
+	// the first format (v1) carried the round for display only and answer whichever round is current.
+	Bound bool
 	// Expires is when the link stops working (second precision). Sign fills it from the TTL when zero.
 	Expires time.Time
 	// IncidentNumber and PLC (the device's name, for an owner question too) are display-only: the
@@ -71,8 +76,15 @@ type wireClaims struct {
 	D string `json:"d"`
 	R string `json:"r,omitempty"`
 	K int    `json:"k,omitempty"`
+	U string `json:"u,omitempty"`
 	E int64  `json:"e"`
 }
+
+// Token formats: v1 named the round for display; v2 binds the answer to the run and round.
+const (
+	formatUnbound = 1
+	formatBound   = 2
+)
 
 // Signer mints and verifies tokens. It is safe for concurrent use.
 type Signer struct {
@@ -102,8 +114,8 @@ func (s *Signer) TTL() time.Duration { return s.ttl }
 
 // Sign mints a token: base64url(JSON claims) "." base64url(HMAC-SHA256).
 func (s *Signer) Sign(c Claims) (string, error) {
-	if c.WorkflowID == "" || len(c.WorkflowID) > 1000 {
-		return "", errors.New("answer: claims need a workflow ID of at most 1000 bytes")
+	if c.WorkflowID == "" || len(c.WorkflowID) > 1000 || len(c.RunID) > 100 {
+		return "", errors.New("answer: claims need a workflow ID of at most 1000 bytes and a run ID of at most 100")
 	}
 	if !validDecision(c.Decision) {
 		return "", fmt.Errorf("answer: decision must be %q, %q, %q or %q", workflows.DecisionPlanned, workflows.DecisionNotPlanned,
@@ -115,10 +127,14 @@ func (s *Signer) Sign(c Claims) (string, error) {
 	if c.Expires.IsZero() {
 		c.Expires = s.now().Add(s.ttl)
 	}
-	payload, err := json.Marshal(wireClaims{
-		V: 1, W: c.WorkflowID, I: c.IncidentID, N: c.IncidentNumber, P: c.PLC,
-		D: c.Decision, R: c.Recipient, K: c.Round, E: c.Expires.Unix(),
+	return s.signWire(wireClaims{
+		V: formatBound, W: c.WorkflowID, I: c.IncidentID, N: c.IncidentNumber, P: c.PLC,
+		D: c.Decision, R: c.Recipient, K: c.Round, U: c.RunID, E: c.Expires.Unix(),
 	})
+}
+
+func (s *Signer) signWire(w wireClaims) (string, error) {
+	payload, err := json.Marshal(w)
 	if err != nil {
 		return "", fmt.Errorf("answer: encode claims: %w", err)
 	}
@@ -158,11 +174,13 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	if err := dec.Decode(&w); err != nil || dec.More() {
 		return Claims{}, fmt.Errorf("%w: payload is not the claims JSON", ErrMalformed)
 	}
-	if w.V != 1 || w.W == "" || !validDecision(w.D) || w.K < 0 || w.E == 0 {
+	if (w.V != formatUnbound && w.V != formatBound) || (w.V == formatUnbound && w.U != "") ||
+		w.W == "" || !validDecision(w.D) || w.K < 0 || w.E == 0 {
 		return Claims{}, fmt.Errorf("%w: claims incomplete or of another version", ErrMalformed)
 	}
 	c := Claims{
 		WorkflowID: w.W, IncidentID: w.I, Decision: w.D, Recipient: w.R, Round: w.K,
+		RunID: w.U, Bound: w.V == formatBound,
 		Expires: time.Unix(w.E, 0).UTC(), IncidentNumber: w.N, PLC: w.P,
 	}
 	if !s.now().Before(c.Expires) {
@@ -179,3 +197,11 @@ func (s *Signer) mac(body string) []byte {
 }
 
 func validDecision(d string) bool { return workflows.IsDecision(d) }
+
+// Link is the email an answer given with these claims came from, or nil for an unbound (v1) token.
+func (c Claims) Link() *workflows.AnswerLink {
+	if !c.Bound {
+		return nil
+	}
+	return &workflows.AnswerLink{RunID: c.RunID, Round: c.Round}
+}

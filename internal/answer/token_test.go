@@ -34,7 +34,7 @@ func newSigner(t testing.TB, key []byte, c *clock) *answer.Signer {
 func claimsA() answer.Claims {
 	return answer.Claims{
 		WorkflowID: "plc-notify/9d8c7b6a-incident-A", IncidentID: "9d8c7b6a", Decision: workflows.DecisionNotPlanned,
-		Recipient: "ada@plant.example", Round: 1, IncidentNumber: 4318, PLC: "PLC-L3-01",
+		Recipient: "ada@plant.example", Round: 1, RunID: "0193a1b2-run-A", IncidentNumber: 4318, PLC: "PLC-L3-01",
 	}
 }
 
@@ -62,7 +62,9 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	want := claimsA()
 	want.Expires = epoch.Add(72 * time.Hour)
+	want.Bound = true
 	require.Equal(t, want, got)
+	require.Equal(t, &workflows.AnswerLink{RunID: "0193a1b2-run-A", Round: 1}, got.Link(), "the answer names its run and round")
 
 	// an explicit expiry is kept (to the second)
 	c2 := claimsA()
@@ -83,6 +85,7 @@ func TestSignRefusesIncompleteClaims(t *testing.T) {
 		"no decision":   func(c *answer.Claims) { c.Decision = "" },
 		"bad decision":  func(c *answer.Claims) { c.Decision = "maybe" },
 		"neg round":     func(c *answer.Claims) { c.Round = -1 },
+		"huge run":      func(c *answer.Claims) { c.RunID = strings.Repeat("r", 101) },
 		"too long":      func(c *answer.Claims) { c.PLC = strings.Repeat("p", 3000) },
 	} {
 		c := claimsA()
@@ -138,6 +141,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"wrong secret", foreign, answer.ErrBadSignature},
 		{"swapped workflow ID", reencode(func(m map[string]any) { m["w"] = "plc-notify/incident-B" }), answer.ErrBadSignature},
 		{"swapped decision", reencode(func(m map[string]any) { m["d"] = workflows.DecisionPlanned }), answer.ErrBadSignature},
+		{"older round", reencode(func(m map[string]any) { m["k"] = float64(3) }), answer.ErrBadSignature},
+		{"other run", reencode(func(m map[string]any) { m["u"] = "run-B" }), answer.ErrBadSignature},
+		{"run dropped", reencode(func(m map[string]any) { delete(m, "u") }), answer.ErrBadSignature},
+		{"downgraded to unbound", reencode(func(m map[string]any) { m["v"] = float64(1); delete(m, "u") }), answer.ErrBadSignature},
 		{"extended expiry", reencode(func(m map[string]any) { m["e"] = float64(epoch.Add(1000 * time.Hour).Unix()) }), answer.ErrBadSignature},
 		{"payload bit flip", "B" + body[1:] + "." + sig, answer.ErrBadSignature},
 	}
@@ -159,7 +166,8 @@ func TestVerifyRejectsValidlySignedJunk(t *testing.T) {
 	s := newSigner(t, secret, &clock{epoch})
 	for name, payload := range map[string]string{
 		"not json":      "hello",
-		"version 2":     `{"v":2,"w":"wf","d":"planned","e":9999999999}`,
+		"version 3":     `{"v":3,"w":"wf","d":"planned","e":9999999999}`,
+		"v1 with a run": `{"v":1,"w":"wf","d":"planned","e":9999999999,"u":"run"}`,
 		"no workflow":   `{"v":1,"d":"planned","e":9999999999}`,
 		"bad decision":  `{"v":1,"w":"wf","d":"yes","e":9999999999}`,
 		"no expiry":     `{"v":1,"w":"wf","d":"planned"}`,
@@ -171,6 +179,30 @@ func TestVerifyRejectsValidlySignedJunk(t *testing.T) {
 		_, err := s.Verify(token)
 		require.ErrorIs(t, err, answer.ErrMalformed, name)
 	}
+}
+
+// Links sent before tokens were bound (format v1) still verify, unbound: their answer names no email,
+// so the run takes it in whichever round is current, as it did when they were sent.
+func TestVerifyUnboundToken(t *testing.T) {
+	t.Parallel()
+	s := newSigner(t, secret, &clock{epoch})
+	c := claimsA()
+	c.RunID = ""
+	token, err := answer.SignUnboundForTest(s, c)
+	require.NoError(t, err)
+	got, err := s.Verify(token)
+	require.NoError(t, err)
+	require.False(t, got.Bound)
+	require.Equal(t, 1, got.Round, "the round is still shown")
+	require.Nil(t, got.Link())
+
+	// a bound token of round 0 still binds: the round is not taken for absent
+	c.Round = 0
+	token, err = s.Sign(c)
+	require.NoError(t, err)
+	got, err = s.Verify(token)
+	require.NoError(t, err)
+	require.Equal(t, &workflows.AnswerLink{Round: 0}, got.Link())
 }
 
 func TestVerifyExpiry(t *testing.T) {
