@@ -146,7 +146,7 @@ func (s *Store) recordAlert(ctx context.Context, tx *sql.Tx, inc incident.Incide
 		ON CONFLICT (id) DO UPDATE SET incident_id=excluded.incident_id, title=excluded.title,
 		severity=excluded.severity, time=excluded.time, device_type=excluded.device_type,
 		vendor=excluded.vendor, engine=excluded.engine`,
-		id, a.Title, cmp.Or(a.Severity, inc.Severity), at, cmp.Or(d.Type, d.SubType), d.Vendor, a.Engine)
+		id, inc.ID, a.Title, cmp.Or(a.Severity, inc.Severity), at, cmp.Or(d.Type, d.SubType), d.Vendor, a.Engine)
 	if err != nil {
 		return fmt.Errorf("workbook: upsert alert of incident %s: %w", inc.ID, err)
 	}
