@@ -156,6 +156,9 @@ func (d *devStack) startStandIns(ctx context.Context) error {
 // startServiceNow starts the ServiceNow stand-in, its password kept in the state dir.
 func (d *devStack) startServiceNow(ctx context.Context) error {
 	cfg, dir := &d.cfg, d.flags.stateDir
+	if cfg.Workbook.Database == "" { // the workbook's SQLite store lives with the rest of the dev state
+		cfg.Workbook.Database = filepath.Join(dir, "workbook.db")
+	}
 	password, err := stateSecret(dir, "servicenow.password")
 	if err != nil {
 		return err

@@ -40,6 +40,7 @@ func commands() []command {
 		{"rules", "check a rules file, or dry-run the rules against an incident (rules check|test)", runRules},
 		{"config", "validate a config file or print the documented keys (config check|docs)", runConfig},
 		{"standin", "serve the local ServiceNow stand-in on its own (not a real instance)", runStandin},
+		{"workbook", "rebuild the workbook's store from Temporal (workbook rebuild)", runWorkbook},
 		{"bench", "measure throughput and latency of the running stack against the raw Temporal ceiling", runBench},
 		{"version", "print the version", runVersion},
 	}

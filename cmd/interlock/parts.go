@@ -8,6 +8,8 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/stack"
+	"github.com/interlock-soar/interlock/internal/workbook"
+	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -40,6 +42,12 @@ func startWorker(ctx context.Context, c client.Client, cfg config.Config, pm *pr
 		defer close(w.done)
 		w.err = worker.RunWith(wctx, c, cfg.Temporal, app.Playbooks, app.Activities, m)
 	}()
+	if cfg.Workbook.Enabled {
+		if err := startProjector(wctx, c, cfg, logger); err != nil {
+			stop()
+			return nil, err
+		}
+	}
 	logger.Info("worker polling", "taskQueue", workflows.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
 	return w, nil
 }
@@ -65,4 +73,36 @@ func startIntake(ctx context.Context, cfg config.Config, c client.Client, pm *pr
 	watchRules(ctx, in, cfg.Intake.RulesFile, logger)
 	go in.Backlog.Run(ctx)
 	return in, nil
+}
+
+// startProjector runs the workbook's projector until ctx ends: a rebuild when the store is new or
+// lost, then the changed runs every workbook.pollInterval. Several workers on one PostgreSQL store
+// write the same rows, so running one per worker is harmless.
+func startProjector(ctx context.Context, c client.Client, cfg config.Config, logger *slog.Logger) error {
+	p, store, err := newProjector(ctx, c, cfg, logger)
+	if err != nil {
+		return err
+	}
+	go func() {
+		defer func() { _ = store.Close() }()
+		_ = p.Run(ctx)
+	}()
+	return nil
+}
+
+func newProjector(ctx context.Context, c client.Client, cfg config.Config, logger *slog.Logger) (*workbook.Projector, *workbook.Store, error) {
+	store, err := workbook.Open(ctx, workbook.StoreOptions{
+		Database: cfg.Workbook.DatabaseOr("."), UIURL: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	p := workbook.NewProjector(store, c, workbook.ProjectorOptions{
+		Namespace: cfg.Temporal.Namespace,
+		Playbooks: worker.PlaybookNames(worker.Playbooks(cfg.Playbooks)),
+		Asking:    []string{playbooks.PLCReprogrammingName, playbooks.OwnerApprovalName},
+		Interval:  cfg.Workbook.PollInterval,
+		Logger:    logger,
+	})
+	return p, store, nil
 }

@@ -26,6 +26,7 @@ type Config struct {
 	Sensor     Sensor     `yaml:"sensor"`
 	Incidents  Incidents  `yaml:"incidents"`
 	Playbooks  Playbooks  `yaml:"playbooks"`
+	Workbook   Workbook   `yaml:"workbook"`
 }
 
 // Log configures the process log.
@@ -135,6 +136,7 @@ func (c *Config) validate(errs *Errors) {
 	c.Sensor.validate(errs)
 	c.Incidents.validate(errs)
 	c.Playbooks.validate(errs)
+	c.Workbook.validate(errs)
 }
 
 func (c *Config) resolveSecrets(getenv func(string) string, errs *Errors) {

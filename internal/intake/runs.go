@@ -136,6 +136,7 @@ func (s *Server) serveIncidents(w http.ResponseWriter, r *http.Request, body []b
 	if !s.startAll(w, r, ev, inc, pbs, ruleNames, changes, &resp) {
 		return
 	}
+	s.record(r.Context(), inc)
 	code := http.StatusAccepted
 	if len(resp.Runs) == 0 && resp.WriteBack == nil {
 		code = http.StatusOK

@@ -145,6 +145,9 @@ type Options struct {
 	Backlog       BacklogReader
 	MaxBacklog    int
 	MaxBacklogAge time.Duration
+	// Recorder, when set, records every accepted incident event in the workbook's store (best effort).
+	Recorder Recorder
+
 	// RetryAfter is the Retry-After of a 503 for the backlog, rounded up to whole seconds; zero means
 	// DefaultRetryAfter.
 	RetryAfter time.Duration
@@ -189,6 +192,7 @@ type Server struct {
 	maxBacklog    int64
 	maxBacklogAge time.Duration
 	retryAfter    string // for a backlog past the bounds
+	recorder      Recorder
 	// inflight counts this intake's starts and incident updates waiting for Temporal: work accepted
 	// since the last backlog read that the read cannot show yet.
 	inflight atomic.Int64
@@ -254,6 +258,7 @@ func New(opts Options) (*Server, error) {
 		backlog:       opts.Backlog,
 		maxBacklog:    int64(opts.MaxBacklog),
 		maxBacklogAge: opts.MaxBacklogAge,
+		recorder:      opts.Recorder,
 		retryAfter:    strconv.Itoa(int(math.Ceil(cmp.Or(opts.RetryAfter, DefaultRetryAfter).Seconds()))),
 	}
 	if opts.Incidents != nil && opts.IncidentRules == nil {

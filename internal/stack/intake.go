@@ -18,6 +18,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/intake"
 	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/rules"
+	"github.com/interlock-soar/interlock/internal/workbook"
 	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -31,6 +32,8 @@ type Intake struct {
 	// Backlog reads the playbook task queue's backlog for intake.maxBacklog; run it (Run) for as long
 	// as the intake serves, or the bound never applies.
 	Backlog *backlog.Monitor
+	// Workbook is the workbook's store when workbook.enabled (the process closes it at exit).
+	Workbook *workbook.Store
 }
 
 // NewIntake builds the intake: rules, playbook registry, Temporal starter, answer-link handler.
@@ -68,6 +71,19 @@ func NewIntakeOn(cfg config.Config, c client.Client, reg prometheus.Registerer, 
 	if cfg.Intake.AllowUnauthenticated && !loopback(cfg.Intake.Listen) {
 		return nil, fmt.Errorf("intake.allowUnauthenticated is only allowed on a loopback listen address, not %s", cfg.Intake.Listen)
 	}
+	var store *workbook.Store
+	var recorder intake.Recorder
+	if cfg.Workbook.Enabled {
+		store, err = workbook.Open(context.Background(), workbook.StoreOptions{
+			Database: cfg.Workbook.DatabaseOr("."), UIURL: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
+		})
+		if err != nil {
+			return nil, err
+		}
+		recorder = store
+		// Behind the intake's authentication; the page's own mount (/workbook) sits beside it.
+		mounts[workbook.APIPrefix] = workbook.NewAPI(store, workbook.APIOptions{Logger: logger})
+	}
 	mon := backlog.New(c.WorkflowService(), backlog.Options{Namespace: cfg.Temporal.Namespace, TaskQueue: workflows.TaskQueue, Logger: logger})
 	srv, err := intake.New(intake.Options{
 		Rules:     set,
@@ -100,11 +116,12 @@ func NewIntakeOn(cfg config.Config, c client.Client, reg prometheus.Registerer, 
 		MaxBacklog:    cfg.Intake.MaxBacklog,
 		MaxBacklogAge: cfg.Intake.MaxBacklogAge,
 		RetryAfter:    cfg.Intake.RetryAfter,
+		Recorder:      recorder,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Intake{Handler: srv, Rules: set, Known: known, Backlog: mon}, nil
+	return &Intake{Handler: srv, Rules: set, Known: known, Backlog: mon, Workbook: store}, nil
 }
 
 func loopback(addr string) bool {

@@ -122,6 +122,11 @@ func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
 	}
 	cfg := config.Default()
 	cfg.Temporal.Address = tp.HostPort
+	wbDir, err := os.MkdirTemp("", "interlock-stack-workbook-")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Workbook.Database = filepath.Join(wbDir, "workbook.db")
 	cfg.Temporal.ShutdownTimeout = time.Second
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = opts.smtpHost, opts.smtpPort, "none"
 	cfg.ServiceNow.InstanceURL = "http://" + snowLn.Addr().String()

@@ -1,0 +1,63 @@
+package workbook
+
+import (
+	"net/url"
+	"strings"
+)
+
+// linker builds Temporal UI links to lists of runs, filtered by a visibility query.
+type linker struct{ base string }
+
+func newLinker(uiURL, namespace string) linker {
+	uiURL = strings.TrimRight(uiURL, "/")
+	if uiURL == "" {
+		return linker{}
+	}
+	if namespace == "" {
+		namespace = "default"
+	}
+	return linker{base: uiURL + "/namespaces/" + url.PathEscape(namespace) + "/workflows"}
+}
+
+// query links the runs a visibility query selects; "" when no UI is configured.
+func (l linker) query(q string) string {
+	if l.base == "" {
+		return ""
+	}
+	if q == "" {
+		return l.base
+	}
+	return l.base + "?query=" + url.QueryEscape(q)
+}
+
+// quote makes s a visibility query string literal.
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// incidents links the runs of the given incidents (at most 20, to keep the URL short).
+func (l linker) incidents(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	if len(ids) > 20 {
+		ids = ids[:20]
+	}
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = quote(id)
+	}
+	return l.query("InterlockIncidentId IN (" + strings.Join(q, ", ") + ")")
+}
+
+func (l linker) tiles() Links {
+	if l.base == "" {
+		return Links{}
+	}
+	return Links{
+		AllRuns:     l.query("InterlockPlaybook IS NOT NULL"),
+		OpenRuns:    l.query(`InterlockPlaybook IS NOT NULL AND ExecutionStatus = "Running"`),
+		PendingRuns: l.query(`WorkflowType IN ("PLCReprogrammingNotice", "IoTOwnerApproval") AND ExecutionStatus = "Running"`),
+		FailedRuns:  l.query(`InterlockPlaybook IS NOT NULL AND ExecutionStatus IN ("Failed", "TimedOut", "Terminated")`),
+	}
+}

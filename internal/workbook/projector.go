@@ -1,0 +1,277 @@
+package workbook
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/interlock-soar/interlock/internal/incident"
+)
+
+// Temporal is the part of the Temporal client the projector reads with (a client.Client).
+type Temporal interface {
+	ListWorkflow(ctx context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+	GetWorkflowHistory(ctx context.Context, workflowID, runID string, isLongPoll bool, filter enumspb.HistoryEventFilterType) client.HistoryEventIterator
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+}
+
+// ProjectorOptions configure NewProjector.
+type ProjectorOptions struct {
+	Namespace string
+	// Playbooks are the workflow types to project (the playbook registry's names).
+	Playbooks []string
+	// Asking are the playbooks that wait for an answer and answer the "status" query with Phase,
+	// Round and WaitingSince (PLCReprogrammingNotice, IoTOwnerApproval).
+	Asking []string
+	// Interval is the poll interval of Run; zero means 2 s.
+	Interval time.Duration
+	Logger   *slog.Logger
+}
+
+// Projector writes Temporal's playbook runs (and the incidents they carry) into the store.
+type Projector struct {
+	store    *Store
+	tc       Temporal
+	ns       string
+	types    []string
+	asking   map[string]bool
+	interval time.Duration
+	log      *slog.Logger
+	dc       converter.DataConverter
+
+	mu   sync.Mutex
+	seen map[string]string // run ID -> status last projected
+	mark time.Time         // start of the last complete pass
+}
+
+// NewProjector builds a projector reading tc into store.
+func NewProjector(store *Store, tc Temporal, opts ProjectorOptions) *Projector {
+	p := &Projector{
+		store: store, tc: tc, ns: opts.Namespace, types: opts.Playbooks, asking: map[string]bool{},
+		interval: opts.Interval, log: opts.Logger, dc: converter.GetDefaultDataConverter(), seen: map[string]string{},
+	}
+	if p.ns == "" {
+		p.ns = "default"
+	}
+	if p.interval <= 0 {
+		p.interval = 2 * time.Second
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	for _, a := range opts.Asking {
+		p.asking[a] = true
+	}
+	return p
+}
+
+// Run projects until ctx ends: everything Temporal holds first (a rebuild when the store is new or
+// lost), then what changed since the last pass, every interval. Errors are logged and retried.
+func (p *Projector) Run(ctx context.Context) error {
+	if err := p.loadSeen(ctx); err != nil {
+		p.log.Warn("workbook projector could not read the store", "err", err)
+	}
+	t := time.NewTicker(p.interval)
+	defer t.Stop()
+	for {
+		if _, err := p.Sync(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("workbook projection failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// loadSeen remembers the runs the store holds, so a restart re-reads only what changed.
+func (p *Projector) loadSeen(ctx context.Context) error {
+	rows, err := p.store.db.QueryContext(ctx, `SELECT run_id, status FROM runs`)
+	if err != nil {
+		return fmt.Errorf("workbook: read runs: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("workbook: read runs: %w", err)
+		}
+		p.seen[id] = st
+	}
+	return closeRows(rows, "read runs")
+}
+
+// Sync projects the runs that are open or closed since the last pass (all of them on the first) and
+// returns how many rows it wrote.
+func (p *Projector) Sync(ctx context.Context) (int, error) {
+	p.mu.Lock()
+	mark := p.mark
+	p.mu.Unlock()
+	began := time.Now()
+	q := p.typeQuery()
+	if !mark.IsZero() {
+		// A minute of overlap covers visibility's lag; the upserts make the re-reads harmless.
+		since := mark.Add(-time.Minute).UTC().Format(time.RFC3339)
+		q += ` AND (ExecutionStatus = "Running" OR CloseTime >= "` + since + `")`
+	}
+	n, err := p.project(ctx, q, nil)
+	if err != nil {
+		return n, err
+	}
+	p.mu.Lock()
+	p.mark = began
+	p.mu.Unlock()
+	return n, nil
+}
+
+// Rebuild empties the store and projects every run Temporal holds, calling progress after each page.
+func (p *Projector) Rebuild(ctx context.Context, progress func(done int)) (int, error) {
+	if err := p.store.Reset(ctx); err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	p.seen, p.mark = map[string]string{}, time.Time{}
+	p.mu.Unlock()
+	return p.project(ctx, p.typeQuery(), progress)
+}
+
+func (p *Projector) typeQuery() string {
+	q := make([]string, len(p.types))
+	for i, t := range p.types {
+		q[i] = quote(t)
+	}
+	return "WorkflowType IN (" + strings.Join(q, ", ") + ")"
+}
+
+func (p *Projector) project(ctx context.Context, query string, progress func(int)) (int, error) {
+	var token []byte
+	done := 0
+	for {
+		resp, err := p.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: p.ns, PageSize: 500, NextPageToken: token, Query: query,
+		})
+		if err != nil {
+			return done, fmt.Errorf("workbook: list workflows: %w", err)
+		}
+		for _, info := range resp.GetExecutions() {
+			wrote, err := p.projectOne(ctx, info)
+			if err != nil {
+				return done, err
+			}
+			if wrote {
+				done++
+			}
+		}
+		if progress != nil {
+			progress(done)
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return done, nil
+		}
+	}
+}
+
+func runStatus(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return StatusOpen
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return StatusCompleted
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "canceled"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "terminated"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "timed_out"
+	default:
+		return StatusFailed
+	}
+}
+
+// projectOne writes one execution when it is new or changed; open asking runs are asked their status
+// every pass, since their round moves without their status changing.
+func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExecutionInfo) (bool, error) {
+	ex, typ := info.GetExecution(), info.GetType().GetName()
+	status := runStatus(info.GetStatus())
+	p.mu.Lock()
+	prev, known := p.seen[ex.GetRunId()]
+	p.mu.Unlock()
+	if known && prev == status && (status != StatusOpen || !p.asking[typ]) {
+		return false, nil
+	}
+	r := Run{
+		WorkflowID: ex.GetWorkflowId(), RunID: ex.GetRunId(), Playbook: typ, Status: status,
+		Started: info.GetStartTime().AsTime(),
+	}
+	if status != StatusOpen {
+		r.Closed = info.GetCloseTime().AsTime()
+	}
+	inc, err := p.input(ctx, r)
+	if err != nil {
+		return false, err
+	}
+	r.Incident = inc.ID
+	if !known && inc.ID != "" {
+		if err := p.store.Record(ctx, inc); err != nil {
+			return false, err
+		}
+	}
+	if err := p.outcome(ctx, &r); err != nil {
+		return false, err
+	}
+	if err := p.store.UpsertRun(ctx, r); err != nil {
+		return false, err
+	}
+	p.mu.Lock()
+	p.seen[r.RunID] = status
+	p.mu.Unlock()
+	return true, nil
+}
+
+// firstEvent is the first event of a run's history with the filter (all events, or the close event).
+func (p *Projector) firstEvent(ctx context.Context, r Run, filter enumspb.HistoryEventFilterType) (*historypb.HistoryEvent, error) {
+	it := p.tc.GetWorkflowHistory(ctx, r.WorkflowID, r.RunID, false, filter)
+	if !it.HasNext() {
+		return nil, nil
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return nil, fmt.Errorf("workbook: read history of %s: %w", r.WorkflowID, err)
+	}
+	return ev, nil
+}
+
+// input decodes the incident the run started with; a run whose input is no incident yields none.
+func (p *Projector) input(ctx context.Context, r Run) (incident.Incident, error) {
+	ev, err := p.firstEvent(ctx, r, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if err != nil || ev == nil {
+		return incident.Incident{}, err
+	}
+	var inc incident.Incident
+	if !p.decode(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &inc) {
+		p.log.Debug("workbook: run input is not an incident", "workflow", r.WorkflowID)
+	}
+	return inc, nil
+}
+
+// decode reads the first payload into v; false when there is none or it does not decode.
+func (p *Projector) decode(ps *commonpb.Payloads, v any) bool {
+	if len(ps.GetPayloads()) == 0 {
+		return false
+	}
+	return p.dc.FromPayload(ps.GetPayloads()[0], v) == nil
+}

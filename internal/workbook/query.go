@@ -1,0 +1,307 @@
+package workbook
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Summary computes every tile of the page for r from the store's rows.
+func (s *Store) Summary(ctx context.Context, r Range) (Summary, error) {
+	r = r.normalized()
+	out := Summary{Range: r, GeneratedAt: s.now().UTC(), Links: s.links.tiles()}
+	steps := []func(context.Context, Range, *Summary) error{
+		s.totals, s.bars, s.overTime, s.matrix, s.tacticsOverTime, s.openIncidents, s.playbooks, s.answers,
+	}
+	for _, step := range steps {
+		if err := step(ctx, r, &out); err != nil {
+			return Summary{}, err
+		}
+	}
+	return out, nil
+}
+
+// width is the bucket's length in seconds.
+func (r Range) width() int64 {
+	if r.Bucket == BucketHour {
+		return 3600
+	}
+	return 86400
+}
+
+// normalized is r in UTC with a known bucket.
+func (r Range) normalized() Range {
+	r.From, r.To = r.From.UTC(), r.To.UTC()
+	if r.Bucket != BucketHour {
+		r.Bucket = BucketDay
+	}
+	return r
+}
+
+// origin is the start of the first bucket: From rounded down to the bucket, so buckets fall on whole
+// hours and days (UTC).
+func (r Range) origin() int64 {
+	f := r.From.Unix()
+	return f - mod(f, r.width())
+}
+
+func mod(a, b int64) int64 { return ((a % b) + b) % b }
+
+// buckets is the number of buckets covering [From, To).
+func (r Range) buckets() int {
+	span := r.To.Unix() - r.origin()
+	return int((span + r.width() - 1) / r.width())
+}
+
+// zeroSeries is one zero point per bucket.
+func (r Range) zeroSeries() []Point {
+	n := r.buckets()
+	pts := make([]Point, n)
+	for i := range pts {
+		pts[i].T = time.Unix(r.origin()+int64(i)*r.width(), 0).UTC()
+	}
+	return pts
+}
+
+func (s *Store) count(ctx context.Context, q string, args ...any) (int, error) {
+	var n sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("workbook: count: %w", err)
+	}
+	return int(n.Int64), nil
+}
+
+func (s *Store) totals(ctx context.Context, r Range, out *Summary) error {
+	from, to := r.From.Unix(), r.To.Unix()
+	qs := []struct {
+		dst  *int
+		q    string
+		args []any
+	}{
+		{&out.Totals.Alerts, `SELECT COUNT(*) FROM alerts WHERE time >= $1 AND time < $2`, []any{from, to}},
+		{&out.Totals.Incidents, `SELECT COUNT(*) FROM incidents WHERE created >= $1 AND created < $2`, []any{from, to}},
+		{&out.Totals.OpenIncidents, `SELECT COUNT(*) FROM incidents WHERE closed IS NULL`, nil},
+		{&out.Totals.Devices, `SELECT COUNT(DISTINCT d.id) FROM devices d JOIN incidents i ON i.id = d.incident_id
+			WHERE i.created >= $1 AND i.created < $2`, []any{from, to}},
+		{&out.Totals.Runs, `SELECT COUNT(*) FROM runs WHERE started >= $1 AND started < $2`, []any{from, to}},
+	}
+	for _, q := range qs {
+		n, err := s.count(ctx, q.q, q.args...)
+		if err != nil {
+			return err
+		}
+		*q.dst = n
+	}
+	return nil
+}
+
+// unknownKey names the bar of alerts without the attribute.
+const unknownKey = "Unknown"
+
+func (s *Store) bars(ctx context.Context, r Range, out *Summary) error {
+	for col, dst := range map[string]*[]Count{
+		"title": &out.AlertsByType, "severity": &out.AlertsBySeverity,
+		"device_type": &out.AlertsByDeviceType, "vendor": &out.AlertsByVendor,
+	} {
+		rows, err := s.db.QueryContext(ctx, `SELECT `+col+`, COUNT(*) FROM alerts
+			WHERE time >= $1 AND time < $2 GROUP BY `+col, r.From.Unix(), r.To.Unix())
+		if err != nil {
+			return fmt.Errorf("workbook: alerts by %s: %w", col, err)
+		}
+		counts := map[string]int{}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("workbook: alerts by %s: %w", col, err)
+			}
+			counts[cmp.Or(k, unknownKey)] += n
+		}
+		if err := closeRows(rows, "alerts by "+col); err != nil {
+			return err
+		}
+		*dst = sortedCounts(counts)
+	}
+	return nil
+}
+
+func closeRows(rows *sql.Rows, what string) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("workbook: %s: %w", what, err)
+	}
+	return nil
+}
+
+// sortedCounts is the bars by count, highest first, then by key.
+func sortedCounts(m map[string]int) []Count {
+	out := make([]Count, 0, len(m))
+	for k, n := range m {
+		out = append(out, Count{Key: k, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}
+
+// series runs a query returning (key, bucket index, count) rows and fills one zero-filled series per key.
+func (s *Store) series(ctx context.Context, r Range, q string, args ...any) (map[string][]Point, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("workbook: time series: %w", err)
+	}
+	out := map[string][]Point{}
+	for rows.Next() {
+		var key string
+		var b int64
+		var n int
+		if err := rows.Scan(&key, &b, &n); err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("workbook: time series: %w", err)
+		}
+		pts, ok := out[key]
+		if !ok {
+			pts = r.zeroSeries()
+			out[key] = pts
+		}
+		if b >= 0 && b < int64(len(pts)) {
+			pts[b].Count += n
+		}
+	}
+	return out, closeRows(rows, "time series")
+}
+
+func (s *Store) overTime(ctx context.Context, r Range, out *Summary) error {
+	o, w, from, to := r.origin(), r.width(), r.From.Unix(), r.To.Unix()
+	alerts, err := s.series(ctx, r, `SELECT '', (time - $1) / $2 AS b, COUNT(*) FROM alerts
+		WHERE time >= $3 AND time < $4 GROUP BY b`, o, w, from, to)
+	if err != nil {
+		return err
+	}
+	incs, err := s.series(ctx, r, `SELECT '', (created - $1) / $2 AS b, COUNT(*) FROM incidents
+		WHERE created >= $3 AND created < $4 GROUP BY b`, o, w, from, to)
+	if err != nil {
+		return err
+	}
+	out.AlertsOverTime, out.IncidentsOverTime = orZero(alerts[""], r), orZero(incs[""], r)
+	return nil
+}
+
+func (s *Store) tagCounts(ctx context.Context, r Range, table, col string) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.`+col+`, COUNT(*) FROM `+table+` t
+		JOIN alerts a ON a.id = t.alert_id WHERE a.time >= $1 AND a.time < $2 GROUP BY t.`+col,
+		r.From.Unix(), r.To.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("workbook: count %s: %w", table, err)
+	}
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("workbook: count %s: %w", table, err)
+		}
+		out[k] = n
+	}
+	return out, closeRows(rows, "count "+table)
+}
+
+func (s *Store) matrix(ctx context.Context, r Range, out *Summary) error {
+	tech, err := s.tagCounts(ctx, r, "alert_techniques", "technique")
+	if err != nil {
+		return err
+	}
+	tac, err := s.tagCounts(ctx, r, "alert_tactics", "tactic")
+	if err != nil {
+		return err
+	}
+	out.Matrix = make([]Tactic, 0, len(icsTactics))
+	for _, t := range icsTactics {
+		col := Tactic{ID: t.ID, Name: t.Name, Count: tac[t.ID], Techniques: []Technique{}}
+		for _, te := range icsTechniques {
+			if slices.Contains(s.cat.techniques[te.ID], t.ID) {
+				col.Techniques = append(col.Techniques, Technique{ID: te.ID, Name: te.Name, Count: tech[te.ID]})
+			}
+		}
+		out.Matrix = append(out.Matrix, col)
+	}
+	return s.techniqueLinks(ctx, r, out)
+}
+
+// techniqueLinks links each counted technique to the runs of its incidents.
+func (s *Store) techniqueLinks(ctx context.Context, r Range, out *Summary) error {
+	if s.links.base == "" {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT t.technique, a.incident_id FROM alert_techniques t
+		JOIN alerts a ON a.id = t.alert_id WHERE a.time >= $1 AND a.time < $2
+		ORDER BY t.technique, a.incident_id`, r.From.Unix(), r.To.Unix())
+	if err != nil {
+		return fmt.Errorf("workbook: technique incidents: %w", err)
+	}
+	byTech := map[string][]string{}
+	for rows.Next() {
+		var t, inc string
+		if err := rows.Scan(&t, &inc); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("workbook: technique incidents: %w", err)
+		}
+		byTech[t] = append(byTech[t], inc)
+	}
+	if err := closeRows(rows, "technique incidents"); err != nil {
+		return err
+	}
+	for i := range out.Matrix {
+		for j := range out.Matrix[i].Techniques {
+			te := &out.Matrix[i].Techniques[j]
+			te.URL = s.links.incidents(byTech[te.ID])
+		}
+	}
+	return nil
+}
+
+func (s *Store) tacticsOverTime(ctx context.Context, r Range, out *Summary) error {
+	m, err := s.series(ctx, r, `SELECT t.tactic, (a.time - $1) / $2 AS b, COUNT(*) FROM alert_tactics t
+		JOIN alerts a ON a.id = t.alert_id WHERE a.time >= $3 AND a.time < $4 GROUP BY t.tactic, b`,
+		r.origin(), r.width(), r.From.Unix(), r.To.Unix())
+	if err != nil {
+		return err
+	}
+	out.TacticsOverTime = []Series{}
+	for _, t := range icsTactics {
+		if pts, ok := m[t.ID]; ok {
+			out.TacticsOverTime = append(out.TacticsOverTime, Series{Name: t.Name, Points: pts})
+		}
+	}
+	return nil
+}
+
+func orZero(pts []Point, r Range) []Point {
+	if pts == nil {
+		return r.zeroSeries()
+	}
+	return pts
+}
+
+// percentile is the nearest-rank percentile p (0..100) of sorted values.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[max(rank, 1)-1]
+}

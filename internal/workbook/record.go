@@ -1,0 +1,256 @@
+package workbook
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/interlock-soar/interlock/internal/incident"
+)
+
+// Record writes an accepted incident (with its alerts and devices) to the store; the same incident
+// twice leaves the same rows. It implements intake.Recorder.
+func (s *Store) Record(ctx context.Context, inc incident.Incident) error {
+	if inc.ID == "" {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("workbook: begin record: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := s.recordIncident(ctx, tx, inc); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("workbook: commit incident %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) recordIncident(ctx context.Context, tx *sql.Tx, inc incident.Incident) error {
+	created := cmp.Or(unix(inc.Created), unix(inc.FirstActivity), s.now().Unix())
+	var closed any
+	if strings.EqualFold(inc.Status, incident.StatusClosed) {
+		closed = cmp.Or(unix(inc.LastModified), created)
+	}
+	site, line, impact := placeOf(inc)
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents
+		(id, title, severity, sev_rank, status, created, closed, site, line, impact, provider, source)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+		ON CONFLICT (id) DO UPDATE SET title=excluded.title, severity=excluded.severity,
+		sev_rank=excluded.sev_rank, status=excluded.status, created=incidents.created, closed=excluded.closed,
+		site=excluded.site, line=excluded.line, impact=excluded.impact, provider=excluded.provider,
+		source=excluded.source`,
+		inc.ID, inc.Title, inc.Severity, incident.SeverityRank(inc.Severity), inc.Status, created, closed,
+		site, line, impact, inc.Provider, sourceOf(inc))
+	if err != nil {
+		return fmt.Errorf("workbook: upsert incident %s: %w", inc.ID, err)
+	}
+	if err := s.recordDevices(ctx, tx, inc); err != nil {
+		return err
+	}
+	for i, a := range inc.Alerts {
+		if err := s.recordAlert(ctx, tx, inc, i, a, created); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeOf is the incident's site, production line and impact statement, from the impact assessment
+// when there is one, else from its devices.
+func placeOf(inc incident.Incident) (site, line, impact string) {
+	if im := inc.Impact; im != nil {
+		site, impact = im.Site, im.Statement
+		if len(im.Lines) > 0 {
+			line = im.Lines[0]
+		}
+	}
+	for _, d := range inc.Devices {
+		site = cmp.Or(site, d.Site)
+	}
+	return site, line, impact
+}
+
+func sourceOf(inc incident.Incident) string {
+	if strings.HasPrefix(inc.ID, "INT-") || strings.HasPrefix(inc.ID, "int-") {
+		return "interlock"
+	}
+	return "sentinel"
+}
+
+// lineOf finds a device's production line in the impact assessment.
+func lineOf(inc incident.Incident, name string) string {
+	if inc.Impact == nil {
+		return ""
+	}
+	for _, a := range inc.Impact.Assets {
+		if strings.EqualFold(a.Name, name) || strings.EqualFold(a.Address, name) {
+			return a.Line
+		}
+	}
+	return ""
+}
+
+func deviceKey(d incident.Device) string {
+	return cmp.Or(d.ID, d.Name, d.FriendlyName, d.IP, d.MAC, d.EntityID)
+}
+
+func (s *Store) recordDevices(ctx context.Context, tx *sql.Tx, inc incident.Incident) error {
+	for _, d := range inc.Devices {
+		key := deviceKey(d)
+		if key == "" {
+			continue
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO devices
+			(id, name, type, vendor, site, zone, line, importance, incident_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+			ON CONFLICT (id) DO UPDATE SET name=excluded.name, type=excluded.type, vendor=excluded.vendor,
+			site=excluded.site, zone=excluded.zone, line=excluded.line, importance=excluded.importance,
+			incident_id=excluded.incident_id`,
+			key, d.DisplayName(), cmp.Or(d.Type, d.SubType), d.Vendor, d.Site, d.Zone,
+			lineOf(inc, d.DisplayName()), d.Importance, inc.ID)
+		if err != nil {
+			return fmt.Errorf("workbook: upsert device of incident %s: %w", inc.ID, err)
+		}
+	}
+	return nil
+}
+
+// alertDevice is the device an alert is about: the one it names, else the incident's first.
+func alertDevice(inc incident.Incident, a incident.Alert) incident.Device {
+	for _, addr := range []string{a.DestinationDevice, a.DestinationAddress, a.CompromisedEntityID} {
+		if d, ok := inc.DeviceByAddress(addr); ok {
+			return d
+		}
+	}
+	if len(inc.Devices) > 0 {
+		return inc.Devices[0]
+	}
+	return incident.Device{}
+}
+
+func (s *Store) recordAlert(ctx context.Context, tx *sql.Tx, inc incident.Incident, i int, a incident.Alert, created int64) error {
+	id := cmp.Or(a.ID, inc.ID+"#"+strconv.Itoa(i))
+	at := cmp.Or(unix(a.TimeGenerated), unix(a.StartTime), created)
+	d := alertDevice(inc, a)
+	_, err := tx.ExecContext(ctx, `INSERT INTO alerts
+		(id, incident_id, title, severity, time, device_type, vendor, engine)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+		ON CONFLICT (id) DO UPDATE SET incident_id=excluded.incident_id, title=excluded.title,
+		severity=excluded.severity, time=excluded.time, device_type=excluded.device_type,
+		vendor=excluded.vendor, engine=excluded.engine`,
+		id, inc.ID, a.Title, cmp.Or(a.Severity, inc.Severity), at, cmp.Or(d.Type, d.SubType), d.Vendor, a.Engine)
+	if err != nil {
+		return fmt.Errorf("workbook: upsert alert of incident %s: %w", inc.ID, err)
+	}
+	techniques, tactics := s.tags(inc, a)
+	if err := replaceTags(ctx, tx, "alert_techniques", "technique", id, techniques); err != nil {
+		return err
+	}
+	return replaceTags(ctx, tx, "alert_tactics", "tactic", id, tactics)
+}
+
+// tags normalises an alert's ATT&CK tags to catalogue IDs (the incident's when the alert has none); an
+// alert with techniques but no tactic counts under its techniques' tactics.
+func (s *Store) tags(inc incident.Incident, a incident.Alert) (techniques, tactics []string) {
+	cat := s.cat
+	rawTech, rawTac := splitTags(a.Techniques), splitTags(a.Tactics)
+	if len(rawTech) == 0 && len(rawTac) == 0 {
+		rawTech, rawTac = splitTags(inc.Techniques), splitTags(inc.Tactics)
+	}
+	for _, t := range rawTech {
+		if id := cat.technique(t); id != "" && !slices.Contains(techniques, id) {
+			techniques = append(techniques, id)
+		}
+	}
+	for _, t := range rawTac {
+		if id := cat.tactic(t); id != "" && !slices.Contains(tactics, id) {
+			tactics = append(tactics, id)
+		}
+	}
+	if len(tactics) == 0 {
+		for _, t := range techniques {
+			for _, id := range cat.techniques[t] {
+				if !slices.Contains(tactics, id) {
+					tactics = append(tactics, id)
+				}
+			}
+		}
+	}
+	return techniques, tactics
+}
+
+func replaceTags(ctx context.Context, tx *sql.Tx, table, col, alertID string, tags []string) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE alert_id = $1", alertID); err != nil {
+		return fmt.Errorf("workbook: clear %s of alert: %w", table, err)
+	}
+	for _, t := range tags {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" (alert_id, "+col+") VALUES ($1, $2)", alertID, t); err != nil {
+			return fmt.Errorf("workbook: insert %s of alert: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// Run is one playbook run as the store holds it.
+type Run struct {
+	WorkflowID, RunID, Playbook, Incident string
+	// Status is open, completed, failed, canceled, terminated or timed_out.
+	Status       string
+	Outcome      string
+	Started      time.Time
+	Closed       time.Time
+	Asked        bool
+	AnsweredAt   time.Time
+	Escalations  int
+	Round        int
+	WaitingSince time.Time
+}
+
+// UpsertRun writes one run; the same run twice leaves the same row.
+func (s *Store) UpsertRun(ctx context.Context, r Run) error {
+	var answerSecs any
+	if !r.AnsweredAt.IsZero() && !r.Started.IsZero() {
+		answerSecs = r.AnsweredAt.Sub(r.Started).Seconds()
+	}
+	asked := 0
+	if r.Asked {
+		asked = 1
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO runs
+		(run_id, workflow_id, playbook, incident_id, status, outcome, started, closed, asked, answered_at,
+		 answer_secs, escalations, round, waiting_since)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+		ON CONFLICT (run_id) DO UPDATE SET workflow_id=excluded.workflow_id, playbook=excluded.playbook,
+		incident_id=excluded.incident_id, status=excluded.status, outcome=excluded.outcome,
+		started=excluded.started, closed=excluded.closed, asked=excluded.asked,
+		answered_at=excluded.answered_at, answer_secs=excluded.answer_secs,
+		escalations=excluded.escalations, round=excluded.round, waiting_since=excluded.waiting_since`,
+		r.RunID, r.WorkflowID, r.Playbook, r.Incident, r.Status, r.Outcome, r.Started.Unix(), nullUnix(r.Closed),
+		asked, nullUnix(r.AnsweredAt), answerSecs, r.Escalations, r.Round, nullUnix(r.WaitingSince))
+	if err != nil {
+		return fmt.Errorf("workbook: upsert run %s: %w", r.WorkflowID, err)
+	}
+	return nil
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func nullUnix(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Unix()
+}
