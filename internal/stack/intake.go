@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/otincident"
 	"github.com/interlock-soar/interlock/internal/rules"
 	"github.com/interlock-soar/interlock/internal/workbook"
+	"github.com/interlock-soar/interlock/internal/workbook/web"
 	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -81,8 +83,9 @@ func NewIntakeOn(cfg config.Config, c client.Client, reg prometheus.Registerer, 
 			return nil, err
 		}
 		recorder = store
-		// Behind the intake's authentication; the page's own mount (/workbook) sits beside it.
-		mounts[workbook.APIPrefix] = workbook.NewAPI(store, workbook.APIOptions{Logger: logger})
+		if err := mountWorkbook(mounts, cfg.Intake, store, logger); err != nil {
+			return nil, err
+		}
 	}
 	mon := backlog.New(c.WorkflowService(), backlog.Options{Namespace: cfg.Temporal.Namespace, TaskQueue: workflows.TaskQueue, Logger: logger})
 	srv, err := intake.New(intake.Options{
@@ -134,4 +137,17 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// mountWorkbook mounts the workbook's page and API. They check their own credentials — the intake's
+// bearer tokens, or the session cookie a browser gets by signing in with one — since a browser cannot
+// send a bearer header.
+func mountWorkbook(mounts map[string]http.Handler, cfg config.Intake, store *workbook.Store, logger *slog.Logger) error {
+	auth := web.NewAuth(web.AuthConfig{Tokens: cfg.TokenList(), AllowUnauthenticated: cfg.AllowUnauthenticated})
+	page, err := web.NewPage(auth, web.PageOptions{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("workbook page: %w", err)
+	}
+	maps.Copy(mounts, web.Mounts(auth, page, workbook.NewAPI(store, workbook.APIOptions{Logger: logger})))
+	return nil
 }

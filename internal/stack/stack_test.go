@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interlock-soar/interlock/internal/workbook"
+
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -52,6 +54,8 @@ type harness struct {
 	logs      *syncBuffer
 	mail      *testenv.MailpitServer
 	intakeURL string
+	// workbook is the intake's workbook store.
+	workbook *workbook.Store
 }
 
 // syncBuffer is a log sink the worker's goroutines write to at once.
@@ -163,7 +167,7 @@ func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
 	h := stack.MirrorIncidents(in.Handler, az.Stub, cfg.Playbooks.AlertStatusSync.AllowedHosts, cfg.Intake.MaxBodyBytes)
 	h = stack.MirrorSensorAlerts(h, sensor, cfg.Incidents.MaxAlertBatchBytes)
 	go http.Serve(intakeLn, h) //nolint:errcheck // ends with the test binary
-	return &harness{client: tp.Client, stub: stub, azure: az, sensor: sensor, logs: logs, mail: opts.mail, intakeURL: cfg.Intake.PublicURL}, nil
+	return &harness{client: tp.Client, stub: stub, azure: az, sensor: sensor, logs: logs, mail: opts.mail, intakeURL: cfg.Intake.PublicURL, workbook: in.Workbook}, nil
 }
 
 func (h *harness) ticketsFor(mac string) []map[string]string {

@@ -264,6 +264,7 @@
         return res.json();
       })
       .then(function (s) {
+        wb.summary = s; // what was drawn, for tests and the console
         render(s);
         status.textContent = 'Showing ' + r.from.toLocaleString() + ' to ' + r.to.toLocaleString() + ', by ' + r.bucket + '.';
         wb.readyAt = performance.now();
