@@ -23,7 +23,7 @@ type Intake struct {
 	AnswerSecret Secret        `yaml:"answerSecret"`
 	AnswerTTL    time.Duration `yaml:"answerTTL" doc:"How long an emailed answer link stays valid." default:"72h"`
 	// WriteRuleChanges costs one workflow run per incident event whose rules changed something.
-	WriteRuleChanges bool `yaml:"writeRuleChanges" doc:"Write the automation rules' own changes (setSeverity, setStatus, setOwner, addTags) to the incident, by one InterlockRuleChanges run per event; off when Sentinel's own automation rules make those changes." default:"true"`
+	WriteRuleChanges bool `yaml:"writeRuleChanges" doc:"Write the automation rules' own changes (setSeverity, setStatus, setOwner, addTags) to the incident, once per event, with the playbook run it starts (else by an InterlockRuleChanges run); off when Sentinel's own automation rules make those changes." default:"true"`
 	// MaxBacklog bounds the queueing a 2xx can hide: past it the sender is told to come back instead of
 	// its incident waiting behind thousands of others.
 	MaxBacklog int `yaml:"maxBacklog" doc:"Answer 503 with Retry-After to new incidents, runs and alert batches while the playbook task queue's backlog (Temporal's approximate count, read every second, plus this intake's starts in flight) is at or above this; 0 turns the check off." default:"200"`

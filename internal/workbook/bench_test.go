@@ -11,9 +11,9 @@ import (
 	"github.com/interlock-soar/interlock/internal/incident"
 )
 
-// seedBulk writes alerts alerts in incidents of 10 alerts each, spread over 60 days, one run per
-// incident. INTERLOCK_TEST_WORKBOOK_DSN=postgres://... runs it on PostgreSQL.
-func seedBulk(b *testing.B, s *Store, alerts int) {
+// seedBulk writes alerts alerts in incidents of 10 alerts each, spread over 60 days from start, one
+// run per incident. INTERLOCK_TEST_WORKBOOK_DSN=postgres://... runs it on PostgreSQL.
+func seedBulk(b *testing.B, s *Store, alerts int, start time.Time) {
 	b.Helper()
 	ctx := context.Background()
 	types := []string{"PLC", "Engineering Station", "HMI", "RTU"}
@@ -21,7 +21,7 @@ func seedBulk(b *testing.B, s *Store, alerts int) {
 	techs := []string{"T0839, T0889", "T0843", "T0836", "T0855", "T0886"}
 	span := int64(60 * 24 * 3600)
 	for i := 0; i < alerts/10; i++ {
-		at := t0.Add(time.Duration(int64(i)*7919%span) * time.Second)
+		at := start.Add(time.Duration(int64(i)*7919%span) * time.Second)
 		dev := incident.Device{ID: fmt.Sprintf("d%d", i%500), Name: fmt.Sprintf("DEV-%d", i%500), Type: types[i%4], Vendor: vendors[i/4%4], Site: fmt.Sprintf("Site %d", i%3)}
 		inc := incident.Incident{ID: fmt.Sprintf("inc-%d", i), Title: "bulk", Severity: []string{"High", "Medium", "Low"}[i%3],
 			Status: []string{"New", "Closed"}[i%2], Created: at, Devices: []incident.Device{dev},
@@ -43,7 +43,7 @@ func seedBulk(b *testing.B, s *Store, alerts int) {
 
 func BenchmarkSummary100kAlerts(b *testing.B) {
 	s := openTestStore(b)
-	seedBulk(b, s, 100_000)
+	seedBulk(b, s, 100_000, t0)
 	r := Range{From: t0.Add(15 * 24 * time.Hour), To: t0.Add(45 * 24 * time.Hour), Bucket: BucketDay}
 	b.Run("store", func(b *testing.B) {
 		for b.Loop() {
