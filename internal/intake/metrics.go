@@ -86,10 +86,8 @@ func newMetrics(reg prometheus.Registerer, backlog BacklogReader) (*metrics, err
 		Name: "interlock_intake_rejections_total",
 		Help: "Requests answered 503 before anything was started, by route and reason (backlog: the playbook task queue's backlog was at intake.maxBacklog; backlog_age: its oldest task had waited intake.maxBacklogAge).",
 	}, []string{"route", "reason"})
-	m.recordErrors = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "interlock_workbook_record_errors_total",
-		Help: "Accepted incident events the workbook store could not record (the request still succeeded).",
-	})
+	m.recordErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "interlock_workbook_record_errors_total",
+		Help: "Accepted incident events the workbook store could not record (the request still succeeded)."})
 	collectors := []prometheus.Collector{m.requests, m.requestTime, m.ruleMatches, m.starts, m.startDuration, m.alerts, m.alertTime, m.rejections, m.recordErrors}
 	if backlog != nil {
 		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{

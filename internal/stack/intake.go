@@ -4,6 +4,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -73,19 +74,13 @@ func NewIntakeOn(cfg config.Config, c client.Client, reg prometheus.Registerer, 
 	if cfg.Intake.AllowUnauthenticated && !loopback(cfg.Intake.Listen) {
 		return nil, fmt.Errorf("intake.allowUnauthenticated is only allowed on a loopback listen address, not %s", cfg.Intake.Listen)
 	}
-	var store *workbook.Store
+	store, err := openWorkbook(cfg, mounts, logger)
+	if err != nil {
+		return nil, err
+	}
 	var recorder intake.Recorder
-	if cfg.Workbook.Enabled {
-		store, err = workbook.Open(context.Background(), workbook.StoreOptions{
-			Database: cfg.Workbook.DatabaseOr("."), UIURL: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
-		})
-		if err != nil {
-			return nil, err
-		}
+	if store != nil {
 		recorder = store
-		if err := mountWorkbook(mounts, cfg.Intake, store, logger); err != nil {
-			return nil, err
-		}
 	}
 	mon := backlog.New(c.WorkflowService(), backlog.Options{Namespace: cfg.Temporal.Namespace, TaskQueue: workflows.TaskQueue, Logger: logger})
 	srv, err := intake.New(intake.Options{
@@ -137,6 +132,24 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// openWorkbook opens the workbook's store and mounts its page and API, when workbook.enabled; nil
+// when not.
+func openWorkbook(cfg config.Config, mounts map[string]http.Handler, logger *slog.Logger) (*workbook.Store, error) {
+	if !cfg.Workbook.Enabled {
+		return nil, nil
+	}
+	store, err := workbook.Open(context.Background(), workbook.StoreOptions{
+		Database: cfg.Workbook.DatabaseOr("."), UIURL: cfg.Temporal.UIURL, Namespace: cfg.Temporal.Namespace,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := mountWorkbook(mounts, cfg.Intake, store, logger); err != nil {
+		return nil, errors.Join(err, store.Close())
+	}
+	return store, nil
 }
 
 // mountWorkbook mounts the workbook's page and API. They check their own credentials — the intake's
