@@ -13,7 +13,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 run: build
 	$(BIN) dev
 
-## test: vet, staticcheck, workflowcheck (workflow determinism), Chromium for the workbook's browser tests, unit + integration tests with the race detector, the integration, fault and chaos tests again on the Temporal server on PostgreSQL, then a short run of every fuzz target
+## test: vet, staticcheck, workflowcheck (workflow determinism), Chromium for the workbook's browser tests, unit + integration tests with the race detector, the integration, fault and chaos tests again on the Temporal server on PostgreSQL (and the workbook store on PostgreSQL), then a short run of every fuzz target
 # TEMPORAL_DEBUG lifts the SDK's 1 s deadlock detector: under the race detector on two busy cores a
 # workflow task can take longer, and the detector's path has an open data race in the SDK
 # (temporalio/sdk-go#1240) that fails a test for the SDK's bug, not ours.
@@ -22,7 +22,7 @@ run: build
 test: lint
 	./scripts/ensure-chromium.sh
 	INTERLOCK_REQUIRE_BROWSER=1 TEMPORAL_DEBUG=1 $(GO) test -race -count=1 -timeout 60m ./...
-	TEMPORAL_DEBUG=1 INTERLOCK_TEST_PERSISTENCE=postgres $(GO) test -race -count=1 -timeout 30m ./internal/stack/ ./internal/faults/ ./internal/topology/
+	TEMPORAL_DEBUG=1 INTERLOCK_TEST_PERSISTENCE=postgres $(GO) test -race -count=1 -timeout 30m ./internal/stack/ ./internal/faults/ ./internal/topology/ ./internal/workbook/
 	./scripts/fuzz-smoke.sh
 
 build:

@@ -2,7 +2,6 @@ package workbook
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,11 +11,11 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
-// openTestStore opens a store on SQLite in a temp dir, or on the PostgreSQL of INTERLOCK_TEST_WORKBOOK_DSN.
+// openTestStore opens a store on SQLite in a temp dir, or on PostgreSQL (see testPostgresDSN).
 func openTestStore(t testing.TB) *Store {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "workbook.db")
-	if dsn := os.Getenv("INTERLOCK_TEST_WORKBOOK_DSN"); dsn != "" {
+	if dsn := testPostgresDSN(t); dsn != "" {
 		db = dsn
 	}
 	s, err := Open(context.Background(), StoreOptions{
