@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,10 +217,23 @@ func TestDashboardUsesTheProvisionedDatasource(t *testing.T) {
 }
 
 // recorder is a registry that remembers what was registered, so the test sees every metric name
-// (a vector without series yet gathers nothing).
+// (a vector without series yet gathers nothing). The SDK registers from the worker's goroutines.
 type recorder struct {
 	*prometheus.Registry
+	mu    sync.Mutex
 	names map[string]bool
+}
+
+func (r *recorder) add(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.names[name] = true
+}
+
+func (r *recorder) has(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.names[name]
 }
 
 var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
@@ -232,7 +246,7 @@ func (r *recorder) Register(c prometheus.Collector) error {
 	go func() { c.Describe(ch); close(ch) }()
 	for d := range ch {
 		if m := fqName.FindStringSubmatch(d.String()); m != nil {
-			r.names[m[1]] = true
+			r.add(m[1])
 		}
 	}
 	return nil
@@ -278,11 +292,11 @@ func TestDashboardMetricsAreRegistered(t *testing.T) {
 	families, err := rec.Gather()
 	require.NoError(t, err)
 	for _, f := range families {
-		rec.names[f.GetName()] = true
+		rec.add(f.GetName())
 	}
-	require.True(t, rec.names["interlock_playbook_runs_total"])
+	require.True(t, rec.has("interlock_playbook_runs_total"))
 	for name, panels := range dashboardMetrics(t, loadDashboard(t)) {
-		require.True(t, rec.names[name], "the dashboard reads %s (panels %q), which Interlock does not register", name, panels)
+		require.True(t, rec.has(name), "the dashboard reads %s (panels %q), which Interlock does not register", name, panels)
 	}
 }
 
