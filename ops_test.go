@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -268,11 +269,13 @@ func TestDashboardMetricsAreRegistered(t *testing.T) {
 	rec := &recorder{Registry: prometheus.NewRegistry(), names: map[string]bool{}}
 	logger := slog.New(slog.DiscardHandler)
 	cfg := config.Default()
+	cfg.Workbook.Database = filepath.Join(t.TempDir(), "workbook.db") // not the repo's working folder
 	c, err := client.Dial(client.Options{HostPort: srv.HostPort, Namespace: srv.Namespace, MetricsHandler: sdkmetrics.New(rec, logger)})
 	require.NoError(t, err)
 	defer c.Close()
-	_, err = stack.NewIntakeOn(cfg, c, rec, logger)
+	in, err := stack.NewIntakeOn(cfg, c, rec, logger)
 	require.NoError(t, err)
+	defer in.Workbook.Close()
 	m, err := worker.NewMetrics(rec, worker.Playbooks(cfg.Playbooks))
 	require.NoError(t, err)
 
