@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	cfg.Intake.AnswerSecret = config.NewSecret(strings.Repeat("k", 40))
 	cfg.Intake.Listen = intakeLn.Addr().String()
 	cfg.Intake.PublicURL = "http://" + intakeLn.Addr().String()
+	cfg.Workbook.Database = filepath.Join(t.TempDir(), "workbook.db") // not the package's folder
 	cfg.Intake.AllowUnauthenticated = true
 	az := testenv.NewAzure(t, azurestub.Options{})
 	az.Configure(&cfg)

@@ -156,6 +156,7 @@ func newStack(t *testing.T, opts stackOptions) *fstack {
 	cfg.ServiceNow.Username, cfg.ServiceNow.Password = snowUser, config.NewSecret(snowPassword)
 	cfg.Intake.AnswerSecret = config.NewSecret(answerSecret)
 	cfg.Intake.Listen = intakeLn.Addr().String()
+	cfg.Workbook.Database = filepath.Join(t.TempDir(), "workbook.db") // not the package's folder
 	cfg.Intake.PublicURL = "http://" + intakeLn.Addr().String()
 	cfg.Intake.AllowUnauthenticated = true
 	s.azure = testenv.NewAzure(t, azurestub.Options{Logger: s.logger})
@@ -227,6 +228,7 @@ func childEnv(cfg config.Config) []string {
 		"INTERLOCK_INTAKE_PUBLIC_URL="+cfg.Intake.PublicURL,
 		"INTERLOCK_INTAKE_ALLOW_UNAUTHENTICATED=true",
 		"INTERLOCK_INTAKE_ANSWER_SECRET="+cfg.Intake.AnswerSecret.Value(),
+		"INTERLOCK_WORKBOOK_DATABASE="+cfg.Workbook.Database,
 		"INTERLOCK_AZURE_TENANT_ID="+cfg.Azure.TenantID,
 		"INTERLOCK_AZURE_CLIENT_ID="+cfg.Azure.ClientID,
 		"INTERLOCK_AZURE_CLIENT_SECRET="+cfg.Azure.ClientSecret.Value(),

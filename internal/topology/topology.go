@@ -313,6 +313,8 @@ func (t *Topology) baseEnv() []string {
 		"INTERLOCK_INTAKE_ALLOW_UNAUTHENTICATED=true",
 		"INTERLOCK_INTAKE_ANSWER_SECRET=" + t.secret,
 		"INTERLOCK_INTAKE_PUBLIC_URL=" + t.publicURL,
+		// One workbook store for the whole topology, in its folder rather than the working one.
+		"INTERLOCK_WORKBOOK_DATABASE=" + filepath.Join(t.opts.Dir, "workbook.db"),
 	}
 }
 
