@@ -51,15 +51,15 @@ type Projector struct {
 	dc       converter.DataConverter
 
 	mu   sync.Mutex
-	seen map[string]string // run ID -> status last projected
-	mark time.Time         // start of the last complete pass
+	seen map[string]seenRun // run ID -> what was last projected
+	mark time.Time          // start of the last complete pass
 }
 
 // NewProjector builds a projector reading tc into store.
 func NewProjector(store *Store, tc Temporal, opts ProjectorOptions) *Projector {
 	p := &Projector{
 		store: store, tc: tc, ns: opts.Namespace, types: opts.Playbooks, asking: map[string]bool{},
-		interval: opts.Interval, log: opts.Logger, dc: converter.GetDefaultDataConverter(), seen: map[string]string{},
+		interval: opts.Interval, log: opts.Logger, dc: converter.GetDefaultDataConverter(), seen: map[string]seenRun{},
 	}
 	if p.ns == "" {
 		p.ns = "default"
@@ -98,21 +98,28 @@ func (p *Projector) Run(ctx context.Context) error {
 
 // loadSeen remembers the runs the store holds, so a restart re-reads only what changed.
 func (p *Projector) loadSeen(ctx context.Context) error {
-	rows, err := p.store.db.QueryContext(ctx, `SELECT run_id, status FROM runs`)
+	rows, err := p.store.db.QueryContext(ctx, `SELECT run_id, status, incident_id FROM runs`)
 	if err != nil {
 		return fmt.Errorf("workbook: read runs: %w", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for rows.Next() {
-		var id, st string
-		if err := rows.Scan(&id, &st); err != nil {
+		var id string
+		var seen seenRun
+		if err := rows.Scan(&id, &seen.status, &seen.incident); err != nil {
 			_ = rows.Close()
 			return fmt.Errorf("workbook: read runs: %w", err)
 		}
-		p.seen[id] = st
+		p.seen[id] = seen
 	}
 	return closeRows(rows, "read runs")
+}
+
+// seenRun is what the projector last wrote of a run.
+type seenRun struct {
+	status   string
+	incident string
 }
 
 // Sync projects the runs that are open or closed since the last pass (all of them on the first) and
@@ -144,7 +151,7 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done int)) (int, 
 		return 0, err
 	}
 	p.mu.Lock()
-	p.seen, p.mark = map[string]string{}, time.Time{}
+	p.seen, p.mark = map[string]seenRun{}, time.Time{}
 	p.mu.Unlock()
 	return p.project(ctx, p.typeQuery(), progress)
 }
@@ -210,7 +217,7 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 	p.mu.Lock()
 	prev, known := p.seen[ex.GetRunId()]
 	p.mu.Unlock()
-	if known && prev == status && (status != StatusOpen || !p.asking[typ]) {
+	if known && prev.status == status && (status != StatusOpen || !p.asking[typ]) {
 		return false, nil
 	}
 	r := Run{
@@ -220,14 +227,18 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 	if status != StatusOpen {
 		r.Closed = info.GetCloseTime().AsTime()
 	}
-	inc, err := p.input(ctx, r)
-	if err != nil {
-		return false, err
-	}
-	r.Incident = inc.ID
-	if !known && inc.ID != "" {
-		if err := p.store.Record(ctx, inc); err != nil {
+	// The input never changes: read it (the run's first history event) only the first time.
+	r.Incident = prev.incident
+	if !known {
+		inc, err := p.input(ctx, r)
+		if err != nil {
 			return false, err
+		}
+		r.Incident = inc.ID
+		if inc.ID != "" {
+			if err := p.store.Record(ctx, inc); err != nil {
+				return false, err
+			}
 		}
 	}
 	if err := p.outcome(ctx, &r); err != nil {
@@ -237,7 +248,7 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 		return false, err
 	}
 	p.mu.Lock()
-	p.seen[r.RunID] = status
+	p.seen[r.RunID] = seenRun{status: status, incident: r.Incident}
 	p.mu.Unlock()
 	return true, nil
 }
