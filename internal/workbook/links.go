@@ -35,13 +35,16 @@ func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-// incidents links the runs of the given incidents (at most 20, to keep the URL short).
+// linkIncidents is the most incidents one link names, to keep the URL short.
+const linkIncidents = 20
+
+// incidents links the runs of the given incidents (at most linkIncidents).
 func (l linker) incidents(ids []string) string {
 	if len(ids) == 0 {
 		return ""
 	}
-	if len(ids) > 20 {
-		ids = ids[:20]
+	if len(ids) > linkIncidents {
+		ids = ids[:linkIncidents]
 	}
 	q := make([]string, len(ids))
 	for i, id := range ids {

@@ -109,31 +109,31 @@ func (s *Store) totals(ctx context.Context, r Range, out *Summary) error {
 // unknownKey names the bar of alerts without the attribute.
 const unknownKey = "Unknown"
 
+// bars counts the alerts of the range by title, severity, device type and vendor in one pass over
+// the covering index alerts_bars, rather than one pass per bar chart.
 func (s *Store) bars(ctx context.Context, r Range, out *Summary) error {
-	for col, dst := range map[string]*[]Count{
-		"title": &out.AlertsByType, "severity": &out.AlertsBySeverity,
-		"device_type": &out.AlertsByDeviceType, "vendor": &out.AlertsByVendor,
-	} {
-		rows, err := s.db.QueryContext(ctx, `SELECT `+col+`, COUNT(*) FROM alerts
-			WHERE time >= $1 AND time < $2 GROUP BY `+col, r.From.Unix(), r.To.Unix())
-		if err != nil {
-			return fmt.Errorf("workbook: alerts by %s: %w", col, err)
-		}
-		counts := map[string]int{}
-		for rows.Next() {
-			var k string
-			var n int
-			if err := rows.Scan(&k, &n); err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("workbook: alerts by %s: %w", col, err)
-			}
-			counts[cmp.Or(k, unknownKey)] += n
-		}
-		if err := closeRows(rows, "alerts by "+col); err != nil {
-			return err
-		}
-		*dst = sortedCounts(counts)
+	rows, err := s.db.QueryContext(ctx, `SELECT title, severity, device_type, vendor, COUNT(*) FROM alerts
+		WHERE time >= $1 AND time < $2 GROUP BY title, severity, device_type, vendor`, r.From.Unix(), r.To.Unix())
+	if err != nil {
+		return fmt.Errorf("workbook: alerts by attribute: %w", err)
 	}
+	counts := [4]map[string]int{{}, {}, {}, {}}
+	for rows.Next() {
+		var keys [4]string
+		var n int
+		if err := rows.Scan(&keys[0], &keys[1], &keys[2], &keys[3], &n); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("workbook: alerts by attribute: %w", err)
+		}
+		for i, k := range keys {
+			counts[i][cmp.Or(k, unknownKey)] += n
+		}
+	}
+	if err := closeRows(rows, "alerts by attribute"); err != nil {
+		return err
+	}
+	out.AlertsByType, out.AlertsBySeverity = sortedCounts(counts[0]), sortedCounts(counts[1])
+	out.AlertsByDeviceType, out.AlertsByVendor = sortedCounts(counts[2]), sortedCounts(counts[3])
 	return nil
 }
 
@@ -207,8 +207,8 @@ func (s *Store) overTime(ctx context.Context, r Range, out *Summary) error {
 }
 
 func (s *Store) tagCounts(ctx context.Context, r Range, table, col string) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t.`+col+`, COUNT(*) FROM `+table+` t
-		JOIN alerts a ON a.id = t.alert_id WHERE a.time >= $1 AND a.time < $2 GROUP BY t.`+col,
+	rows, err := s.db.QueryContext(ctx, `SELECT `+col+`, COUNT(*) FROM `+table+`
+		WHERE time >= $1 AND time < $2 GROUP BY `+col,
 		r.From.Unix(), r.To.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("workbook: count %s: %w", table, err)
@@ -248,41 +248,54 @@ func (s *Store) matrix(ctx context.Context, r Range, out *Summary) error {
 	return s.techniqueLinks(ctx, r, out)
 }
 
-// techniqueLinks links each counted technique to the runs of its incidents.
+// techniqueLinks links each counted technique to the runs of its latest incidents in the range (the
+// link names at most linkIncidents, so reading more would be wasted).
 func (s *Store) techniqueLinks(ctx context.Context, r Range, out *Summary) error {
 	if s.links.base == "" {
 		return nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT t.technique, a.incident_id FROM alert_techniques t
-		JOIN alerts a ON a.id = t.alert_id WHERE a.time >= $1 AND a.time < $2
-		ORDER BY t.technique, a.incident_id`, r.From.Unix(), r.To.Unix())
-	if err != nil {
-		return fmt.Errorf("workbook: technique incidents: %w", err)
-	}
-	byTech := map[string][]string{}
-	for rows.Next() {
-		var t, inc string
-		if err := rows.Scan(&t, &inc); err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("workbook: technique incidents: %w", err)
-		}
-		byTech[t] = append(byTech[t], inc)
-	}
-	if err := closeRows(rows, "technique incidents"); err != nil {
-		return err
-	}
 	for i := range out.Matrix {
 		for j := range out.Matrix[i].Techniques {
 			te := &out.Matrix[i].Techniques[j]
-			te.URL = s.links.incidents(byTech[te.ID])
+			if te.Count == 0 {
+				continue
+			}
+			ids, err := s.techniqueIncidents(ctx, r, te.ID)
+			if err != nil {
+				return err
+			}
+			te.URL = s.links.incidents(ids)
 		}
 	}
 	return nil
 }
 
+// techniqueIncidents is up to linkIncidents incidents with alerts of technique in r, latest first.
+func (s *Store) techniqueIncidents(ctx context.Context, r Range, technique string) ([]string, error) {
+	// Alerts come about ten to an incident: five times the IDs needed is enough to find them distinct.
+	rows, err := s.db.QueryContext(ctx, `SELECT incident_id FROM alert_techniques
+		WHERE technique = $1 AND time >= $2 AND time < $3 ORDER BY time DESC LIMIT $4`,
+		technique, r.From.Unix(), r.To.Unix(), 50*linkIncidents)
+	if err != nil {
+		return nil, fmt.Errorf("workbook: incidents of technique %s: %w", technique, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("workbook: incidents of technique %s: %w", technique, err)
+		}
+		if len(ids) < linkIncidents && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, closeRows(rows, "incidents of technique "+technique)
+}
+
 func (s *Store) tacticsOverTime(ctx context.Context, r Range, out *Summary) error {
-	m, err := s.series(ctx, r, `SELECT t.tactic, (a.time - $1) / $2 AS b, COUNT(*) FROM alert_tactics t
-		JOIN alerts a ON a.id = t.alert_id WHERE a.time >= $3 AND a.time < $4 GROUP BY t.tactic, b`,
+	m, err := s.series(ctx, r, `SELECT tactic, (time - $1) / $2 AS b, COUNT(*) FROM alert_tactics
+		WHERE time >= $3 AND time < $4 GROUP BY tactic, b`,
 		r.origin(), r.width(), r.From.Unix(), r.To.Unix())
 	if err != nil {
 		return err

@@ -151,10 +151,13 @@ func (s *Store) recordAlert(ctx context.Context, tx *sql.Tx, inc incident.Incide
 		return fmt.Errorf("workbook: upsert alert of incident %s: %w", inc.ID, err)
 	}
 	techniques, tactics := s.tags(inc, a)
-	if err := replaceTags(ctx, tx, "alert_techniques", "technique", id, techniques); err != nil {
+	// The tag rows copy the alert's time and incident, which the matrix queries read instead of a join.
+	if err := replaceTags(ctx, tx, "alert_techniques", `INSERT INTO alert_techniques (alert_id, technique, time, incident_id)
+		VALUES ($1, $2, $3, $4)`, id, techniques, at, inc.ID); err != nil {
 		return err
 	}
-	return replaceTags(ctx, tx, "alert_tactics", "tactic", id, tactics)
+	return replaceTags(ctx, tx, "alert_tactics", `INSERT INTO alert_tactics (alert_id, tactic, time)
+		VALUES ($1, $2, $3)`, id, tactics, at)
 }
 
 // tags normalises an alert's ATT&CK tags to catalogue IDs (the incident's when the alert has none); an
@@ -187,12 +190,13 @@ func (s *Store) tags(inc incident.Incident, a incident.Alert) (techniques, tacti
 	return techniques, tactics
 }
 
-func replaceTags(ctx context.Context, tx *sql.Tx, table, col, alertID string, tags []string) error {
+// replaceTags sets an alert's rows in table to tags: insert takes the alert ID, the tag, then more.
+func replaceTags(ctx context.Context, tx *sql.Tx, table, insert, alertID string, tags []string, more ...any) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE alert_id = $1", alertID); err != nil {
 		return fmt.Errorf("workbook: clear %s of alert: %w", table, err)
 	}
 	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" (alert_id, "+col+") VALUES ($1, $2)", alertID, t); err != nil {
+		if _, err := tx.ExecContext(ctx, insert, append([]any{alertID, t}, more...)...); err != nil {
 			return fmt.Errorf("workbook: insert %s of alert: %w", table, err)
 		}
 	}
