@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -116,6 +117,10 @@ func TestWorkbookProjectsOTIncidents(t *testing.T) {
 	require.Len(t, after.OpenIncidents, 1)
 	require.Equal(t, 1, after.OpenIncidents[0].Count)
 	require.Equal(t, []string{otincident.WorkflowID(idAsset)}, w.incidentWorkflows(after.OpenIncidents[0].URL))
+	// The open-incidents tile's link lists the open incident's workflow, not the closed one's.
+	require.Eventually(t, func() bool {
+		return slices.Equal([]string{otincident.WorkflowID(idAsset)}, w.incidentWorkflows(after.Links.OpenRuns))
+	}, 10*time.Second, 200*time.Millisecond, "the open runs link lists the open incident (visibility lags the close a little)")
 
 	// The same alert again: a duplicate, and the incident stays closed.
 	res, err := api.PostAlerts(ctx, plc, false)
