@@ -40,6 +40,16 @@ func (c *countingTemporal) QueryWorkflow(ctx context.Context, workflowID, runID,
 	return c.Client.QueryWorkflow(ctx, workflowID, runID, queryType, args...)
 }
 
+func (c *countingTemporal) DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	c.mu.Lock()
+	c.queries[describe]++
+	c.mu.Unlock()
+	return c.Client.DescribeWorkflowExecution(ctx, workflowID, runID)
+}
+
+// describe counts DescribeWorkflowExecution calls among the queries.
+const describe = "(describe)"
+
 // take answers the count of queryType since the last take, and starts counting again.
 func (c *countingTemporal) take(queryType string) int {
 	c.mu.Lock()
@@ -133,6 +143,13 @@ func TestWorkbookProjectsOTIncidents(t *testing.T) {
 	require.Equal(t, 2, settled.Totals.Incidents)
 	require.Equal(t, 2, settled.Totals.Alerts)
 	require.Positive(t, w.continued(idPLC), "the closed incident's workflow continued as new (maxHistoryEvents)")
+	// A pass describes the open incident's run only: the closed one's is checked once a minute.
+	require.Eventually(t, func() bool {
+		w.tc.take(describe)
+		_, err := w.p.Sync(ctx)
+		require.NoError(t, err)
+		return w.tc.take(describe) == 1
+	}, 10*time.Second, 200*time.Millisecond, "a pass describes one incident run")
 
 	// A rebuild from Temporal restores the same picture, the closed incident closed.
 	_, err = w.p.Rebuild(ctx, nil)

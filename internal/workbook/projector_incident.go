@@ -13,26 +13,41 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 
+	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/otincident"
 )
 
 // incidentQueryTimeout bounds one state query, so a busy worker cannot hold the pass.
 const incidentQueryTimeout = 10 * time.Second
 
-// seenIncident is an incident run as the projector last read it: its status and history length.
+// closedRecheck is how often a closed incident's still running workflow (kept for late records) is
+// described again. Its late records change only its alerts; a reopen shows in the listing at once.
+const closedRecheck = time.Minute
+
+// seenIncident is an incident run as the projector last read it: its status and history length,
+// whether the incident was closed, and when the run was last described.
 type seenIncident struct {
-	status enumspb.WorkflowExecutionStatus
-	length int64
+	status    enumspb.WorkflowExecutionStatus
+	length    int64
+	closed    bool
+	described time.Time
 }
 
 // projectIncident writes an incident run's state when the run is new or changed. A run that continued
 // as new is skipped: its state travels in the next run's input, and the latest run is the truth.
 func (p *Projector) projectIncident(ctx context.Context, info *workflowpb.WorkflowExecutionInfo) (bool, error) {
+	runID, now := info.GetExecution().GetRunId(), time.Now()
+	p.mu.Lock()
+	prev, known := p.incidents[runID]
+	p.mu.Unlock()
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		if known && prev.closed && p.listedClosed(info) && now.Sub(prev.described) < closedRecheck {
+			return false, nil
+		}
 		// Visibility keeps a run's history length only from its close, so the listing cannot say whether
 		// a waiting incident changed; its description can, from the server alone. Only a changed one
 		// is queried: a query costs a workflow task, a replay of its whole history when not cached.
-		d, err := p.tc.DescribeWorkflowExecution(ctx, info.GetExecution().GetWorkflowId(), info.GetExecution().GetRunId())
+		d, err := p.tc.DescribeWorkflowExecution(ctx, info.GetExecution().GetWorkflowId(), runID)
 		if err != nil {
 			p.log.Warn("workbook: incident run not described; trying again next pass",
 				"workflow", info.GetExecution().GetWorkflowId(), "err", err)
@@ -43,11 +58,9 @@ func (p *Projector) projectIncident(ctx context.Context, info *workflowpb.Workfl
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
 		return false, nil
 	}
-	runID, seen := info.GetExecution().GetRunId(), seenIncident{status: info.GetStatus(), length: info.GetHistoryLength()}
-	p.mu.Lock()
-	prev, known := p.incidents[runID]
-	p.mu.Unlock()
-	if known && prev == seen {
+	seen := seenIncident{status: info.GetStatus(), length: info.GetHistoryLength(), closed: prev.closed, described: now}
+	if known && prev.status == seen.status && prev.length == seen.length {
+		p.remember(runID, seen)
 		return false, nil
 	}
 	st, ok, err := p.incidentState(ctx, info)
@@ -57,10 +70,22 @@ func (p *Projector) projectIncident(ctx context.Context, info *workflowpb.Workfl
 	if err := p.store.RecordState(ctx, st.Incident, st.Closed); err != nil {
 		return false, err
 	}
-	p.mu.Lock()
-	p.incidents[runID] = seen // the length read before the state: a change since is read next pass
-	p.mu.Unlock()
+	seen.closed = st.Incident.Status == incident.StatusClosed
+	p.remember(runID, seen) // the length read before the state: a change since is read next pass
 	return true, nil
+}
+
+func (p *Projector) remember(runID string, seen seenIncident) {
+	p.mu.Lock()
+	p.incidents[runID] = seen
+	p.mu.Unlock()
+}
+
+// listedClosed says the listing's status search attribute has the incident closed.
+func (p *Projector) listedClosed(info *workflowpb.WorkflowExecutionInfo) bool {
+	var status string
+	f := info.GetSearchAttributes().GetIndexedFields()[otincident.AttrStatus.GetName()]
+	return f != nil && p.dc.FromPayload(f, &status) == nil && status == incident.StatusClosed
 }
 
 // incidentState is the run's incident: a running run's answer to otincident.QueryState, a completed
