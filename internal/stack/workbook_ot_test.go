@@ -40,14 +40,14 @@ func (c *countingTemporal) QueryWorkflow(ctx context.Context, workflowID, runID,
 	return c.Client.QueryWorkflow(ctx, workflowID, runID, queryType, args...)
 }
 
-func (c *countingTemporal) DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+func (c *countingTemporal) DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error) {
 	c.mu.Lock()
 	c.queries[describe]++
 	c.mu.Unlock()
-	return c.Client.DescribeWorkflowExecution(ctx, workflowID, runID)
+	return c.Client.DescribeWorkflow(ctx, workflowID, runID)
 }
 
-// describe counts DescribeWorkflowExecution calls among the queries.
+// describe counts DescribeWorkflow calls among the queries.
 const describe = "(describe)"
 
 // take answers the count of queryType since the last take, and starts counting again.

@@ -47,13 +47,16 @@ func (p *Projector) projectIncident(ctx context.Context, info *workflowpb.Workfl
 		// Visibility keeps a run's history length only from its close, so the listing cannot say whether
 		// a waiting incident changed; its description can, from the server alone. Only a changed one
 		// is queried: a query costs a workflow task, a replay of its whole history when not cached.
-		d, err := p.tc.DescribeWorkflowExecution(ctx, info.GetExecution().GetWorkflowId(), runID)
+		d, err := p.tc.DescribeWorkflow(ctx, info.GetExecution().GetWorkflowId(), runID)
+		if err == nil && (d == nil || d.RawResponse.GetWorkflowExecutionInfo() == nil) {
+			err = errors.New("no execution info in the answer")
+		}
 		if err != nil {
 			p.log.Warn("workbook: incident run not described; trying again next pass",
 				"workflow", info.GetExecution().GetWorkflowId(), "err", err)
 			return false, nil
 		}
-		info = d.GetWorkflowExecutionInfo()
+		info = d.RawResponse.GetWorkflowExecutionInfo()
 	}
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
 		return false, nil
