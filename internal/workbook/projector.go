@@ -55,7 +55,7 @@ type Projector struct {
 
 	mu        sync.Mutex
 	seen      map[string]seenRun      // run ID -> what was last projected
-	incidents map[string]seenIncident // incident workflow run ID -> its listing when last read
+	incidents map[string]seenIncident // incident workflow run ID -> what it was when last read
 	mark      time.Time               // start of the last complete pass
 }
 
