@@ -10,10 +10,11 @@ import (
 
 const workbookSynopsis = `workbook rebuild [--config FILE]
 
-Deletes every row of the workbook's store (workbook.database) and projects again every playbook run
-Temporal holds, with the incidents, alerts and devices they carry, printing progress. Incidents that
-started no playbook are known only to the store (the intake records them as it accepts them): a
-rebuild cannot restore them.`
+Deletes every row of the workbook's store (workbook.database) and projects again everything Temporal
+holds, printing progress: every playbook run, with the incidents, alerts and devices it carries, and
+Interlock's own incidents from their incident workflows' state. Sentinel incidents that started no
+playbook are known only to the store (the intake records them as it accepts them): a rebuild cannot
+restore them.`
 
 func runWorkbook(ctx context.Context, e env, args []string) error {
 	fs, cfgPath := newFlags(e, "workbook", workbookSynopsis)
@@ -40,10 +41,10 @@ func runWorkbook(ctx context.Context, e env, args []string) error {
 	}
 	defer func() { _ = store.Close() }()
 	fmt.Fprintf(e.stdout, "rebuilding the workbook store %s from Temporal %s\n", cfg.Workbook.DatabaseOr("."), cfg.Temporal.Address)
-	n, err := p.Rebuild(ctx, func(done int) { fmt.Fprintf(e.stdout, "  %d runs projected\n", done) })
+	n, err := p.Rebuild(ctx, func(done int) { fmt.Fprintf(e.stdout, "  %d runs and incidents projected\n", done) })
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "done: %d runs\n", n)
+	fmt.Fprintf(e.stdout, "done: %d runs and incidents\n", n)
 	return nil
 }

@@ -100,6 +100,9 @@ type stackOptions struct {
 	smtpHost  string
 	smtpPort  int
 	configure func(*config.Config)
+	// ctx, when set, stops the worker and the intake's listeners when done (a stack of one test's own);
+	// nil leaves them running with the test binary.
+	ctx context.Context
 }
 
 func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
@@ -158,7 +161,16 @@ func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	go worker.Run(context.Background(), tp.Client, cfg.Temporal, app.Playbooks, app.Activities) //nolint:errcheck // ends with the test binary
+	runCtx := opts.ctx
+	if runCtx == nil {
+		runCtx = context.Background()
+	}
+	go func() {
+		<-runCtx.Done()
+		_ = intakeLn.Close()
+		_ = snowLn.Close()
+	}()
+	go worker.Run(runCtx, tp.Client, cfg.Temporal, app.Playbooks, app.Activities) //nolint:errcheck // ends with ctx or the test binary
 	in, err := stack.NewIntake(cfg, tp.Client, logger)
 	if err != nil {
 		return nil, err

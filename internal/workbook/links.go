@@ -3,6 +3,8 @@ package workbook
 import (
 	"net/url"
 	"strings"
+
+	"github.com/interlock-soar/interlock/internal/otincident"
 )
 
 // linker builds Temporal UI links to lists of runs, filtered by a visibility query.
@@ -53,13 +55,18 @@ func (l linker) incidents(ids []string) string {
 	return l.query("InterlockIncidentId IN (" + strings.Join(q, ", ") + ")")
 }
 
+// openRunsQuery selects the running playbook runs and the workflows of Interlock's incidents not
+// closed: a closed incident's workflow keeps running a while (keepClosedFor) for late records.
+var openRunsQuery = `InterlockPlaybook IS NOT NULL AND ExecutionStatus = "Running" AND (WorkflowType != ` +
+	quote(otincident.WorkflowType) + ` OR InterlockStatus != "Closed")`
+
 func (l linker) tiles() Links {
 	if l.base == "" {
 		return Links{}
 	}
 	return Links{
 		AllRuns:     l.query("InterlockPlaybook IS NOT NULL"),
-		OpenRuns:    l.query(`InterlockPlaybook IS NOT NULL AND ExecutionStatus = "Running"`),
+		OpenRuns:    l.query(openRunsQuery),
 		PendingRuns: l.query(`WorkflowType IN ("PLCReprogrammingNotice", "IoTOwnerApproval") AND ExecutionStatus = "Running"`),
 		FailedRuns:  l.query(`InterlockPlaybook IS NOT NULL AND ExecutionStatus IN ("Failed", "TimedOut", "Terminated")`),
 	}

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/otincident"
 )
 
 // Temporal is the part of the Temporal client the projector reads with (a client.Client).
@@ -24,6 +25,7 @@ type Temporal interface {
 	ListWorkflow(ctx context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
 	GetWorkflowHistory(ctx context.Context, workflowID, runID string, isLongPoll bool, filter enumspb.HistoryEventFilterType) client.HistoryEventIterator
 	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
 }
 
 // ProjectorOptions configure NewProjector.
@@ -39,7 +41,8 @@ type ProjectorOptions struct {
 	Logger   *slog.Logger
 }
 
-// Projector writes Temporal's playbook runs (and the incidents they carry) into the store.
+// Projector writes Temporal's playbook runs (and the incidents they carry) and Interlock's own incident
+// workflows into the store.
 type Projector struct {
 	store    *Store
 	tc       Temporal
@@ -50,9 +53,10 @@ type Projector struct {
 	log      *slog.Logger
 	dc       converter.DataConverter
 
-	mu   sync.Mutex
-	seen map[string]seenRun // run ID -> what was last projected
-	mark time.Time          // start of the last complete pass
+	mu        sync.Mutex
+	seen      map[string]seenRun      // run ID -> what was last projected
+	incidents map[string]seenIncident // incident workflow run ID -> what it was when last read
+	mark      time.Time               // start of the last complete pass
 }
 
 // NewProjector builds a projector reading tc into store.
@@ -60,6 +64,7 @@ func NewProjector(store *Store, tc Temporal, opts ProjectorOptions) *Projector {
 	p := &Projector{
 		store: store, tc: tc, ns: opts.Namespace, types: opts.Playbooks, asking: map[string]bool{},
 		interval: opts.Interval, log: opts.Logger, dc: converter.GetDefaultDataConverter(), seen: map[string]seenRun{},
+		incidents: map[string]seenIncident{},
 	}
 	if p.ns == "" {
 		p.ns = "default"
@@ -151,15 +156,15 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done int)) (int, 
 		return 0, err
 	}
 	p.mu.Lock()
-	p.seen, p.mark = map[string]seenRun{}, time.Time{}
+	p.seen, p.incidents, p.mark = map[string]seenRun{}, map[string]seenIncident{}, time.Time{}
 	p.mu.Unlock()
 	return p.project(ctx, p.typeQuery(), progress)
 }
 
 func (p *Projector) typeQuery() string {
-	q := make([]string, len(p.types))
-	for i, t := range p.types {
-		q[i] = quote(t)
+	q := make([]string, 0, len(p.types)+1)
+	for _, t := range append([]string{otincident.WorkflowType}, p.types...) {
+		q = append(q, quote(t))
 	}
 	return "WorkflowType IN (" + strings.Join(q, ", ") + ")"
 }
@@ -213,6 +218,9 @@ func runStatus(s enumspb.WorkflowExecutionStatus) string {
 // every pass, since their round moves without their status changing.
 func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExecutionInfo) (bool, error) {
 	ex, typ := info.GetExecution(), info.GetType().GetName()
+	if typ == otincident.WorkflowType {
+		return p.projectIncident(ctx, info)
+	}
 	status := runStatus(info.GetStatus())
 	p.mu.Lock()
 	prev, known := p.seen[ex.GetRunId()]
@@ -235,10 +243,8 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 			return false, err
 		}
 		r.Incident = inc.ID
-		if inc.ID != "" {
-			if err := p.store.Record(ctx, inc); err != nil {
-				return false, err
-			}
+		if err := p.recordInput(ctx, inc); err != nil {
+			return false, err
 		}
 	}
 	if err := p.outcome(ctx, &r); err != nil {
@@ -251,6 +257,19 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 	p.seen[r.RunID] = seenRun{status: status, incident: r.Incident}
 	p.mu.Unlock()
 	return true, nil
+}
+
+// recordInput writes the incident a run started with. An Interlock incident's copy is written only
+// when the store has none: its workflow's state is the truth, and the copy may be older (a run
+// started while the incident was open must not reopen it).
+func (p *Projector) recordInput(ctx context.Context, inc incident.Incident) error {
+	switch {
+	case inc.ID == "":
+		return nil
+	case otincident.IsIncidentID(inc.ID):
+		return p.store.recordSnapshot(ctx, inc)
+	}
+	return p.store.Record(ctx, inc)
 }
 
 // firstEvent is the first event of a run's history with the filter (all events, or the close event).

@@ -11,11 +11,36 @@ import (
 	"time"
 
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/otincident"
 )
 
 // Record writes an accepted incident (with its alerts and devices) to the store; the same incident
 // twice leaves the same rows. It implements intake.Recorder.
 func (s *Store) Record(ctx context.Context, inc incident.Incident) error {
+	return s.write(ctx, inc, writeMode{})
+}
+
+// RecordState writes an Interlock incident as its workflow holds it: the truth, so its status and
+// closed time (closed, when its status is Closed) replace what the row had, a reopen included.
+func (s *Store) RecordState(ctx context.Context, inc incident.Incident, closed time.Time) error {
+	return s.write(ctx, inc, writeMode{closed: closed})
+}
+
+// recordSnapshot writes an Interlock incident from the copy a playbook run started with, only when the
+// store has no row for it yet: the incident workflow's state is the truth and may be newer (closed).
+func (s *Store) recordSnapshot(ctx context.Context, inc incident.Incident) error {
+	return s.write(ctx, inc, writeMode{onlyNew: true})
+}
+
+// writeMode says how write treats an incident the store already has.
+type writeMode struct {
+	// onlyNew leaves an existing incident (and its alerts and devices) alone.
+	onlyNew bool
+	// closed is the closed time of a Closed incident; zero means its LastModified.
+	closed time.Time
+}
+
+func (s *Store) write(ctx context.Context, inc incident.Incident, mode writeMode) error {
 	if inc.ID == "" {
 		return nil
 	}
@@ -24,7 +49,7 @@ func (s *Store) Record(ctx context.Context, inc incident.Incident) error {
 		return fmt.Errorf("workbook: begin record: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := s.recordIncident(ctx, tx, inc); err != nil {
+	if err := s.recordIncident(ctx, tx, inc, mode); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -33,24 +58,44 @@ func (s *Store) Record(ctx context.Context, inc incident.Incident) error {
 	return nil
 }
 
-func (s *Store) recordIncident(ctx context.Context, tx *sql.Tx, inc incident.Incident) error {
-	created := cmp.Or(unix(inc.Created), unix(inc.FirstActivity), s.now().Unix())
-	var closed any
-	if strings.EqualFold(inc.Status, incident.StatusClosed) {
-		closed = cmp.Or(unix(inc.LastModified), created)
-	}
-	site, line, impact := placeOf(inc)
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents
+// The incident row's writes: the upsert, and onlyNew's insert that leaves an existing row alone.
+const (
+	incidentInsert = `INSERT INTO incidents
 		(id, title, severity, sev_rank, status, created, closed, site, line, impact, provider, source)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`
+	incidentUpsert = incidentInsert + `
 		ON CONFLICT (id) DO UPDATE SET title=excluded.title, severity=excluded.severity,
 		sev_rank=excluded.sev_rank, status=excluded.status, created=incidents.created, closed=excluded.closed,
 		site=excluded.site, line=excluded.line, impact=excluded.impact, provider=excluded.provider,
-		source=excluded.source`,
+		source=excluded.source`
+	incidentInsertNew = incidentInsert + ` ON CONFLICT (id) DO NOTHING`
+)
+
+func (s *Store) recordIncident(ctx context.Context, tx *sql.Tx, inc incident.Incident, mode writeMode) error {
+	created := cmp.Or(unix(inc.Created), unix(inc.FirstActivity), s.now().Unix())
+	var closed any
+	if strings.EqualFold(inc.Status, incident.StatusClosed) {
+		closed = cmp.Or(unix(mode.closed), unix(inc.LastModified), created)
+	}
+	site, line, impact := placeOf(inc)
+	q := incidentUpsert
+	if mode.onlyNew {
+		q = incidentInsertNew
+	}
+	res, err := tx.ExecContext(ctx, q,
 		inc.ID, inc.Title, inc.Severity, incident.SeverityRank(inc.Severity), inc.Status, created, closed,
 		site, line, impact, inc.Provider, sourceOf(inc))
 	if err != nil {
 		return fmt.Errorf("workbook: upsert incident %s: %w", inc.ID, err)
+	}
+	if mode.onlyNew {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("workbook: insert incident %s: %w", inc.ID, err)
+		}
+		if n == 0 {
+			return nil // the store has it already
+		}
 	}
 	if err := s.recordDevices(ctx, tx, inc); err != nil {
 		return err
@@ -79,7 +124,7 @@ func placeOf(inc incident.Incident) (site, line, impact string) {
 }
 
 func sourceOf(inc incident.Incident) string {
-	if strings.HasPrefix(inc.ID, "INT-") || strings.HasPrefix(inc.ID, "int-") {
+	if strings.HasPrefix(inc.ID, "INT-") || strings.HasPrefix(inc.ID, "int-") || otincident.IsIncidentID(inc.ID) {
 		return "interlock"
 	}
 	return "sentinel"
@@ -102,18 +147,26 @@ func deviceKey(d incident.Device) string {
 	return cmp.Or(d.ID, d.Name, d.FriendlyName, d.IP, d.MAC, d.EntityID)
 }
 
+// deviceUpsert writes a device row. A device named by several incidents belongs to the newest (by
+// created, then ID): an older incident written again (a projected change, a rebuild's order) does not
+// take it back, so the rows do not depend on the order incidents are written in.
+const deviceUpsert = `INSERT INTO devices
+	(id, name, type, vendor, site, zone, line, importance, incident_id)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+	ON CONFLICT (id) DO UPDATE SET name=excluded.name, type=excluded.type, vendor=excluded.vendor,
+	site=excluded.site, zone=excluded.zone, line=excluded.line, importance=excluded.importance,
+	incident_id=excluded.incident_id
+	WHERE NOT EXISTS (SELECT 1 FROM incidents cur, incidents inc
+		WHERE cur.id = devices.incident_id AND inc.id = excluded.incident_id AND cur.id <> inc.id
+		AND (cur.created > inc.created OR (cur.created = inc.created AND cur.id > inc.id)))`
+
 func (s *Store) recordDevices(ctx context.Context, tx *sql.Tx, inc incident.Incident) error {
 	for _, d := range inc.Devices {
 		key := deviceKey(d)
 		if key == "" {
 			continue
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO devices
-			(id, name, type, vendor, site, zone, line, importance, incident_id)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-			ON CONFLICT (id) DO UPDATE SET name=excluded.name, type=excluded.type, vendor=excluded.vendor,
-			site=excluded.site, zone=excluded.zone, line=excluded.line, importance=excluded.importance,
-			incident_id=excluded.incident_id`,
+		_, err := tx.ExecContext(ctx, deviceUpsert,
 			key, d.DisplayName(), cmp.Or(d.Type, d.SubType), d.Vendor, d.Site, d.Zone,
 			lineOf(inc, d.DisplayName()), d.Importance, inc.ID)
 		if err != nil {
