@@ -42,7 +42,7 @@ type ProjectorOptions struct {
 	// negative means at once. StatusEvery is how often it asks again while the run waits (the round
 	// moves only at an escalation); zero means 30 s, negative means every pass.
 	StatusAfter, StatusEvery time.Duration
-	Logger   *slog.Logger
+	Logger                   *slog.Logger
 }
 
 // Projector writes Temporal's playbook runs (and the incidents they carry) into the store.
@@ -56,7 +56,7 @@ type Projector struct {
 	// statusAfter and statusEvery pace the status queries of open asking runs (see ProjectorOptions).
 	statusAfter, statusEvery time.Duration
 	log                      *slog.Logger
-	dc       converter.DataConverter
+	dc                       converter.DataConverter
 
 	mu   sync.Mutex
 	seen map[string]seenRun // run ID -> what was last projected
