@@ -55,6 +55,8 @@ func TestWorkbookInBrowser(t *testing.T) {
 	p := workbook.NewProjector(h.workbook, h.client, workbook.ProjectorOptions{
 		Playbooks: worker.PlaybookNames(worker.Playbooks(config.Default().Playbooks)),
 		Asking:    []string{playbooks.PLCReprogrammingName, playbooks.OwnerApprovalName},
+		// Ask the waiting runs at once and every pass: the page must show them pending now.
+		StatusAfter: -1, StatusEvery: -1,
 	})
 	week := workbook.Range{From: now.Add(-7 * 24 * time.Hour), To: now.Add(time.Hour), Bucket: workbook.BucketDay}
 	require.Eventually(t, func() bool {

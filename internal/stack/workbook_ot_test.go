@@ -47,8 +47,20 @@ func (c *countingTemporal) DescribeWorkflow(ctx context.Context, workflowID, run
 	return c.Client.DescribeWorkflow(ctx, workflowID, runID)
 }
 
-// describe counts DescribeWorkflow calls among the queries.
-const describe = "(describe)"
+func (c *countingTemporal) GetWorkflowHistory(ctx context.Context, workflowID, runID string, long bool, f enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	key := inputRead
+	if f == enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT {
+		key = closeRead
+	}
+	c.mu.Lock()
+	c.queries[key]++
+	c.mu.Unlock()
+	return c.Client.GetWorkflowHistory(ctx, workflowID, runID, long, f)
+}
+
+// describe, inputRead and closeRead count DescribeWorkflow calls and history reads (a run's input,
+// its close event) among the queries.
+const describe, inputRead, closeRead = "(describe)", "(input)", "(close)"
 
 // take answers the count of queryType since the last take, and starts counting again.
 func (c *countingTemporal) take(queryType string) int {

@@ -55,12 +55,9 @@ func (res runResult) outcome() string {
 	}
 }
 
-// outcome fills a closed run's outcome from its result, or an open asking run's wait from its query.
+// outcome fills a closed run's outcome from its result (an open run has none yet).
 func (p *Projector) outcome(ctx context.Context, r *Run) error {
 	if r.Status == StatusOpen {
-		if p.asking[r.Playbook] {
-			p.waiting(ctx, r)
-		}
 		return nil
 	}
 	if r.Status != StatusCompleted {

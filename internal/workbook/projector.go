@@ -18,6 +18,7 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/otincident"
+	"github.com/interlock-soar/interlock/workflows"
 )
 
 // Temporal is the part of the Temporal client the projector reads with (a client.Client).
@@ -38,7 +39,12 @@ type ProjectorOptions struct {
 	Asking []string
 	// Interval is the poll interval of Run; zero means 2 s.
 	Interval time.Duration
-	Logger   *slog.Logger
+	// StatusAfter is how long an asking run must have been open before the projector asks its status
+	// (most answers come sooner, and each ask is a query task on a worker); zero means 10 s,
+	// negative means at once. StatusEvery is how often it asks again while the run waits (the round
+	// moves only at an escalation); zero means 30 s, negative means every pass.
+	StatusAfter, StatusEvery time.Duration
+	Logger                   *slog.Logger
 }
 
 // Projector writes Temporal's playbook runs (and the incidents they carry) and Interlock's own incident
@@ -50,8 +56,10 @@ type Projector struct {
 	types    []string
 	asking   map[string]bool
 	interval time.Duration
-	log      *slog.Logger
-	dc       converter.DataConverter
+	// statusAfter and statusEvery pace the status queries of open asking runs (see ProjectorOptions).
+	statusAfter, statusEvery time.Duration
+	log                      *slog.Logger
+	dc                       converter.DataConverter
 
 	mu        sync.Mutex
 	seen      map[string]seenRun      // run ID -> what was last projected
@@ -75,10 +83,23 @@ func NewProjector(store *Store, tc Temporal, opts ProjectorOptions) *Projector {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.statusAfter = durationOr(opts.StatusAfter, 10*time.Second)
+	p.statusEvery = durationOr(opts.StatusEvery, 30*time.Second)
 	for _, a := range opts.Asking {
 		p.asking[a] = true
 	}
 	return p
+}
+
+// durationOr is d, def when d is zero, and zero when d is negative.
+func durationOr(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // Run projects until ctx ends: everything Temporal holds first (a rebuild when the store is new or
@@ -125,6 +146,8 @@ func (p *Projector) loadSeen(ctx context.Context) error {
 type seenRun struct {
 	status   string
 	incident string
+	// asked is when the run's status query was last answered (zero: never asked).
+	asked time.Time
 }
 
 // Sync projects the runs that are open or closed since the last pass (all of them on the first) and
@@ -215,7 +238,7 @@ func runStatus(s enumspb.WorkflowExecutionStatus) string {
 }
 
 // projectOne writes one execution when it is new or changed; open asking runs are asked their status
-// every pass, since their round moves without their status changing.
+// now and then (see ProjectorOptions.StatusAfter), since their round moves without their status changing.
 func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExecutionInfo) (bool, error) {
 	ex, typ := info.GetExecution(), info.GetType().GetName()
 	if typ == otincident.WorkflowType {
@@ -225,12 +248,13 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 	p.mu.Lock()
 	prev, known := p.seen[ex.GetRunId()]
 	p.mu.Unlock()
-	if known && prev.status == status && (status != StatusOpen || !p.asking[typ]) {
-		return false, nil
-	}
 	r := Run{
 		WorkflowID: ex.GetWorkflowId(), RunID: ex.GetRunId(), Playbook: typ, Status: status,
 		Started: info.GetStartTime().AsTime(),
+	}
+	ask := status == StatusOpen && p.asking[typ] && p.dueForStatus(r.Started, prev.asked)
+	if known && prev.status == status && !ask {
+		return false, nil
 	}
 	if status != StatusOpen {
 		r.Closed = info.GetCloseTime().AsTime()
@@ -238,25 +262,57 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 	// The input never changes: read it (the run's first history event) only the first time.
 	r.Incident = prev.incident
 	if !known {
-		inc, err := p.input(ctx, r)
+		id, err := p.incidentOf(ctx, info, r)
 		if err != nil {
 			return false, err
 		}
-		r.Incident = inc.ID
-		if err := p.recordInput(ctx, inc); err != nil {
-			return false, err
-		}
+		r.Incident = id
 	}
-	if err := p.outcome(ctx, &r); err != nil {
+	asked := prev.asked
+	if ask {
+		p.waiting(ctx, &r)
+		asked = time.Now()
+	} else if err := p.outcome(ctx, &r); err != nil {
 		return false, err
 	}
 	if err := p.store.UpsertRun(ctx, r); err != nil {
 		return false, err
 	}
 	p.mu.Lock()
-	p.seen[r.RunID] = seenRun{status: status, incident: r.Incident}
+	p.seen[r.RunID] = seenRun{status: status, incident: r.Incident, asked: asked}
 	p.mu.Unlock()
 	return true, nil
+}
+
+// dueForStatus says whether an open asking run started at started, last asked at asked, is to be
+// asked its status this pass.
+func (p *Projector) dueForStatus(started, asked time.Time) bool {
+	now := time.Now()
+	if asked.IsZero() {
+		return now.Sub(started) >= p.statusAfter
+	}
+	return now.Sub(asked) >= p.statusEvery
+}
+
+// incidentOf is the ID of the incident a run is about, its incident recorded in the store. A run the
+// intake started names it in its search attributes, and the intake recorded the incident: then
+// nothing is read from Temporal. Otherwise (a run started by hand, a rebuilt store) the run's input
+// is read and recorded.
+func (p *Projector) incidentOf(ctx context.Context, info *workflowpb.WorkflowExecutionInfo, r Run) (string, error) {
+	if pl := info.GetSearchAttributes().GetIndexedFields()[workflows.AttrIncidentID.GetName()]; pl != nil {
+		var id string
+		if p.dc.FromPayload(pl, &id) == nil && id != "" {
+			has, err := p.store.HasIncident(ctx, id)
+			if err != nil || has {
+				return id, err
+			}
+		}
+	}
+	inc, err := p.input(ctx, r)
+	if err != nil || inc.ID == "" {
+		return "", err
+	}
+	return inc.ID, p.recordInput(ctx, inc)
 }
 
 // recordInput writes the incident a run started with. An Interlock incident's copy is written only

@@ -14,6 +14,15 @@ import (
 	"github.com/interlock-soar/interlock/internal/otincident"
 )
 
+// HasIncident says whether the store holds the incident id.
+func (s *Store) HasIncident(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE id = $1`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("workbook: look up incident %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
 // Record writes an accepted incident (with its alerts and devices) to the store; the same incident
 // twice leaves the same rows. It implements intake.Recorder.
 func (s *Store) Record(ctx context.Context, inc incident.Incident) error {
