@@ -12,7 +12,9 @@ import (
 // A bundle in the shape of MITRE's, small enough to read: two tactics, listed in the matrix in the
 // opposite order to the objects, and techniques that exercise each rule.
 func testBundle(extra ...map[string]any) map[string]any {
-	ref := func(id string) []map[string]string { return []map[string]string{{"source_name": "mitre-attack", "external_id": id}} }
+	ref := func(id string) []map[string]string {
+		return []map[string]string{{"source_name": "mitre-attack", "external_id": id}}
+	}
 	phase := func(chain string, names ...string) []map[string]string {
 		var out []map[string]string
 		for _, n := range names {
