@@ -36,9 +36,7 @@ func testBundle(extra ...map[string]any) map[string]any {
 		{"type": "attack-pattern", "id": "attack-pattern--r", "name": "Revoked", "revoked": true, "external_references": ref("T0803")},
 		{"type": "relationship", "id": "relationship--1"},
 	}
-	for _, e := range extra {
-		objs = append(objs, e)
-	}
+	objs = append(objs, extra...)
 	return map[string]any{"type": "bundle", "objects": objs}
 }
 
