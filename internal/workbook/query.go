@@ -235,11 +235,11 @@ func (s *Store) matrix(ctx context.Context, r Range, out *Summary) error {
 	if err != nil {
 		return err
 	}
-	out.Matrix = make([]Tactic, 0, len(icsTactics))
-	for _, t := range icsTactics {
+	out.Matrix = make([]Tactic, 0, len(s.cat.tactics))
+	for _, t := range s.cat.tactics {
 		col := Tactic{ID: t.ID, Name: t.Name, Count: tac[t.ID], Techniques: []Technique{}}
-		for _, te := range icsTechniques {
-			if slices.Contains(s.cat.techniques[te.ID], t.ID) {
+		for _, te := range s.cat.techniques {
+			if slices.Contains(te.Tactics, t.ID) {
 				col.Techniques = append(col.Techniques, Technique{ID: te.ID, Name: te.Name, Count: tech[te.ID]})
 			}
 		}
@@ -301,7 +301,7 @@ func (s *Store) tacticsOverTime(ctx context.Context, r Range, out *Summary) erro
 		return err
 	}
 	out.TacticsOverTime = []Series{}
-	for _, t := range icsTactics {
+	for _, t := range s.cat.tactics {
 		if pts, ok := m[t.ID]; ok {
 			out.TacticsOverTime = append(out.TacticsOverTime, Series{Name: t.Name, Points: pts})
 		}

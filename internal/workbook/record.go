@@ -242,7 +242,7 @@ func (s *Store) tags(inc incident.Incident, a incident.Alert) (techniques, tacti
 	}
 	if len(tactics) == 0 {
 		for _, t := range techniques {
-			for _, id := range cat.techniques[t] {
+			for _, id := range cat.tacticsOf[t] {
 				if !slices.Contains(tactics, id) {
 					tactics = append(tactics, id)
 				}

@@ -51,11 +51,14 @@ func Open(ctx context.Context, opts StoreOptions) (*Store, error) {
 	if opts.Database == "" {
 		return nil, errors.New("workbook: no database configured")
 	}
-	s := &Store{postgres: IsPostgres(opts.Database), now: opts.Now, links: newLinker(opts.UIURL, opts.Namespace), cat: newCatalogue()}
+	s := &Store{postgres: IsPostgres(opts.Database), now: opts.Now, links: newLinker(opts.UIURL, opts.Namespace)}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	var err error
+	if s.cat, err = newCatalogue(); err != nil {
+		return nil, err
+	}
 	if s.postgres {
 		s.db, err = sql.Open("pgx", opts.Database)
 	} else {

@@ -111,8 +111,19 @@ func TestSummaryFromSeededRows(t *testing.T) {
 			tech[c.ID+"/"+te.ID] = te.Count
 		}
 	}
-	if len(sum.Matrix) != 12 || sum.Matrix[0].ID != "TA0108" {
-		t.Errorf("matrix has %d tactics, first %s", len(sum.Matrix), sum.Matrix[0].ID)
+	// Every tactic of the catalogue in its order, every technique under each of its tactics.
+	cells := 0
+	for _, te := range s.cat.techniques {
+		cells += len(te.Tactics)
+	}
+	if len(sum.Matrix) != len(s.cat.tactics) || sum.Matrix[0].ID != "TA0108" || len(tech) != cells {
+		t.Errorf("matrix has %d tactics (first %s), %d cells; the catalogue %d tactics, %d cells",
+			len(sum.Matrix), sum.Matrix[0].ID, len(tech), len(s.cat.tactics), cells)
+	}
+	for i, ta := range s.cat.tactics {
+		if i < len(sum.Matrix) && sum.Matrix[i].ID != ta.ID {
+			t.Errorf("matrix column %d is %s, want %s", i, sum.Matrix[i].ID, ta.ID)
+		}
 	}
 	// T0839 sits under Persistence and Impair Process Control: it counts in both columns.
 	for k, want := range map[string]int{"TA0110/T0839": 1, "TA0106/T0839": 1, "TA0110/T0889": 1, "TA0109/T0843": 1, "TA0108/T0817": 0} {
