@@ -9,6 +9,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // FailureNoRecipients is the error type when nobody at all can be told (not even the SOC mailbox).
@@ -179,7 +181,7 @@ func cleanRecipients(in []Recipient) (out []Recipient, bad []string) {
 		if name == "" {
 			name = a.Name
 		}
-		name = strings.Join(strings.Fields(name), " ") // no CR/LF into a header
+		name = safetext.Line(name, 0) // no CR/LF into a header
 		out = append(out, Recipient{Name: name, Email: a.Address})
 	}
 	return out, bad

@@ -167,10 +167,10 @@ func RenderLineNotification(req LineNotification) (subject, text, body string) {
 }
 
 func lineDeviceText(d LineDevice) string {
-	s := safetext.Clip(strings.Join(strings.Fields(d.Name), " "), 100)
+	s := safetext.Line(d.Name, 100)
 	var extra []string
 	for _, v := range []string{d.Type, d.IP, d.Zone} {
-		if v = safetext.Clip(strings.Join(strings.Fields(v), " "), 100); v != "" {
+		if v = safetext.Line(v, 100); v != "" {
 			extra = append(extra, v)
 		}
 	}

@@ -61,3 +61,21 @@ func TestSendLineNotification(t *testing.T) {
 		require.True(t, strings.Contains(err.Error(), "line notification") || strings.Contains(err.Error(), "recipient"), err.Error())
 	}
 }
+
+func TestLineDeviceText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		d    LineDevice
+		want string
+	}{
+		{"plain", LineDevice{Name: "PLC-L3-01", Type: "PLC", IP: "10.0.3.1", Zone: "Cell 3"}, "PLC-L3-01 (PLC, 10.0.3.1, Cell 3)"},
+		{"name only", LineDevice{Name: "PLC-L3-01"}, "PLC-L3-01"},
+		{"hostile", LineDevice{Name: "PLC\x1b[2J\r\nBcc: x", Zone: "Cell\u202e 3\u200b"}, "PLC [2J Bcc: x (Cell 3)"},
+		{"clipped", LineDevice{Name: strings.Repeat("P", 150)}, strings.Repeat("P", 99) + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, lineDeviceText(tc.d))
+		})
+	}
+}

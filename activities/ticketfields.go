@@ -7,16 +7,16 @@ import (
 	"slices"
 	"strings"
 	"text/template"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/interlock-soar/interlock/activities/servicenow"
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // TicketFieldValues builds the fields of a new ticket for the device with the given key. Every value
-// is a string; alert text is cleaned of control characters (newline and tab kept where text may run
-// over lines) and bidi overrides.
+// is a string; alert text is made safe by safetext: Line for one-line values (a newline in a device
+// name could fake a line of the description), Block where text may run over lines.
 //
 // urgency comes from the incident severity, impact from the device's importance:
 //
@@ -35,17 +35,17 @@ func TicketFieldValues(req EnsureTicketRequest, key string) (map[string]string, 
 		if !servicenow.ValidField(k) {
 			return nil, fmt.Errorf("extra field %q is not a column name", k)
 		}
-		fields[k] = ticketText(v, 4000)
+		fields[k] = safetext.Block(v, 4000)
 	}
 	set := func(k, v string) {
 		if v != "" {
 			fields[k] = v
 		}
 	}
-	set("category", ticketLine(req.Fields.Category, 100))
-	set("subcategory", ticketLine(req.Fields.Subcategory, 100))
-	set("assignment_group", ticketLine(req.Fields.AssignmentGroup, 100))
-	set("caller_id", ticketLine(req.Fields.CallerID, 100))
+	set("category", safetext.Line(req.Fields.Category, 100))
+	set("subcategory", safetext.Line(req.Fields.Subcategory, 100))
+	set("assignment_group", safetext.Line(req.Fields.AssignmentGroup, 100))
+	set("caller_id", safetext.Line(req.Fields.CallerID, 100))
 	fields["short_description"] = short
 	fields["description"] = description(req, key)
 	fields["urgency"] = urgency(req.Incident.Severity)
@@ -89,21 +89,21 @@ func shortDescription(req EnsureTicketRequest) (string, error) {
 		}{d, req.Incident}); err != nil {
 			return "", fmt.Errorf("short description template: %w", err)
 		}
-		return ticketLine(b.String(), maxShortDescription), nil
+		return safetext.Line(b.String(), maxShortDescription), nil
 	}
-	name := ticketLine(d.DisplayName(), 100)
+	name := safetext.Line(d.DisplayName(), 100)
 	s := "New engineering workstation " + name
-	if ip := ticketLine(d.IP, 60); ip != "" && ip != name {
+	if ip := safetext.Line(d.IP, 60); ip != "" && ip != name {
 		s += " (" + ip + ")"
 	}
-	site, zone := ticketLine(d.Site, 100), ticketLine(d.Zone, 100)
+	site, zone := safetext.Line(d.Site, 100), safetext.Line(d.Zone, 100)
 	switch {
 	case site != "" && zone != "":
 		s += " on " + site + " / " + zone
 	case site != "" || zone != "":
 		s += " on " + site + zone
 	}
-	return ticketLine(s, maxShortDescription), nil
+	return safetext.Line(s, maxShortDescription), nil
 }
 
 var techniqueRe = regexp.MustCompile(`^T\d{4}(\.\d{3})?$`)
@@ -128,7 +128,7 @@ func description(req EnsureTicketRequest, key string) string {
 	body := b.String()
 	const cut = "\n… (truncated)"
 	if limit := maxDescription - utf8.RuneCountInString(tail); utf8.RuneCountInString(body) > limit {
-		body = truncate(body, limit-utf8.RuneCountInString(cut)) + cut
+		body = safetext.Clip(body, limit-utf8.RuneCountInString(cut)) + cut
 	}
 	return body + tail
 }
@@ -145,8 +145,8 @@ func (b *ticketBody) line(label, value string) {
 
 func (b *ticketBody) writeImpact(imp *incident.Impact) {
 	b.WriteString("Business impact\n")
-	b.line("Summary", ticketLine(imp.Statement, 1000))
-	b.line("Production stop risk", ticketLine(imp.Risk, 30))
+	b.line("Summary", safetext.Line(imp.Statement, 1000))
+	b.line("Production stop risk", safetext.Line(imp.Risk, 30))
 	if imp.Safety {
 		b.line("Safety", "safety-relevant asset involved")
 	}
@@ -156,19 +156,19 @@ func (b *ticketBody) writeImpact(imp *incident.Impact) {
 
 func (b *ticketBody) writeDevice(d incident.Device) {
 	b.WriteString("Device\n")
-	b.line("Name", ticketLine(d.DisplayName(), 200))
-	b.line("Type", joinNonEmpty(" / ", ticketLine(d.Type, 100), ticketLine(d.SubType, 100)))
-	b.line("IP address", ticketLine(d.IP, 100))
-	b.line("MAC address", ticketLine(d.MAC, 100))
-	b.line("Vendor / model", joinNonEmpty(" ", ticketLine(d.Vendor, 100), ticketLine(d.Model, 100)))
-	b.line("Operating system", ticketLine(d.OS, 200))
-	b.line("Firmware", ticketLine(d.Firmware, 100))
-	b.line("Serial number", ticketLine(d.Serial, 100))
+	b.line("Name", safetext.Line(d.DisplayName(), 200))
+	b.line("Type", joinNonEmpty(" / ", safetext.Line(d.Type, 100), safetext.Line(d.SubType, 100)))
+	b.line("IP address", safetext.Line(d.IP, 100))
+	b.line("MAC address", safetext.Line(d.MAC, 100))
+	b.line("Vendor / model", joinNonEmpty(" ", safetext.Line(d.Vendor, 100), safetext.Line(d.Model, 100)))
+	b.line("Operating system", safetext.Line(d.OS, 200))
+	b.line("Firmware", safetext.Line(d.Firmware, 100))
+	b.line("Serial number", safetext.Line(d.Serial, 100))
 	b.line("Protocols seen", ticketList(d.Protocols, 20))
-	b.line("Site / zone", joinNonEmpty(" / ", ticketLine(d.Site, 100), ticketLine(d.Zone, 100)))
-	b.line("Sensor", ticketLine(d.Sensor, 100))
-	b.line("Purdue layer", ticketLine(d.PurdueLayer, 100))
-	b.line("Importance", ticketLine(d.Importance, 50))
+	b.line("Site / zone", joinNonEmpty(" / ", safetext.Line(d.Site, 100), safetext.Line(d.Zone, 100)))
+	b.line("Sensor", safetext.Line(d.Sensor, 100))
+	b.line("Purdue layer", safetext.Line(d.PurdueLayer, 100))
+	b.line("Importance", safetext.Line(d.Importance, 50))
 	if d.IsProgramming {
 		b.line("Programming device", "yes (Defender for IoT has seen it program controllers)")
 	}
@@ -176,14 +176,14 @@ func (b *ticketBody) writeDevice(d incident.Device) {
 	if !d.FirstSeen.IsZero() {
 		b.line("First seen", d.FirstSeen.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
-	b.line("Defender for IoT device ID", ticketLine(d.ID, 100))
-	b.line("Device page", ticketLine(d.PageLink, 1000))
+	b.line("Defender for IoT device ID", safetext.Line(d.ID, 100))
+	b.line("Device page", safetext.Line(d.PageLink, 1000))
 }
 
 func (b *ticketBody) writeIncident(inc TicketIncident) {
 	b.WriteString("\nIncident\n")
-	b.line(incidentName(inc), joinNonEmpty(" ", ticketLine(inc.Title, 300), parenthesize(ticketLine(inc.Severity, 30))))
-	b.line("Link", ticketLine(inc.URL, 1000))
+	b.line(incidentName(inc), joinNonEmpty(" ", safetext.Line(inc.Title, 300), parenthesize(safetext.Line(inc.Severity, 30))))
+	b.line("Link", safetext.Line(inc.URL, 1000))
 	b.line("Tactics", ticketList(inc.Tactics, 20))
 }
 
@@ -195,15 +195,15 @@ func (b *ticketBody) writeAlerts(inc TicketIncident) (techniques, steps []string
 		if i == 0 {
 			b.WriteString("\nAlerts\n")
 		}
-		b.WriteString("  - " + cmp.Or(ticketLine(incident.BareTitle(a.Title), 300), "(untitled alert)") + "\n")
-		b.line("  Defender for IoT alert ID", ticketLine(a.VendorOriginalID, 100))
-		b.line("  Sentinel alert ID", ticketLine(a.ID, 100))
+		b.WriteString("  - " + cmp.Or(safetext.Line(incident.BareTitle(a.Title), 300), "(untitled alert)") + "\n")
+		b.line("  Defender for IoT alert ID", safetext.Line(a.VendorOriginalID, 100))
+		b.line("  Sentinel alert ID", safetext.Line(a.ID, 100))
 		if !a.StartTime.IsZero() {
 			b.line("  Detected", a.StartTime.UTC().Format("2006-01-02 15:04:05 UTC"))
 		}
-		b.line("  Alert management URI", ticketLine(a.ManagementURI, 1000))
-		b.line("  Alert link", ticketLine(a.Link, 1000))
-		b.line("  Description", ticketLine(incident.BareTitle(a.Description), 1000))
+		b.line("  Alert management URI", safetext.Line(a.ManagementURI, 1000))
+		b.line("  Alert link", safetext.Line(a.Link, 1000))
+		b.line("  Description", safetext.Line(incident.BareTitle(a.Description), 1000))
 		techniques = append(techniques, a.Techniques...)
 		steps = append(steps, a.RemediationSteps...)
 	}
@@ -224,7 +224,7 @@ func (b *ticketBody) writeRemediation(d incident.Device, steps []string) {
 	b.WriteString("\nRemediation steps\n")
 	steps = dedupe(steps)
 	if len(steps) == 0 {
-		name := ticketLine(d.DisplayName(), 200)
+		name := safetext.Line(d.DisplayName(), 200)
 		steps = []string{
 			"Confirm with the OT engineers responsible for the site whether " + name + " is an authorized engineering workstation.",
 			"If it is not: isolate it from the control network and review every connection it made to controllers since it was first seen.",
@@ -235,7 +235,7 @@ func (b *ticketBody) writeRemediation(d incident.Device, steps []string) {
 		if i == 20 {
 			break
 		}
-		fmt.Fprintf(b, "  %d. %s\n", i+1, ticketLine(s, 500))
+		fmt.Fprintf(b, "  %d. %s\n", i+1, safetext.Line(s, 500))
 	}
 }
 
@@ -250,7 +250,7 @@ func parenthesize(s string) string {
 func techniqueRefs(ids []string) []string {
 	var out []string
 	for _, id := range dedupe(ids) {
-		id = ticketLine(id, 50)
+		id = safetext.Line(id, 50)
 		if id == "" {
 			continue
 		}
@@ -280,7 +280,7 @@ func joinNonEmpty(sep string, parts ...string) string {
 func ticketList(items []string, n int) string {
 	var out []string
 	for _, s := range items {
-		if s = ticketLine(s, 100); s != "" {
+		if s = safetext.Line(s, 100); s != "" {
 			out = append(out, s)
 		}
 	}
@@ -288,51 +288,4 @@ func ticketList(items []string, n int) string {
 		out = append(out[:n], fmt.Sprintf("and %d more", len(out)-n))
 	}
 	return strings.Join(out, ", ")
-}
-
-// ticketLine makes alert text safe as a one-line value: valid UTF-8, no control or bidi-override
-// characters (a newline in a device name could fake a line of the description), single spaces, at
-// most n characters.
-func ticketLine(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case unicode.IsControl(r) || unicode.IsSpace(r):
-			return ' '
-		case isFormatChar(r):
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
-	return truncate(strings.Join(strings.Fields(s), " "), n)
-}
-
-// ticketText is ticketLine for text that may run over lines: newlines and tabs stay.
-func ticketText(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\r\n", "\n")
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t':
-			return r
-		case unicode.IsControl(r):
-			return ' '
-		case isFormatChar(r):
-			return -1
-		}
-		return r
-	}, s)
-	return truncate(strings.TrimSpace(s), n)
-}
-
-// isFormatChar reports invisible formatting characters (bidi overrides, zero-width), which can make
-// text read differently from what it is.
-func isFormatChar(r rune) bool {
-	return unicode.Is(unicode.Cf, r)
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:max(n-1, 0)])) + "…"
 }

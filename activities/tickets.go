@@ -16,6 +16,7 @@ import (
 
 	"github.com/interlock-soar/interlock/activities/servicenow"
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Error types of the ticket activities (ApplicationError types; list them in NonRetryableErrorTypes
@@ -138,11 +139,11 @@ func ImpactSummary(imp *incident.Impact) string {
 		return ""
 	}
 	var parts []string
-	if s := ticketLine(imp.Statement, 600); s != "" {
+	if s := safetext.Line(imp.Statement, 600); s != "" {
 		parts = append(parts, s)
 	}
 	said := strings.ToLower(strings.Join(parts, "; "))
-	if risk := ticketLine(imp.Risk, 30); risk != "" && !strings.Contains(said, "production stop risk") {
+	if risk := safetext.Line(imp.Risk, 30); risk != "" && !strings.Contains(said, "production stop risk") {
 		parts = append(parts, "production stop risk "+risk)
 	}
 	if imp.Safety && !strings.Contains(said, "safety-relevant") {
@@ -151,7 +152,7 @@ func ImpactSummary(imp *incident.Impact) string {
 	if unknown := ticketList(imp.Unknown, 10); unknown != "" && !strings.Contains(said, "asset directory") {
 		parts = append(parts, "not in the asset directory: "+unknown)
 	}
-	return truncate(strings.Join(parts, "; "), 1000)
+	return safetext.Clip(strings.Join(parts, "; "), 1000)
 }
 
 // EnsureTicketRequest asks for an open ticket about one device.
@@ -251,7 +252,7 @@ func (t *Tickets) EnsureTicket(ctx context.Context, req EnsureTicketRequest) (Ti
 	if err != nil {
 		return TicketResult{}, temporal.NewNonRetryableApplicationError("build ticket fields", FailureInvalidRequest, err)
 	}
-	res := TicketResult{Table: table, CorrelationID: key, Device: ticketLine(req.Device.DisplayName(), 200)}
+	res := TicketResult{Table: table, CorrelationID: key, Device: safetext.Line(req.Device.DisplayName(), 200)}
 	marker := ticketMarker(req.Incident.ID)
 
 	// Oldest first by number: numbers are sequential, creation times only to the second.
@@ -338,7 +339,7 @@ func openTicket(recs []servicenow.Record, key string) (servicenow.Record, bool) 
 // ticketMarker names the incident in a description or work note. Brackets in the ID are replaced, so
 // one incident's marker can never contain another's.
 func ticketMarker(incidentID string) string {
-	id := strings.NewReplacer("[", "(", "]", ")").Replace(ticketLine(incidentID, 200))
+	id := strings.NewReplacer("[", "(", "]", ")").Replace(safetext.Line(incidentID, 200))
 	return "[Interlock: incident " + id + "]"
 }
 
@@ -357,13 +358,13 @@ func hasMarkerLine(text, marker string) bool {
 func seenAgainNote(req EnsureTicketRequest, marker string) string {
 	var b strings.Builder
 	b.WriteString("Seen again in " + incidentName(req.Incident))
-	if u := ticketLine(req.Incident.URL, 1000); u != "" {
+	if u := safetext.Line(req.Incident.URL, 1000); u != "" {
 		b.WriteString(" (" + u + ")")
 	}
 	if !req.SeenAt.IsZero() {
 		b.WriteString(" at " + req.SeenAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
-	if title := ticketLine(incident.BareTitle(req.Incident.Title), 300); title != "" {
+	if title := safetext.Line(incident.BareTitle(req.Incident.Title), 300); title != "" {
 		b.WriteString(": " + title)
 	}
 	b.WriteString(".\n")
@@ -378,7 +379,7 @@ func incidentName(inc TicketIncident) string {
 	if inc.Number != 0 {
 		return fmt.Sprintf("Microsoft Sentinel incident %d", inc.Number)
 	}
-	return "incident " + ticketLine(inc.ID, 200)
+	return "incident " + safetext.Line(inc.ID, 200)
 }
 
 // ambiguous says whether a failed create may still have made the record: the request may have reached

@@ -315,7 +315,7 @@ func TestTicketFieldValues(t *testing.T) {
 		for range 5 {
 			req.Incident.Alerts = append(req.Incident.Alerts, TicketAlert{Title: "x", Description: strings.Repeat("d", 10000)})
 		}
-		req.Fields.Extra = map[string]string{"u_note": "a\x00b", "short_description": "overridden?"}
+		req.Fields.Extra = map[string]string{"u_note": "a\x00b\u200b\r\nc\u202e", "short_description": "overridden?"}
 		f, err := TicketFieldValues(req, "interlock-ews-000000000000000000000000")
 		require.NoError(t, err)
 		short := f["short_description"]
@@ -335,7 +335,7 @@ func TestTicketFieldValues(t *testing.T) {
 		require.True(t, hasMarkerLine(desc, "[Interlock: incident i-1]"))
 		require.False(t, hasMarkerLine(desc, "[Interlock: incident other]"), "alert text cannot forge a marker line")
 		require.Contains(t, desc, "(truncated)")
-		require.Equal(t, "a b", f["u_note"])
+		require.Equal(t, "ab\nc", f["u_note"], "free text: safetext.Block")
 		require.True(t, strings.HasPrefix(f["short_description"], "New engineering workstation"), "extra fields never override the playbook's")
 		for k, v := range f {
 			require.True(t, servicenow.ValidField(k), k)

@@ -22,6 +22,7 @@ import (
 	"github.com/interlock-soar/interlock/activities/defender"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -119,7 +120,7 @@ func (p *AlertStatusSync) Run(ctx workflow.Context, inc incident.Incident) (Aler
 	res := AlertStatusSyncResult{Incident: inc.ID, Number: inc.Number, IncidentStatus: inc.Status, Alerts: []activities.AlertSyncResult{}}
 	want, ok := defender.StatusForIncident(inc.Status)
 	if !ok {
-		res.Reason = fmt.Sprintf("incident status %q means no alert status (want New, Active or Closed)", nesLine(inc.Status, 40))
+		res.Reason = fmt.Sprintf("incident status %q means no alert status (want New, Active or Closed)", safetext.Line(inc.Status, 40))
 		return res, nil
 	}
 	res.AlertStatus = want
@@ -193,7 +194,7 @@ func planAlertSync(alerts []incident.Alert, s SyncSettings) ([]syncTarget, []act
 			continue // the same alert twice in one incident: one change
 		}
 		seen[key] = true
-		entry := activities.AlertSyncResult{AlertID: nesLine(id, 200), Title: nesLine(a.BareTitle(), 200), Provider: a.DefenderProvider()}
+		entry := activities.AlertSyncResult{AlertID: safetext.Line(id, 200), Title: safetext.Line(a.BareTitle(), 200), Provider: a.DefenderProvider()}
 		if len(listed) == maxSyncAlerts {
 			break
 		}

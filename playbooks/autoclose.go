@@ -229,9 +229,9 @@ func plannedNames(covered []CoveredDevice) string {
 
 func plannedName(pc activities.PlannedChange) string {
 	if pc.Source == activities.PlannedByChangeRequest {
-		return nesLine(pc.Number+" "+pc.Name, 200)
+		return safetext.Line(pc.Number+" "+pc.Name, 200)
 	}
-	return nesLine("window "+pc.Name, 200)
+	return safetext.Line("window "+pc.Name, 200)
 }
 
 // closeComment names the window or change request of each device; everything is escaped.
@@ -243,7 +243,7 @@ func closeComment(covered []CoveredDevice) string {
 			b.WriteString(fmt.Sprintf("<li>and %d more</li>\n", len(covered)-i))
 			break
 		}
-		b.WriteString("<li>" + esc(c.Device) + ": " + esc(plannedName(c.Planned)) + " (" + esc(nesLine(c.Planned.Window, 200)) + ")</li>\n")
+		b.WriteString("<li>" + esc(c.Device) + ": " + esc(plannedName(c.Planned)) + " (" + esc(safetext.Line(c.Planned.Window, 200)) + ")</li>\n")
 	}
 	b.WriteString("</ul>\n")
 	return b.String()

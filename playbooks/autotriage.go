@@ -28,6 +28,7 @@ import (
 	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // AutoTriageName is the registered workflow type. Never rename it.
@@ -160,7 +161,7 @@ func triageDevices(devices []activities.PlacedDevice, safety bool) []TriagedDevi
 			why = append(why, "importance High")
 		}
 		if safety && pd.Place != nil && pd.Place.Safety {
-			why = append(why, "safety-relevant asset "+nesLine(pd.Place.Asset, 100)+" in the asset directory")
+			why = append(why, "safety-relevant asset "+safetext.Line(pd.Place.Asset, 100)+" in the asset directory")
 		}
 		name := nesName(pd.Device)
 		if len(why) == 0 || seen[name] {

@@ -24,6 +24,7 @@ import (
 	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -221,7 +222,7 @@ func groupByLine(devices []activities.PlacedDevice) ([]lineGroup, []string) {
 
 func lineLabel(g lineGroup) string {
 	if g.site == "" {
-		return nesLine(g.line, 100)
+		return safetext.Line(g.line, 100)
 	}
-	return nesLine(g.site+" / "+g.line, 200)
+	return safetext.Line(g.site+" / "+g.line, 200)
 }

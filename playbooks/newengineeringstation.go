@@ -23,6 +23,7 @@ import (
 	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -249,8 +250,8 @@ func selectWorkstations(devices []incident.Device, types []string) (targets []in
 
 // nesName names a device in results and comments: its display name, with its IP when that differs.
 func nesName(d incident.Device) string {
-	name := nesLine(d.DisplayName(), 100)
-	if ip := nesLine(d.IP, 60); ip != "" && ip != name {
+	name := safetext.Line(d.DisplayName(), 100)
+	if ip := safetext.Line(d.IP, 60); ip != "" && ip != name {
 		name += " (" + ip + ")"
 	}
 	if name == "" {
@@ -259,23 +260,15 @@ func nesName(d incident.Device) string {
 	return name
 }
 
-func nesLine(s string, n int) string {
-	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n-1]) + "…"
-	}
-	return s
-}
-
 // nesFailure is the readable part of an activity failure: the application error's message and cause.
 func nesFailure(err error) string {
 	if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok {
-		return nesLine(appErr.Error(), 500)
+		return safetext.Line(appErr.Error(), 500)
 	}
 	if tErr, ok := errors.AsType[*temporal.TimeoutError](err); ok {
-		return nesLine("gave up retrying: "+tErr.Error(), 500)
+		return safetext.Line("gave up retrying: "+tErr.Error(), 500)
 	}
-	return nesLine(err.Error(), 500)
+	return safetext.Line(err.Error(), 500)
 }
 
 func firstTime(ts ...time.Time) time.Time {

@@ -627,3 +627,22 @@ func TestNewEngineeringStationBusinessImpact(t *testing.T) {
 		})
 	}
 }
+
+func TestNESNameIsOneSafeLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		d    incident.Device
+		want string
+	}{
+		{"name and IP", incident.Device{Name: "EWS-7", IP: "10.0.0.7"}, "EWS-7 (10.0.0.7)"},
+		{"escape sequence and line break", incident.Device{Name: "EWS\x1b[2J\r\nforged: yes"}, "EWS [2J forged: yes"},
+		{"bidi and zero-width dropped", incident.Device{Name: "EWS-\u200b7\u202egpj.exe"}, "EWS-7gpj.exe"},
+		{"clipped", incident.Device{Name: strings.Repeat("é", 150)}, strings.Repeat("é", 99) + "…"},
+		{"nothing left", incident.Device{Name: "\u202e\u200b"}, "(unnamed device)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, nesName(tc.d))
+		})
+	}
+}

@@ -20,11 +20,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Options configures a Client. Zero values take the defaults noted.
@@ -215,17 +216,5 @@ func RetryAfter(h http.Header) time.Duration {
 	return 0
 }
 
-// Clip keeps a server message to one readable line of bounded length.
-func Clip(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 400 {
-		s = string(r[:400]) + "…"
-	}
-	return s
-}
+// Clip keeps a server message to one readable line of at most 400 runes.
+func Clip(s string) string { return safetext.Line(s, 400) }

@@ -24,7 +24,8 @@ func TestHeaderText(t *testing.T) {
 		{"  PLC\r\nBcc: evil@x.example  ", 0, "PLC Bcc: evil@x.example"},
 		{"a\tb\x00c\x7fd\u0085e", 0, "a b c d e"},
 		{"a\u2028b\u2029c", 0, "a b c"},
-		{"PLC-1\u202Egpj.exe", 0, "PLC-1 gpj.exe"},
+		{"PLC-1\u202Egpj.exe", 0, "PLC-1gpj.exe"}, // invisible: dropped, not a space
+		{"PLC-\u200B01", 0, "PLC-01"},
 		{"\ufeffPLC", 0, "PLC"},
 		{"bad\xffutf8", 0, "bad\ufffdutf8"},
 		{"Rotterdam — Linie 3 ✓", 0, "Rotterdam — Linie 3 ✓"},

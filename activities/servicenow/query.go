@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // An encoded query (sysparm_query) is a string language: conditions joined by "^", with "^OR", "^NQ",
@@ -213,13 +215,7 @@ func checkValue(field, v string, wordOp bool) error {
 }
 
 // quote renders a hostile value for an error message: quoted, escaped, and short.
-func quote(v string) string {
-	const max = 60
-	if len(v) > max {
-		v = strings.ToValidUTF8(v[:max], "") + "…"
-	}
-	return fmt.Sprintf("%q", v)
-}
+func quote(v string) string { return safetext.Quote(v, 60) }
 
 // ValidTable reports whether name is a table name the client accepts.
 func ValidTable(name string) bool { return tableRe.MatchString(name) && len(name) <= 80 }

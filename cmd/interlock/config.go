@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 func runConfig(_ context.Context, e env, args []string) error {
@@ -49,9 +50,7 @@ func runConfig(_ context.Context, e env, args []string) error {
 			if kv.Secret {
 				v = kv.Value
 			}
-			if r := []rune(v); len(r) > 90 {
-				v = string(r[:89]) + "…"
-			}
+			v = safetext.Clip(v, 90)
 			if kv.FromEnv {
 				v += "  (from env)"
 			}

@@ -9,8 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Limits on what a directory file may hold; beyond them the file is refused rather than half-loaded.
@@ -335,11 +336,4 @@ func cloneSite(s Site) Site {
 
 // quote renders a value for an error message: clipped, so a hostile file cannot make errors huge, and
 // Go-quoted, so control characters show instead of breaking the message.
-func quote(s string) string {
-	const max = 64
-	r := []rune(s)
-	if len(r) > max {
-		return strconv.Quote(string(r[:max])) + "…"
-	}
-	return strconv.Quote(s)
-}
+func quote(s string) string { return safetext.Quote(s, 64) }

@@ -313,16 +313,7 @@ func describe(a incident.ImpactAsset, c func(string) string) string {
 
 // plain makes a value safe for the one-line statement. Directory values are validated already, but
 // unknown names come from the alert payload.
-func plain(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if badRune(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
+func plain(s string) string { return safetext.Line(s, 0) }
 
 // Enrich fills the OT context of the incident's devices from the directory, and adds a device for each
 // alert or Ip-entity address that is a known asset without a device in the incident (at most

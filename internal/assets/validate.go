@@ -6,8 +6,9 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Both readers turn their input into vals (a value plus the place it came from) and hand them to a
@@ -99,24 +100,12 @@ func (b *builder) text(v val, required bool) (string, bool) {
 		b.problem(v.pos, "is longer than %d characters", maxNameRunes)
 		return "", false
 	}
-	if i := strings.IndexFunc(s, badRune); i >= 0 {
+	if i := strings.IndexFunc(s, safetext.Unsafe); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(s[i:])
-		b.problem(v.pos, "contains control character %U", r)
+		b.problem(v.pos, "contains unsafe character %U", r) // a control, a line separator or an invisible format character
 		return "", false
 	}
 	return s, true
-}
-
-// badRune reports characters that let a value break out of a line or reorder text where it is shown:
-// C0/C1 controls, line and paragraph separators, and bidirectional overrides and isolates.
-func badRune(r rune) bool {
-	switch {
-	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
-		return true
-	case '\u202a' <= r && r <= '\u202e', '\u2066' <= r && r <= '\u2069':
-		return true
-	}
-	return false
 }
 
 // owners validates owner email addresses: bare addresses only, no display names or comments, since they

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/interlock-soar/interlock/internal/intake"
+	"github.com/interlock-soar/interlock/internal/safetext"
 	"github.com/interlock-soar/interlock/internal/snowstub"
 )
 
@@ -142,13 +143,7 @@ func (c *intakeClient) ready(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
+func snippet(b []byte) string { return safetext.Line(string(b), 300) }
 
 func getOK(ctx context.Context, hc *http.Client, u string, prepare func(*http.Request)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)

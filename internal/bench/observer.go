@@ -253,7 +253,7 @@ func (r *runner) answer(ctx context.Context, workflowID string) error {
 		if err == nil {
 			return nil
 		}
-		if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok && appErr.Type() == "AlreadyAnswered" && attempt > 0 {
+		if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok && appErr.Type() == workflows.FailureAlreadyAnswered && attempt > 0 {
 			// An earlier attempt's answer got in and its reply was lost (a restart): the bench is the
 			// only one answering, so the run has its answer.
 			return nil

@@ -214,11 +214,12 @@ func TestSensorAlertFields(t *testing.T) {
 	})
 	t.Run("long text is clipped", func(t *testing.T) {
 		title := strings.Repeat("ä", maxTitleRunes+10)
-		msg := strings.Repeat("x", maxTextBytes-1) + "é" + "tail"
+		msg := strings.Repeat("x", maxTextBytes-4) + "é" + "tail" // the é straddles the cut before the ellipsis
 		inc, err := ParseSensorAlert([]byte(sensorAlert("title", strconv.Quote(title), "message", strconv.Quote(msg))))
 		require.NoError(t, err)
-		require.Equal(t, strings.Repeat("ä", maxTitleRunes), inc.Title)
-		require.Equal(t, strings.Repeat("x", maxTextBytes-1), inc.Description)
+		require.Equal(t, strings.Repeat("ä", maxTitleRunes-1)+"…", inc.Title)
+		require.Equal(t, strings.Repeat("x", maxTextBytes-4)+"…", inc.Description)
+		require.LessOrEqual(t, len(inc.Description), maxTextBytes)
 	})
 }
 

@@ -3,7 +3,8 @@ package incident
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Limits against hostile payloads. A real incident has a handful of alerts and entities; the caps are far
@@ -96,17 +97,7 @@ func (d *decoder) failField(p *path, key, msg string) {
 }
 
 // quote renders a bad value for an error message, shortened so a hostile megabyte is not echoed back.
-func quote(s string) string {
-	const maxLen = 64
-	if len(s) > maxLen {
-		cut := maxLen
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "…"
-	}
-	return strconv.Quote(s)
-}
+func quote(s string) string { return safetext.Quote(s, 64) }
 
 // canonical returns the table's spelling of s when it matches one ignoring case and space ("high" →
 // "High"), so rules can compare with ==; other values are kept as sent.

@@ -962,7 +962,7 @@ func TestParseErrors(t *testing.T) {
 		}), path: "object.properties.CREATEDTIMEUTC", msg: "not a time"},
 		{name: "long bad value shortened in the message", parse: parseEvent, data: onPLC(func(r map[string]any) {
 			props(t, r)["createdTimeUtc"] = strings.Repeat("é", 100)
-		}), path: "object.properties.createdTimeUtc", msg: `=not a time: "` + strings.Repeat("é", 32) + `"…`},
+		}), path: "object.properties.createdTimeUtc", msg: `=not a time: "` + strings.Repeat("é", 63) + `…"`},
 		{name: "too many custom details", parse: parseEvent, data: onPLC(func(r map[string]any) {
 			cd := map[string]any{}
 			for i := range MaxListItems + 1 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // The OT sensor's own alert shape is what an on-premises management console's alert API returns
@@ -21,8 +23,8 @@ import (
 // Bounds on the text of an OT sensor alert. The sensor's fields are short in practice; the caps keep a
 // hostile record from carrying megabytes into tickets and e-mails.
 const (
-	maxTitleRunes = 500       // titles are clipped here
-	maxTextBytes  = 32 << 10  // messages and remediation steps are clipped here
+	maxTitleRunes = 500       // titles are clipped here (safetext.Clip, with an ellipsis)
+	maxTextBytes  = 32 << 10  // messages and remediation steps are clipped here (safetext.ClipBytes: their size bounds the record)
 	maxNameBytes  = 256       // IDs, names and addresses longer than this are rejected, not clipped
 	sensorPrefix  = "sensor-" // after RecordIDPrefix in the ID of an incident built from a sensor alert
 )
@@ -56,7 +58,7 @@ func incidentFromSensor(data []byte, w *sensorWire) (Incident, error) {
 		p := r.field("uuid")
 		return Incident{}, &FieldError{Path: p.String(), Msg: "missing"}
 	}
-	title := clipRunes(d.singleLine(&w.Title, r, "title"), maxTitleRunes)
+	title := safetext.Clip(d.singleLine(&w.Title, r, "title"), maxTitleRunes)
 	if d.err == nil && strings.TrimSpace(title) == "" {
 		d.failField(r, "title", "missing")
 	}
@@ -235,7 +237,7 @@ func (d *decoder) steps(v *value, p *path, key string) []string {
 			d.failField(p, key, "step "+strconv.Itoa(i+1)+" contains a control character "+c)
 			return nil
 		}
-		steps[i] = clipBytes(s, maxTextBytes)
+		steps[i] = safetext.ClipBytes(s, maxTextBytes)
 	}
 	return steps
 }
@@ -271,7 +273,7 @@ func (d *decoder) multiLine(v *value, p *path, key string) string {
 		d.failField(p, key, "contains a control character "+c)
 		return ""
 	}
-	return clipBytes(s, maxTextBytes)
+	return safetext.ClipBytes(s, maxTextBytes)
 }
 
 // controlChar finds the first C0 or C1 control character or DEL in s, returned as "U+001B". multiLine
@@ -285,32 +287,6 @@ func controlChar(s string, multiLine bool) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// clipRunes shortens s to at most n runes.
-func clipRunes(s string, n int) string {
-	if len(s) <= n { // n bytes hold at most n runes
-		return s
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
-}
-
-// clipBytes shortens s to at most n bytes without splitting a rune.
-func clipBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // checkUTF8 rejects a record whose raw text is not valid UTF-8. The decoder replaces invalid bytes

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
+	"unicode/utf8"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Trigger retry budget: a Temporal frontend restart takes seconds, so a handful of Retry-After waits
@@ -161,13 +163,14 @@ func printRuns(out io.Writer, resp Response) error {
 	return nil
 }
 
-// TerminalSafe replaces control characters: incident IDs and rule names come from payloads, and an
-// escape sequence in one must not drive the user's terminal.
+// TerminalSafe replaces each unsafe rune (safetext.Unsafe) and each invalid byte with '?': incident
+// IDs and rule names come from payloads, an escape sequence in one must not drive the user's terminal,
+// and a '?' shows where a bidi override or a zero-width space was, so look-alike IDs stay apart.
 func TerminalSafe(s string) string { return terminalSafe(s) }
 
 func terminalSafe(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+		if safetext.Unsafe(r) || r == utf8.RuneError {
 			return '?'
 		}
 		return r

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Event is a change that fires the automation rules, as they would fire on a Sentinel incident:
@@ -43,7 +43,7 @@ func (s *State) Apply(ch Change, now time.Time) (ChangeResult, *Event, error) {
 	a := &applying{
 		s:     s,
 		now:   now,
-		actor: clip(cmpOr(strings.TrimSpace(ch.Actor), "unknown"), MaxActorLen),
+		actor: safetext.Clip(cmpOr(strings.TrimSpace(ch.Actor), "unknown"), MaxActorLen),
 		res:   ChangeResult{Incident: s.Incident.ID, Changes: []string{}},
 	}
 	// The order of the steps is the order of the changes in the result and the audit trail.
@@ -81,7 +81,7 @@ func (a *applying) record(kind, text string) {
 func (a *applying) properties(ch Change) {
 	inc := &a.s.Incident
 	if ch.Title != "" && ch.Title != inc.Title {
-		a.record("change", "title → "+clip(ch.Title, 200))
+		a.record("change", "title → "+safetext.Clip(ch.Title, 200))
 		inc.Title = ch.Title
 	}
 	if ch.Severity != "" && ch.Severity != inc.Severity {
@@ -105,7 +105,7 @@ func (a *applying) classification(ch Change) {
 		text += " / " + ch.ClassificationReason
 	}
 	if ch.ClassificationComment != "" {
-		text += ": " + clip(ch.ClassificationComment, 200)
+		text += ": " + safetext.Clip(ch.ClassificationComment, 200)
 	}
 	a.record("change", text)
 	s.Classification, s.ClassificationReason = ch.Classification, ch.ClassificationReason
@@ -144,7 +144,7 @@ func (a *applying) tasks(ch Change) {
 	if t := ch.AddTask; t != nil {
 		id := len(s.Tasks) + 1
 		s.Tasks = append(s.Tasks, Task{ID: id, Title: t.Title, Description: t.Description, Status: TaskNew, By: a.actor, Created: a.now})
-		a.record("task", "task #"+strconv.Itoa(id)+" added: "+clip(t.Title, 150))
+		a.record("task", "task #"+strconv.Itoa(id)+" added: "+safetext.Clip(t.Title, 150))
 		a.res.TaskID = id
 	}
 	if t := ch.SetTask; t != nil {
@@ -211,14 +211,6 @@ func snapshot(inc incident.Incident) incident.Incident {
 	inc.AnalyticRuleIDs, inc.IPs = slices.Clone(inc.AnalyticRuleIDs), slices.Clone(inc.IPs)
 	inc.Alerts, inc.Devices = slices.Clone(inc.Alerts), slices.Clone(inc.Devices)
 	return inc
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // raiseOnly drops what a RaiseOnly change may not do to the incident as it is now: lower the severity,

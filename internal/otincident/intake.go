@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // AddRecords adds alert records to the incident, creating it from the first. A record whose content
@@ -73,7 +74,7 @@ func (s *State) addRecord(id string, rec Record, now time.Time, created, joined 
 		if held.Severity != a.Severity && a.Severity != "" {
 			what = append(what, "severity "+cmpOr(held.Severity, "—")+" → "+a.Severity)
 		}
-		text := "later record of alert " + clip(cmpOr(a.VendorOriginalID, a.ID), 100)
+		text := "later record of alert " + safetext.Clip(cmpOr(a.VendorOriginalID, a.ID), 100)
 		if len(what) > 0 {
 			text += ": " + strings.Join(what, ", ")
 		}
@@ -84,7 +85,7 @@ func (s *State) addRecord(id string, rec Record, now time.Time, created, joined 
 	s.Fingerprints[key] = rec.Fingerprint
 	if len(s.Incident.Alerts) >= MaxAlerts {
 		s.AlertsDropped++
-		s.log(now, "alert intake", "alert", "alert "+clip(cmpOr(a.VendorOriginalID, a.ID), 100)+" joined; not kept (over "+strconv.Itoa(MaxAlerts)+" alerts)")
+		s.log(now, "alert intake", "alert", "alert "+safetext.Clip(cmpOr(a.VendorOriginalID, a.ID), 100)+" joined; not kept (over "+strconv.Itoa(MaxAlerts)+" alerts)")
 		return RecordOutcome{Status: OutcomeAccepted, Reason: "joined; the incident keeps only its first " + strconv.Itoa(MaxAlerts) + " alerts"}
 	}
 	s.Incident.Alerts = append(slices.Clone(s.Incident.Alerts), a)
@@ -96,7 +97,7 @@ func (s *State) addRecord(id string, rec Record, now time.Time, created, joined 
 	s.Incident.Tactics = union(s.Incident.Tactics, rec.Creation.Tactics, a.Tactics)
 	s.Incident.Techniques = union(s.Incident.Techniques, rec.Creation.Techniques, a.Techniques)
 	s.touch(now, a)
-	s.log(now, "alert intake", "alert", "alert "+clip(a.BareTitle(), 200)+" ("+clip(cmpOr(a.VendorOriginalID, a.ID), 100)+") joined")
+	s.log(now, "alert intake", "alert", "alert "+safetext.Clip(a.BareTitle(), 200)+" ("+safetext.Clip(cmpOr(a.VendorOriginalID, a.ID), 100)+") joined")
 	*joined = true
 	return RecordOutcome{Status: OutcomeAccepted, Reason: "joined the incident"}
 }
@@ -115,7 +116,7 @@ func (s *State) create(id string, rec Record, now time.Time) {
 	c := rec.Creation
 	inc := incident.Incident{
 		ID:            id,
-		Title:         clip(cmpOr(c.Title, a.BareTitle()), 500),
+		Title:         safetext.Clip(cmpOr(c.Title, a.BareTitle()), 500),
 		Description:   a.Description,
 		Severity:      cmpOr(canonicalIn(c.Severity, severities), cmpOr(canonicalIn(a.Severity, severities), incident.SeverityMedium)),
 		Status:        incident.StatusNew,
@@ -135,9 +136,9 @@ func (s *State) create(id string, rec Record, now time.Time) {
 		inc.AnalyticRuleIDs = []string{c.AnalyticRuleID}
 	}
 	s.Incident, s.Rule, s.GroupLabel = inc, c.Rule, c.GroupLabel
-	text := "created from alert " + clip(a.BareTitle(), 200) + " (" + clip(cmpOr(a.VendorOriginalID, a.ID), 100) + ")"
+	text := "created from alert " + safetext.Clip(a.BareTitle(), 200) + " (" + safetext.Clip(cmpOr(a.VendorOriginalID, a.ID), 100) + ")"
 	if c.Rule != "" {
-		text += " by creation rule " + clip(c.Rule, 200)
+		text += " by creation rule " + safetext.Clip(c.Rule, 200)
 	}
 	s.log(now, "alert intake", "created", text)
 }

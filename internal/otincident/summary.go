@@ -5,13 +5,14 @@ import (
 	"strings"
 
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Summary is the incident in one line, as the Temporal UI lists it: "Unauthorized PLC Programming —
 // PLC-L3-01 — Rotterdam Plant / Line 3 packaging". The Temporal UI renders summaries as Markdown, so
 // characters that would format are dropped.
 func Summary(inc incident.Incident) string {
-	parts := []string{clip(cmpOr(incident.BareTitle(inc.Title), "OT incident"), 120)}
+	parts := []string{safetext.Clip(cmpOr(incident.BareTitle(inc.Title), "OT incident"), 120)}
 	var device, site, line string
 	for _, d := range inc.Devices {
 		if device == "" {
@@ -31,10 +32,10 @@ func Summary(inc incident.Incident) string {
 		}
 	}
 	if device != "" {
-		parts = append(parts, clip(device, 60))
+		parts = append(parts, safetext.Clip(device, 60))
 	}
 	if where := strings.Trim(site+" / "+line, " /"); where != "" {
-		parts = append(parts, clip(where, 100))
+		parts = append(parts, safetext.Clip(where, 100))
 	}
 	return plain(strings.Join(parts, " — "))
 }

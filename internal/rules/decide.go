@@ -8,13 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // IncidentDecision is what the creation rules decided for one alert.
@@ -258,27 +257,8 @@ func windowStart(t time.Time, w time.Duration) int64 {
 	return q * ws
 }
 
-// displayKey clips a group key for titles and logs and blanks control characters.
-func displayKey(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if utf8.RuneCountInString(s) <= maxGroupLabel {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == maxGroupLabel {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
+// displayKey makes a group key one line for titles and logs, clipped to maxGroupLabel runes.
+func displayKey(s string) string { return safetext.Line(s, maxGroupLabel) }
 
 // mergeFold returns a new list: first's items, then second's not already present (case-insensitively).
 func mergeFold(first, second []string) []string {

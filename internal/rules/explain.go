@@ -6,10 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Explain is the dry run behind `interlock rules test --incident FILE`: it evaluates the event exactly as
@@ -192,11 +191,6 @@ func orNone(s string) string {
 	return s
 }
 
-// clean makes a payload string safe to print on a terminal: anything with control characters (escape
-// sequences) or invalid UTF-8 is shown quoted and escaped.
-func clean(s string) string {
-	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) && r != ' ' }) < 0 {
-		return s
-	}
-	return strconv.Quote(s)
-}
+// clean makes a payload string safe to print on a terminal: anything with an unsafe rune (an escape
+// sequence, a bidi override, a zero-width space) or invalid UTF-8 is shown quoted and escaped.
+func clean(s string) string { return safetext.QuoteUnsafe(s) }

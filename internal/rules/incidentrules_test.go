@@ -408,9 +408,10 @@ func TestWindowStart(t *testing.T) {
 
 func TestDisplayKeyAndSlug(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "a b", displayKey("a\nb"))
+	require.Equal(t, "a b", displayKey("a\n\t b"))
+	require.Equal(t, "PLC-01 x", displayKey("PLC-\u200b01\u202e\x1bx"))
 	long := strings.Repeat("é", 300)
-	require.Equal(t, strings.Repeat("é", maxGroupLabel)+"…", displayKey(long))
+	require.Equal(t, strings.Repeat("é", maxGroupLabel-1)+"…", displayKey(long))
 	require.Equal(t, "unauthorized-plc-changes", slug("Unauthorized PLC changes"))
 	require.Equal(t, "plc-reprogramming-engineers", slug("PLC reprogramming → engineers"))
 	require.Regexp(t, `^rule-[0-9a-f]{8}$`, slug("→ ←"))

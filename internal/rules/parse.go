@@ -13,6 +13,8 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/interlock-soar/interlock/internal/safetext"
 )
 
 // Limits, from Sentinel's automation rule resource where it has one (order 1–1000, ≤ 20 actions,
@@ -437,11 +439,7 @@ func describe(n *yaml.Node) string {
 		if n.ShortTag() == "!!null" {
 			return "nothing"
 		}
-		v := n.Value
-		if len(v) > 60 {
-			v = v[:60] + "…"
-		}
-		return strconv.Quote(v)
+		return safetext.Quote(n.Value, 60)
 	}
 	return "an unexpected YAML node"
 }
