@@ -1058,7 +1058,7 @@ func TestPLCReprogrammingZeroSettingsUseDefaults(t *testing.T) {
 	require.False(t, def.CloseOnPlanned)
 	require.Equal(t, "PLC change not planned", def.NotPlannedTag)
 
-	p := &PLCReprogramming{}
+	p := NewPLCReprogramming(config.Default().Playbooks.PLCReprogramming)
 	pb := p.Playbook()
 	require.Equal(t, PLCReprogrammingName, pb.Name)
 	require.False(t, pb.PerEvent)
