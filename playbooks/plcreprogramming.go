@@ -57,46 +57,6 @@ const (
 	writeBackAttempt, writeBackTotal = 30 * time.Second, 10 * time.Minute
 )
 
-// NewPLCChanges makes the planned-change activities from the validated config section; requests is
-// the change-request source (the ServiceNow client) when cfg.ChangeRequests is on, else nil.
-func NewPLCChanges(cfg config.PLCReprogramming, requests activities.ChangeRequests) (*activities.Changes, error) {
-	windows := make([]activities.MaintenanceWindow, 0, len(cfg.MaintenanceWindows))
-	for i, w := range cfg.MaintenanceWindows {
-		s, err := w.Schedule()
-		if err != nil {
-			return nil, fmt.Errorf("playbooks.plcReprogramming.maintenanceWindows[%d]: %w", i, err)
-		}
-		windows = append(windows, activities.MaintenanceWindow{
-			Name: strings.TrimSpace(w.Name), Site: strings.TrimSpace(w.Site), Zone: strings.TrimSpace(w.Zone),
-			Devices: slices.Clone(w.Devices), Start: s.Start, End: s.End,
-			Days: s.Days, From: s.From, To: s.To, Location: s.Location,
-		})
-	}
-	if !cfg.ChangeRequests {
-		requests = nil
-	}
-	return activities.NewChanges(windows, requests)
-}
-
-// NewPLCDirectory makes the directory activity from the validated config section.
-func NewPLCDirectory(cfg config.PLCReprogramming) (*activities.Directory, error) {
-	contacts := func(cs []config.Contact) []activities.Recipient {
-		out := make([]activities.Recipient, len(cs))
-		for i, c := range cs {
-			out[i] = activities.Recipient{Name: c.Name, Email: c.Email}
-		}
-		return out
-	}
-	entries := make([]activities.DirectoryEntry, len(cfg.Directory))
-	for i, e := range cfg.Directory {
-		entries[i] = activities.DirectoryEntry{
-			Match:     activities.DirectoryMatch{Sensor: e.Match.Sensor, Site: e.Match.Site, Zone: e.Match.Zone, Line: e.Match.Line},
-			Engineers: contacts(e.Engineers), Escalation: contacts(e.Escalation),
-		}
-	}
-	return activities.NewDirectory(entries, cfg.SOCMailbox)
-}
-
 // PLCReprogramming is the playbook; make it with NewPLCReprogramming. Settings are read once per run,
 // through a SideEffect.
 type PLCReprogramming struct {

@@ -41,11 +41,11 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	planned, err := playbooks.NewPLCChanges(pc.PLCReprogramming, changes)
+	planned, err := NewPLCChanges(pc.PLCReprogramming, changes)
 	if err != nil {
 		return nil, err
 	}
-	directory, err := playbooks.NewPLCDirectory(pc.PLCReprogramming)
+	directory, err := NewPLCDirectory(pc.PLCReprogramming)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func buildServiceNow(cfg config.Config, logger *slog.Logger) (*activities.Ticket
 	if err != nil {
 		return nil, nil, fmt.Errorf("servicenow: %w", err)
 	}
-	tickets, err := playbooks.NewNESTickets(client, cfg.ServiceNow, table)
+	tickets, err := NewNESTickets(client, cfg.ServiceNow, table)
 	if err != nil {
 		return nil, nil, fmt.Errorf("servicenow: %w", err)
 	}

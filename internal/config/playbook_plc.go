@@ -17,7 +17,8 @@ import (
 // PLCReprogramming configures the unplanned-PLC-reprogramming → email playbook.
 //
 // The directory, production lines and maintenance windows are lists of structures, so only the file can
-// set them; the playbook package turns this section into the workflow's settings and its activities.
+// set them; the playbook package turns this section into the workflow's settings, the worker package
+// into its activities.
 type PLCReprogramming struct {
 	// AlertTitles defaults to incident.PLCChangeTitles, the list the rules' plcChangeTitles holds too
 	// (codeDefaults).
