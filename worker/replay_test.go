@@ -23,6 +23,7 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/safetext"
+	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -73,7 +74,7 @@ func replay(hist *historypb.History) error {
 	if err != nil {
 		return err
 	}
-	worker.RegisterWorkflows(replayer, worker.Playbooks(config.Default().Playbooks))
+	worker.RegisterWorkflows(replayer, playbooks.Shipped(config.Default().Playbooks))
 	return replayer.ReplayWorkflowHistory(quiet, hist)
 }
 
@@ -147,7 +148,7 @@ func TestCommittedHistoriesKeepTheirComments(t *testing.T) {
 				Interceptors: append(worker.Interceptors(), out),
 			})
 			require.NoError(t, err)
-			worker.RegisterWorkflows(replayer, worker.Playbooks(config.Default().Playbooks))
+			worker.RegisterWorkflows(replayer, playbooks.Shipped(config.Default().Playbooks))
 			require.NoError(t, replayer.ReplayWorkflowHistory(quiet, hist))
 			require.NotNil(t, out.result, "the replay returned no result")
 			data, err := json.Marshal(out.result)
