@@ -109,7 +109,7 @@ func buildServiceNow(cfg config.Config, logger *slog.Logger) (*activities.Ticket
 	if err != nil {
 		return nil, nil, fmt.Errorf("servicenow: %w", err)
 	}
-	return tickets, &changeRequests{client: client}, nil
+	return tickets, servicenow.ChangeRequests{Client: client}, nil
 }
 
 // buildNotifier makes the email activities: the SMTP sender and the signed answer links.
