@@ -12,8 +12,9 @@ import (
 // The text is part of each run's history (the write-back's input and the run's result), so it stays
 // byte-identical to the hand-built comments it replaced: worker's TestCommittedHistoriesKeepTheirComments
 // checks that every committed history renders its comments exactly as recorded. (html/template escapes
-// "+" as "&#43;" where html.EscapeString left it; replay never compares an activity's input, and the
-// comment's ID comes from its purpose, not its text, so that byte can differ safely for runs in flight.)
+// "+" as "&#43;" and turns NUL into U+FFFD where html.EscapeString left both; replay never compares an
+// activity's input or a run's result, and a comment's ID comes from its purpose, not its text, so those
+// bytes can differ safely for runs in flight.)
 
 // plcCommentTemplates are the comments, one template each. Each sits on one line: Sentinel shows the
 // comment as HTML, where a newline in the template would be stray whitespace.
