@@ -27,6 +27,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/sdkmetrics"
 	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/internal/testenv"
+	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -276,7 +277,7 @@ func TestDashboardMetricsAreRegistered(t *testing.T) {
 	in, err := stack.NewIntakeOn(cfg, c, rec, logger)
 	require.NoError(t, err)
 	defer in.Workbook.Close()
-	m, err := worker.NewMetrics(rec, worker.Playbooks(cfg.Playbooks))
+	m, err := worker.NewMetrics(rec, playbooks.Shipped(cfg.Playbooks))
 	require.NoError(t, err)
 
 	queue := "ops-metrics-" + strconv.FormatInt(time.Now().UnixNano(), 36)

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/interlock-soar/interlock/activities/servicenow"
 )
 
 // Planned-change sources.
@@ -40,18 +42,12 @@ type PlannedChange struct {
 	Window string `json:"window,omitempty"`
 }
 
-// ChangeRequest is an approved change, as a change-management system lists it.
-type ChangeRequest struct {
-	Number            string
-	ShortDescription  string
-	Description       string
-	ConfigurationItem string
-	State             string
-	Start, End        time.Time
-}
+// ChangeRequest is an approved change, as ServiceNow's change_request table lists it.
+type ChangeRequest = servicenow.ChangeRequest
 
-// ChangeRequests lists the approved change requests whose planned window covers at. The ServiceNow
-// client implements it (change_request, state Implement or Scheduled, approval approved).
+// ChangeRequests lists the approved change requests whose planned window covers at.
+// servicenow.ChangeRequests implements it (change_request, state Implement or Scheduled, approval
+// approved).
 type ChangeRequests interface {
 	Approved(ctx context.Context, at time.Time) ([]ChangeRequest, error)
 }
@@ -126,7 +122,7 @@ func (c *Changes) FindPlannedChange(ctx context.Context, req PlannedChangeReques
 		return PlannedChange{}, fmt.Errorf("look up approved change requests at %s: %w", req.At.Format(time.RFC3339), err)
 	}
 	for _, cr := range crs {
-		if cr.Covers(req) {
+		if requestCovers(cr, req) {
 			return PlannedChange{
 				Planned: true, Source: PlannedByChangeRequest, Number: cr.Number, Name: cr.ShortDescription,
 				Window: cr.Start.UTC().Format(time.RFC3339) + " – " + cr.End.UTC().Format(time.RFC3339),
@@ -206,9 +202,9 @@ func deviceMatches(spec string, plc DeviceFacts) bool {
 	return plc.Name != "" && strings.EqualFold(spec, strings.TrimSpace(plc.Name))
 }
 
-// Covers says whether the change request's window covers req.At and it names the PLC (by name or IP,
-// as a whole word) in its configuration item or descriptions.
-func (cr ChangeRequest) Covers(req PlannedChangeRequest) bool {
+// requestCovers says whether the change request's window covers req.At and it names the PLC (by name
+// or IP, as a whole word) in its configuration item or descriptions.
+func requestCovers(cr ChangeRequest, req PlannedChangeRequest) bool {
 	if cr.Start.IsZero() || cr.End.IsZero() || req.At.Before(cr.Start) || req.At.After(cr.End) {
 		return false
 	}

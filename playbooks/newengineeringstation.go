@@ -115,17 +115,6 @@ func NewEngineeringStationPlaybook(cfg config.NewEngineeringStation) *NewEnginee
 	return &NewEngineeringStation{Settings: NESSettingsFrom(cfg)}
 }
 
-// NewNESTickets makes the ticket activities the playbook calls, on a client for the instance the
-// ServiceNow section names (for the dev stand-in, a copy of the section with its URL and credentials).
-func NewNESTickets(client activities.TicketAPI, sn config.ServiceNow, table string) (*activities.Tickets, error) {
-	t, err := activities.NewTickets(client, sn.InstanceURL, table)
-	if err != nil {
-		return nil, err
-	}
-	t.CreateSettle = sn.CreateSettle
-	return t, nil
-}
-
 // Playbook describes the playbook for the registry.
 func (p *NewEngineeringStation) Playbook() Playbook {
 	return Playbook{

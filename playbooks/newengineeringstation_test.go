@@ -496,8 +496,10 @@ func TestNewEngineeringStationOnDevServer(t *testing.T) {
 	sn.InstanceURL, sn.Username, sn.Password = snow.URL, "interlock", config.NewSecret("dev-pass")
 	snowClient, err := servicenow.New(servicenow.Config{InstanceURL: snow.URL, Username: "interlock", Password: "dev-pass", Timeout: 5 * time.Second})
 	require.NoError(t, err)
-	tickets, err := NewNESTickets(snowClient, sn, "incident")
+	// What worker.NewNESTickets makes (worker imports this package, so its tests cannot).
+	tickets, err := activities.NewTickets(snowClient, sn.InstanceURL, "incident")
 	require.NoError(t, err)
+	tickets.CreateSettle = sn.CreateSettle
 	comments := &commentLog{}
 
 	p := NewEngineeringStationPlaybook(config.Default().Playbooks.NewEngineeringStation)

@@ -47,6 +47,15 @@ func NewRegistry(pbs ...Playbook) *Registry { return &Registry{list: pbs} }
 // All returns every playbook, in registration order.
 func (r *Registry) All() []Playbook { return append([]Playbook(nil), r.list...) }
 
+// Names lists the registered names, in registration order, for validating rules.
+func (r *Registry) Names() []string {
+	names := make([]string, len(r.list))
+	for i, p := range r.list {
+		names[i] = p.Name
+	}
+	return names
+}
+
 // Lookup finds a playbook by name (exact) .
 func (r *Registry) Lookup(name string) (Playbook, bool) {
 	for _, p := range r.list {

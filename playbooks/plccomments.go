@@ -29,19 +29,12 @@ func (r *plcRun) finishAnswered(ctx workflow.Context) error {
 		// A notice to several people carries links that cannot say which of them clicked.
 		by = "A recipient of the notice"
 	}
-	how := fmt.Sprintf(" (via %s at %s)", esc(a.Via), stamp(a.At))
-	note := ""
-	if a.Comment != "" {
-		note = fmt.Sprintf(" Comment: &quot;%s&quot;", esc(a.Comment))
-	}
+	v := answerView{By: by, PLCs: r.labels(), Via: a.Via, At: stamp(a.At), Comment: a.Comment}
 	inc := activities.UpdateRequest{IncidentID: r.inc.ID, IncidentARMID: r.inc.ARMID, Number: r.inc.Number}
 	if a.Decision == workflows.DecisionPlanned {
 		r.res.Outcome = OutcomeAnsweredPlanned
-		msg := fmt.Sprintf("%s confirmed the change to %s was planned%s.%s", esc(by), esc(r.labels()), how, note)
-		if r.s.CloseOnPlanned {
-			msg += " Closing the incident as BenignPositive (SuspiciousButExpected)."
-		}
-		if err := r.comment(ctx, "answer", msg); err != nil {
+		v.Close = r.s.CloseOnPlanned
+		if err := r.comment(ctx, "answer", r.c.render("answer-planned", v)); err != nil {
 			return err
 		}
 		if !r.s.CloseOnPlanned {
@@ -52,13 +45,12 @@ func (r *plcRun) finishAnswered(ctx workflow.Context) error {
 		return r.update(ctx, inc)
 	}
 	r.res.Outcome = OutcomeAnsweredNotPlanned
-	msg := fmt.Sprintf("%s said the change to %s was NOT planned%s.%s Severity raised to High, status Active", esc(by), esc(r.labels()), how, note)
 	inc.Severity, inc.Status = incident.SeverityHigh, incident.StatusActive
 	if r.s.NotPlannedTag != "" {
 		inc.AddTags = []string{r.s.NotPlannedTag}
-		msg += fmt.Sprintf(", tagged &quot;%s&quot;", esc(r.s.NotPlannedTag))
+		v.Tag = r.s.NotPlannedTag
 	}
-	if err := r.comment(ctx, "answer", msg+"."); err != nil {
+	if err := r.comment(ctx, "answer", r.c.render("answer-not-planned", v)); err != nil {
 		return err
 	}
 	return r.update(ctx, inc)
@@ -93,26 +85,26 @@ func (r *plcRun) update(ctx workflow.Context, req activities.UpdateRequest) erro
 	return nil
 }
 
-func plannedComment(t *plcTarget) string {
+// plannedComment is the comment saying a planned change covers t.
+func (r *plcRun) plannedComment(t *plcTarget) string {
 	pc := t.planned
-	what := fmt.Sprintf("maintenance window &quot;%s&quot; (%s)", esc(pc.Name), esc(pc.Window))
-	if pc.Source == activities.PlannedByChangeRequest {
-		what = fmt.Sprintf("%s &quot;%s&quot; (%s)", esc(pc.Number), esc(pc.Name), esc(pc.Window))
-	}
-	return fmt.Sprintf("Planned change: %s covers the change to %s (%s at %s). No email sent.",
-		what, esc(t.label), esc(t.change.AlertTitle), stamp(t.change.Time))
+	return r.c.render("planned", plannedView{
+		ByRequest: pc.Source == activities.PlannedByChangeRequest,
+		Number:    pc.Number, Name: pc.Name, Window: pc.Window,
+		PLC: t.label, Alert: t.change.AlertTitle, At: stamp(t.change.Time),
+		Impact: r.impact(),
+	})
 }
 
-// impactLine is the "Business impact: …" line, escaped, for the first comment that describes the
-// change (a "planned" comment or the first notice); "" after that, and when the incident has no
-// business impact.
-func (r *plcRun) impactLine() string {
+// impact is the business impact summary, for the first comment that describes the change (a
+// "planned" comment or the first notice); "" after that, and when the incident has no business impact.
+func (r *plcRun) impact() string {
 	s := activities.ImpactSummary(r.inc.Impact)
 	if s == "" || r.impactSaid {
 		return ""
 	}
 	r.impactSaid = true
-	return "<br>Business impact: " + esc(s)
+	return s
 }
 
 // labels names the open PLCs, for comments.

@@ -111,8 +111,8 @@ func (r *plcRun) reroute(ctx, mctx workflow.Context, round int, requests []activ
 		}
 		r.res.Notifications = append(r.res.Notifications, nr)
 		sent[i] = fmt.Sprintf("%s about %s", emails(soc), t.label)
-		if err := r.comment(ctx, fmt.Sprintf("rerouted/%d/%s", round, t.label), fmt.Sprintf("The email about the change to %s to %s was not delivered (%s). The SOC mailbox %s got it instead; check the directory entry or the device owners.",
-			esc(t.label), esc(emails(requests[i].Recipients)), esc(failure(err)), esc(r.s.SOCMailbox))); err != nil {
+		msg := r.c.render("rerouted", reroutedView{PLC: t.label, To: emails(requests[i].Recipients), Why: failure(err), SOC: r.s.SOCMailbox})
+		if err := r.comment(ctx, fmt.Sprintf("rerouted/%d/%s", round, t.label), msg); err != nil {
 			return err
 		}
 	}
@@ -125,27 +125,20 @@ func (r *plcRun) reroute(ctx, mctx workflow.Context, round int, requests []activ
 // noticeText is the incident comment after round's emails went out.
 func (r *plcRun) noticeText(round int, sent []string, deadline time.Time) string {
 	if round > 0 {
-		return fmt.Sprintf("No answer yet: escalation round %d of %d sent to %s. Waiting until %s.",
-			round, r.s.EscalationRounds, esc(strings.Join(sent, "; ")), stamp(deadline))
+		return r.c.render("escalation", escalationView{Round: round, Rounds: r.s.EscalationRounds, Sent: strings.Join(sent, "; "), Deadline: stamp(deadline)})
 	}
 	first := r.targets[0].change
-	msg := fmt.Sprintf("Unplanned change: %s from %s at %s; no maintenance window or change request covers it. Emailed %s. Waiting for an answer until %s",
-		esc(first.AlertTitle), esc(firstNonEmpty(first.Source.Name, first.Source.IP, "an unknown device")), stamp(first.Time),
-		esc(strings.Join(sent, "; ")), stamp(deadline))
-	if r.s.EscalationRounds > 0 {
-		msg += fmt.Sprintf(", then escalating (%d round(s))", r.s.EscalationRounds)
-	}
-	msg += "."
-	for _, n := range r.notes {
-		msg += " " + esc(n)
-	}
-	return msg + r.impactLine()
+	return r.c.render("notice", noticeView{
+		Alert: first.AlertTitle, Source: firstNonEmpty(first.Source.Name, first.Source.IP, "an unknown device"), At: stamp(first.Time),
+		Sent: strings.Join(sent, "; "), Deadline: stamp(deadline), Rounds: r.s.EscalationRounds,
+		Notes: r.notes, Impact: r.impact(),
+	})
 }
 
 // handOff comments that nobody could be emailed about t, and returns the error the run fails with.
 func (r *plcRun) handOff(ctx workflow.Context, t *plcTarget, cause error) error {
 	what := "could not email anyone about the change to " + t.label + "; handed to the SOC"
-	msg := fmt.Sprintf("Could not email anyone about the change to %s (%s); handed to the SOC.", esc(t.label), esc(failure(cause)))
+	msg := r.c.render("handoff", handOffView{PLC: t.label, Why: failure(cause)})
 	if err := r.comment(ctx, "handoff/"+t.label, msg); err != nil {
 		what += " (and the incident comment saying so failed: " + err.Error() + ")"
 	}

@@ -57,54 +57,17 @@ const (
 	writeBackAttempt, writeBackTotal = 30 * time.Second, 10 * time.Minute
 )
 
-// NewPLCChanges makes the planned-change activities from the validated config section; requests is
-// the change-request source (the ServiceNow client) when cfg.ChangeRequests is on, else nil.
-func NewPLCChanges(cfg config.PLCReprogramming, requests activities.ChangeRequests) (*activities.Changes, error) {
-	windows := make([]activities.MaintenanceWindow, 0, len(cfg.MaintenanceWindows))
-	for i, w := range cfg.MaintenanceWindows {
-		s, err := w.Schedule()
-		if err != nil {
-			return nil, fmt.Errorf("playbooks.plcReprogramming.maintenanceWindows[%d]: %w", i, err)
-		}
-		windows = append(windows, activities.MaintenanceWindow{
-			Name: strings.TrimSpace(w.Name), Site: strings.TrimSpace(w.Site), Zone: strings.TrimSpace(w.Zone),
-			Devices: slices.Clone(w.Devices), Start: s.Start, End: s.End,
-			Days: s.Days, From: s.From, To: s.To, Location: s.Location,
-		})
-	}
-	if !cfg.ChangeRequests {
-		requests = nil
-	}
-	return activities.NewChanges(windows, requests)
-}
-
-// NewPLCDirectory makes the directory activity from the validated config section.
-func NewPLCDirectory(cfg config.PLCReprogramming) (*activities.Directory, error) {
-	contacts := func(cs []config.Contact) []activities.Recipient {
-		out := make([]activities.Recipient, len(cs))
-		for i, c := range cs {
-			out[i] = activities.Recipient{Name: c.Name, Email: c.Email}
-		}
-		return out
-	}
-	entries := make([]activities.DirectoryEntry, len(cfg.Directory))
-	for i, e := range cfg.Directory {
-		entries[i] = activities.DirectoryEntry{
-			Match:     activities.DirectoryMatch{Sensor: e.Match.Sensor, Site: e.Match.Site, Zone: e.Match.Zone, Line: e.Match.Line},
-			Engineers: contacts(e.Engineers), Escalation: contacts(e.Escalation),
-		}
-	}
-	return activities.NewDirectory(entries, cfg.SOCMailbox)
-}
-
-// PLCReprogramming is the playbook. Settings are read once per run, through a SideEffect.
+// PLCReprogramming is the playbook; make it with NewPLCReprogramming. Settings are read once per run,
+// through a SideEffect.
 type PLCReprogramming struct {
 	Settings PLCSettings
+	// comments renders the incident comments, parsed once here rather than in workflow code.
+	comments *plcComments
 }
 
 // NewPLCReprogramming makes the playbook from the validated config section.
 func NewPLCReprogramming(cfg config.PLCReprogramming) *PLCReprogramming {
-	return &PLCReprogramming{Settings: PLCSettingsFrom(cfg)}
+	return &PLCReprogramming{Settings: PLCSettingsFrom(cfg), comments: newPLCComments()}
 }
 
 // Playbook describes the playbook for the registry.
@@ -166,6 +129,7 @@ type plcTarget struct {
 type plcRun struct {
 	inc    incident.Incident
 	s      PLCSettings
+	c      *plcComments
 	res    PLCReprogrammingResult
 	status PLCStatus
 	// ask is the shared answer loop: handlers, the answer, the rounds.
@@ -183,6 +147,7 @@ func (p *PLCReprogramming) Run(ctx workflow.Context, inc incident.Incident) (PLC
 	}
 	r := &plcRun{
 		inc:    inc,
+		c:      p.comments,
 		res:    PLCReprogrammingResult{Incident: inc.ID, Number: inc.Number},
 		status: PLCStatus{Phase: "checking"},
 	}
@@ -236,7 +201,7 @@ func (r *plcRun) run(ctx workflow.Context) (PLCReprogrammingResult, error) {
 		if r.res.Planned == nil {
 			r.res.Planned = t.planned
 		}
-		if err := r.comment(ctx, "planned/"+t.label, plannedComment(t)+r.impactLine()); err != nil {
+		if err := r.comment(ctx, "planned/"+t.label, r.plannedComment(t)); err != nil {
 			return r.res, err
 		}
 	}
@@ -257,7 +222,6 @@ func (r *plcRun) run(ctx workflow.Context) (PLCReprogrammingResult, error) {
 		return r.res, r.finishAnswered(ctx)
 	}
 	r.res.Outcome = OutcomeNoAnswer
-	msg := fmt.Sprintf("No answer from %s about the change to %s after %d escalation round(s) (%s each); handed to the SOC.",
-		esc(strings.Join(r.everyoneAsked(), ", ")), esc(r.labels()), r.res.EscalationRounds, r.s.AnswerTimeout)
+	msg := r.c.render("no-answer", noAnswerView{Asked: strings.Join(r.everyoneAsked(), ", "), PLCs: r.labels(), Rounds: r.res.EscalationRounds, Timeout: r.s.AnswerTimeout})
 	return r.res, r.comment(ctx, "no-answer", msg)
 }

@@ -134,10 +134,7 @@ func newHarness(t *testing.T, section string, opts ...harnessOption) *harness {
 		h.fired++
 	})
 
-	chg, err := NewPLCChanges(h.cfg, o.requests)
-	require.NoError(t, err)
-	dir, err := NewPLCDirectory(h.cfg)
-	require.NoError(t, err)
+	chg, dir := plcActivities(t, h.cfg, o.requests)
 	onActivity(env, activities.FindPlannedChange).Return(
 		func(ctx context.Context, req activities.PlannedChangeRequest) (activities.PlannedChange, error) {
 			if h.lookupErr != nil {
@@ -1058,7 +1055,7 @@ func TestPLCReprogrammingZeroSettingsUseDefaults(t *testing.T) {
 	require.False(t, def.CloseOnPlanned)
 	require.Equal(t, "PLC change not planned", def.NotPlannedTag)
 
-	p := &PLCReprogramming{}
+	p := NewPLCReprogramming(config.Default().Playbooks.PLCReprogramming)
 	pb := p.Playbook()
 	require.Equal(t, PLCReprogrammingName, pb.Name)
 	require.False(t, pb.PerEvent)
@@ -1155,21 +1152,6 @@ lines: {"Zone A": "", "zone a": "Line A"}
 		})
 	}
 
-	t.Run("valid windows become activities", func(t *testing.T) {
-		t.Parallel()
-		cfg := plcConfig(t, `
-changeRequests: true
-maintenanceWindows:
-  - {name: nights, zone: Packaging Line 3, days: [mon, Tuesday], from: "22:00", to: "02:00", timezone: Europe/Amsterdam}
-`)
-		chg, err := NewPLCChanges(cfg, nil)
-		require.NoError(t, err)
-		// Tuesday 01:30 Amsterdam, the tail of Monday night.
-		got, err := chg.FindPlannedChange(context.Background(), activities.PlannedChangeRequest{
-			PLC: activities.DeviceFacts{Name: "PLC-L3-01"}, Zone: "packaging line 3", At: time.Date(2026, 11, 24, 0, 30, 0, 0, time.UTC)})
-		require.NoError(t, err)
-		require.Equal(t, activities.PlannedChange{Planned: true, Source: "window", Name: "nights", Window: "Mon, Tue 22:00–02:00 Europe/Amsterdam"}, got)
-	})
 }
 
 func TestPLCReprogrammingBusinessImpact(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -61,7 +62,7 @@ func TestEveryActivityRegisteredByItsPinnedName(t *testing.T) {
 // start, rather than failing each run that calls it.
 func TestRegisterRefusesAMissingActivity(t *testing.T) {
 	t.Parallel()
-	err := worker.Register(&names{}, worker.Playbooks(config.Default().Playbooks), worker.Activities{})
+	err := worker.Register(&names{}, playbooks.Shipped(config.Default().Playbooks), worker.Activities{})
 	require.ErrorContains(t, err, "Tickets is not set")
 	require.ErrorContains(t, err, "Layer is not set")
 }

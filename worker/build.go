@@ -2,10 +2,8 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -41,11 +39,11 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	planned, err := playbooks.NewPLCChanges(pc.PLCReprogramming, changes)
+	planned, err := NewPLCChanges(pc.PLCReprogramming, changes)
 	if err != nil {
 		return nil, err
 	}
-	directory, err := playbooks.NewPLCDirectory(pc.PLCReprogramming)
+	directory, err := NewPLCDirectory(pc.PLCReprogramming)
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +51,8 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	registry := Playbooks(pc)
-	set, err := LoadRules(cfg.Intake.RulesFile, PlaybookNames(registry), WorkstationTypes(pc))
+	registry := playbooks.Shipped(pc)
+	set, err := rules.LoadSet(cfg.Intake.RulesFile, registry.Names(), playbooks.WorkstationTypes(pc))
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +105,11 @@ func buildServiceNow(cfg config.Config, logger *slog.Logger) (*activities.Ticket
 	if err != nil {
 		return nil, nil, fmt.Errorf("servicenow: %w", err)
 	}
-	tickets, err := playbooks.NewNESTickets(client, cfg.ServiceNow, table)
+	tickets, err := NewNESTickets(client, cfg.ServiceNow, table)
 	if err != nil {
 		return nil, nil, fmt.Errorf("servicenow: %w", err)
 	}
-	return tickets, &changeRequests{client: client}, nil
+	return tickets, servicenow.ChangeRequests{Client: client}, nil
 }
 
 // buildNotifier makes the email activities: the SMTP sender and the signed answer links.
@@ -133,7 +131,7 @@ func buildNotifier(cfg config.Config, logger *slog.Logger) (*activities.Notifier
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	signer, err := AnswerSigner(cfg.Intake)
+	signer, err := answer.SignerFromConfig(cfg.Intake)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +148,7 @@ func buildLayer(cfg config.Config, set *rules.Set) (*activities.IncidentLayer, e
 	layer := &activities.IncidentLayer{Rules: set, Settings: otincident.Settings{
 		KeepClosedFor: cfg.Incidents.KeepClosedFor, MaxHistoryEvents: cfg.Incidents.MaxHistoryEvents,
 	}}
-	dir, err := LoadAssets(cfg.Incidents)
+	dir, err := assets.FromConfig(cfg.Incidents)
 	if err != nil {
 		return nil, err
 	}
@@ -158,51 +156,6 @@ func buildLayer(cfg config.Config, set *rules.Set) (*activities.IncidentLayer, e
 		layer.Assets, layer.Places = dir, dir
 	}
 	return layer, nil
-}
-
-// WorkstationTypes are the device types the rules count as engineering workstations: the
-// NewEngineeringStationTicket playbook's, so a rule and the playbook it starts agree.
-func WorkstationTypes(pc config.Playbooks) []string {
-	return playbooks.NESSettingsFrom(pc.NewEngineeringStation).DeviceTypes
-}
-
-// LoadRules loads the rules file (the built-in default when path is empty) for the playbooks known,
-// with the engineering workstation types hasEngineeringWorkstation() counts.
-func LoadRules(path string, known, workstationTypes []string) (*rules.Set, error) {
-	var eng *rules.Engine
-	var err error
-	if path == "" {
-		eng, err = rules.Default(known)
-	} else {
-		eng, err = rules.Load(path, known)
-	}
-	if err != nil {
-		return nil, err
-	}
-	set := rules.NewSet(eng)
-	set.SetEngineeringWorkstationTypes(workstationTypes)
-	return set, nil
-}
-
-// LoadAssets loads the asset directory; nil when none is configured.
-func LoadAssets(cfg config.Incidents) (*assets.Directory, error) {
-	if cfg.AssetsFile == "" {
-		return nil, nil
-	}
-	dir, err := assets.Load(cfg.AssetsFile)
-	if err != nil {
-		return nil, fmt.Errorf("incidents.assetsFile: %w", err)
-	}
-	return dir, nil
-}
-
-// AnswerSigner makes the signer of the one-click answer links; the worker signs, the intake verifies,
-// so both need the same intake.answerSecret.
-func AnswerSigner(cfg config.Intake) (*answer.Signer, error) {
-	if !cfg.AnswerSecret.IsSet() {
-		return nil, errors.New("intake.answerSecret is not set (INTERLOCK_INTAKE_ANSWER_SECRET or its _FILE): the answer links of PLC notices are signed with it")
-	}
-	return answer.NewSigner([]byte(cfg.AnswerSecret.Value()), cfg.AnswerTTL, time.Now)
 }
 
 // notConfigured stands in for ServiceNow when no instance is configured: every call fails at once,

@@ -45,7 +45,7 @@ func TestMetricsCountRunsByStatusAndOutcome(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			reg := prometheus.NewRegistry()
-			m, err := worker.NewMetrics(reg, worker.Playbooks(config.Default().Playbooks))
+			m, err := worker.NewMetrics(reg, playbooks.Shipped(config.Default().Playbooks))
 			require.NoError(t, err)
 			var ts testsuite.WorkflowTestSuite
 			env := ts.NewTestWorkflowEnvironment()
@@ -53,7 +53,7 @@ func TestMetricsCountRunsByStatusAndOutcome(t *testing.T) {
 			env.RegisterWorkflowWithOptions(tc.wf, workflow.RegisterOptions{Name: "Case"})
 			env.ExecuteWorkflow("Case")
 			require.True(t, env.IsWorkflowCompleted())
-			require.Equal(t, 1, testutil.CollectAndCount(reg, "interlock_playbook_runs_total")-len(worker.PlaybookNames(worker.Playbooks(config.Default().Playbooks))),
+			require.Equal(t, 1, testutil.CollectAndCount(reg, "interlock_playbook_runs_total")-len(playbooks.Shipped(config.Default().Playbooks).Names()),
 				"one series besides the zero failure series of every playbook")
 			require.InDelta(t, 1, counterValue(t, reg, "Case", tc.status, tc.outcome), 0)
 		})

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interlock-soar/interlock/internal/config"
+	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -19,7 +20,7 @@ func TestWorkerMetricsListener(t *testing.T) {
 	t.Parallel()
 	logger := slog.New(slog.DiscardHandler)
 	pm := newProcessMetrics(logger)
-	_, err := worker.NewMetrics(pm.reg, worker.Playbooks(config.Default().Playbooks))
+	_, err := worker.NewMetrics(pm.reg, playbooks.Shipped(config.Default().Playbooks))
 	require.NoError(t, err)
 
 	addr, done, err := serveWorkerMetrics(context.Background(), "", pm, logger)

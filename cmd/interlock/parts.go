@@ -99,7 +99,7 @@ func newProjector(ctx context.Context, c client.Client, cfg config.Config, logge
 	}
 	p := workbook.NewProjector(store, c, workbook.ProjectorOptions{
 		Namespace: cfg.Temporal.Namespace,
-		Playbooks: worker.PlaybookNames(worker.Playbooks(cfg.Playbooks)),
+		Playbooks: playbooks.Shipped(cfg.Playbooks).Names(),
 		Asking:    []string{playbooks.PLCReprogrammingName, playbooks.OwnerApprovalName},
 		Interval:  cfg.Workbook.PollInterval,
 		Logger:    logger,

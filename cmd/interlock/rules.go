@@ -12,7 +12,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/rules"
-	"github.com/interlock-soar/interlock/worker"
+	"github.com/interlock-soar/interlock/playbooks"
 )
 
 const rulesUsage = `Usage:
@@ -101,7 +101,7 @@ func runRules(_ context.Context, e env, args []string) error {
 // loadRules loads the rules file, or the built-in default rules when file is "", and names what it
 // loaded.
 func loadRules(cfg config.Config, file string) (eng *rules.Engine, name string, err error) {
-	known := worker.PlaybookNames(worker.Playbooks(cfg.Playbooks))
+	known := playbooks.Shipped(cfg.Playbooks).Names()
 	name = file
 	if file == "" {
 		eng, err = rules.Default(known)
@@ -112,7 +112,7 @@ func loadRules(cfg config.Config, file string) (eng *rules.Engine, name string, 
 	if err != nil {
 		return nil, "", err
 	}
-	eng.SetEngineeringWorkstationTypes(worker.WorkstationTypes(cfg.Playbooks)) // as the worker and intake do
+	eng.SetEngineeringWorkstationTypes(playbooks.WorkstationTypes(cfg.Playbooks)) // as the worker and intake do
 	return eng, name, nil
 }
 

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/interlock-soar/interlock/internal/incident"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -31,4 +34,25 @@ func TestMarkdownTableListsKeys(t *testing.T) {
 	table := MarkdownTable()
 	require.True(t, strings.Contains(table, "`temporal.address`"))
 	require.True(t, strings.Contains(table, "`servicenow.password.file`"))
+}
+
+// TestCodeDefaults keeps the defaults written in code sound: each names a key without a tag default, and
+// a list's items hold no comma (the default is the list joined with commas, as the environment gives it).
+func TestCodeDefaults(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, incident.PLCChangeTitles(), Default().Playbooks.PLCReprogramming.AlertTitles)
+	for _, title := range incident.PLCChangeTitles() {
+		require.NotContains(t, title, ",")
+	}
+	seen := map[string]bool{}
+	walk(reflect.TypeFor[Config](), "", func(key string, f reflect.StructField) {
+		if _, ok := codeDefaults()[key]; ok {
+			_, tagged := f.Tag.Lookup("default")
+			require.False(t, tagged, "%s has a default in its tag and in codeDefaults", key)
+			seen[key] = true
+		}
+	}, nil)
+	for key := range codeDefaults() {
+		require.True(t, seen[key], "codeDefaults names %s, which is no key", key)
+	}
 }

@@ -17,9 +17,12 @@ import (
 // PLCReprogramming configures the unplanned-PLC-reprogramming → email playbook.
 //
 // The directory, production lines and maintenance windows are lists of structures, so only the file can
-// set them; the playbook package turns this section into the workflow's settings and its activities.
+// set them; the playbook package turns this section into the workflow's settings, the worker package
+// into its activities.
 type PLCReprogramming struct {
-	AlertTitles      []string      `yaml:"alertTitles" doc:"Alert titles (without the (MDIoT) prefix) that mean a PLC was reprogrammed." default:"Unauthorized PLC Programming,Unauthorized PLC Program Upload,Unauthorized PLC Configuration Write,PLC Operating Mode Changed,Firmware Change Detected,Firmware Version Changed,S7 Plus PLC Firmware Changed,Beckhoff Software Changed"`
+	// AlertTitles defaults to incident.PLCChangeTitles, the list the rules' plcChangeTitles holds too
+	// (codeDefaults).
+	AlertTitles      []string      `yaml:"alertTitles" doc:"Alert titles (without the (MDIoT) prefix) that mean a PLC was reprogrammed."`
 	AnswerTimeout    time.Duration `yaml:"answerTimeout" doc:"How long to wait for the engineers' answer before escalating (and between escalation rounds)." default:"30m"`
 	EscalationRounds int           `yaml:"escalationRounds" doc:"Escalation emails sent when nobody answers, each followed by another wait; then the run hands the incident to the SOC." default:"2"`
 	CloseOnPlanned   bool          `yaml:"closeOnPlanned" doc:"Close the incident (BenignPositive, SuspiciousButExpected) when an engineer answers that the change was planned." default:"false"`

@@ -7,10 +7,13 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/interlock-soar/interlock/internal/incident"
 )
 
 // Keys are described once, in struct tags: `yaml` names the key, `default` gives the default and `doc`
 // says what it does. Defaults, environment overrides and the README table are all derived from them.
+// A default that another package owns comes from codeDefaults instead of a tag.
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
@@ -32,7 +35,7 @@ func Docs() []KeyDoc {
 		if f.Type == secretType {
 			return
 		}
-		def := f.Tag.Get("default")
+		def := defaultOf(key, f)
 		out = append(out, KeyDoc{Key: key, Env: envName(key), Default: def, Doc: f.Tag.Get("doc")})
 	}, func(key string, f reflect.StructField) {
 		out = append(out, KeyDoc{Key: key, Env: "", Default: "", Doc: f.Tag.Get("doc") + " (file only)"})
@@ -61,6 +64,22 @@ func MarkdownTable() string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", d.Key, env, def, d.Doc)
 	}
 	return b.String()
+}
+
+// codeDefaults are the defaults written in code rather than in a tag, as the environment would give
+// them (a list joined with commas): lists another package owns, so the two cannot drift apart.
+func codeDefaults() map[string]string {
+	return map[string]string{
+		"playbooks.plcReprogramming.alertTitles": strings.Join(incident.PLCChangeTitles(), ","),
+	}
+}
+
+// defaultOf is a key's default: its tag's, else its code default.
+func defaultOf(key string, f reflect.StructField) string {
+	if def, ok := f.Tag.Lookup("default"); ok {
+		return def
+	}
+	return codeDefaults()[key]
 }
 
 // walk calls leaf for each scalar key and fileOnly for each key that only the file can set (lists of
@@ -122,8 +141,8 @@ func applyDefaults(c *Config) error {
 	var firstErr error
 	v := reflect.ValueOf(c).Elem()
 	walk(v.Type(), "", func(key string, f reflect.StructField) {
-		def, ok := f.Tag.Lookup("default")
-		if !ok || def == "" {
+		def := defaultOf(key, f)
+		if def == "" {
 			return
 		}
 		if err := setString(fieldByKey(v, key), def); err != nil && firstErr == nil {

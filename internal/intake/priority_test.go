@@ -15,7 +15,6 @@ import (
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/playbooks"
-	"github.com/interlock-soar/interlock/worker"
 )
 
 // TestPLCRunsGetAheadOfTicketBacklog posts a backlog of ticket runs and then PLC runs through the
@@ -26,7 +25,7 @@ import (
 func TestPLCRunsGetAheadOfTicketBacklog(t *testing.T) {
 	t.Parallel()
 	srv := integration.Temporal(t)
-	registry := worker.Playbooks(config.Default().Playbooks) // the real names and priorities
+	registry := playbooks.Shipped(config.Default().Playbooks) // the real names and priorities
 	nes, ok := registry.Lookup(playbooks.NewEngineeringStationName)
 	require.True(t, ok)
 	plc, ok := registry.Lookup(playbooks.PLCReprogrammingName)

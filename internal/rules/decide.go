@@ -74,7 +74,7 @@ func compileAlertExpr(src string, group bool) (*vm.Program, error) {
 
 // bindAlertEnv points the alert environment's helpers at st, once per pooled evaluator.
 func (st *evaluator) bindAlertEnv() {
-	st.aenv.PLCChangeTitles = plcChangeTitles
+	st.aenv.PLCChangeTitles = st.env.PLCChangeTitles
 	st.aenv.TitleIn = st.titleIn
 	st.aenv.TitleHas = st.titleHas
 	st.aenv.CategoryIn = st.anyAlertCategory

@@ -14,23 +14,9 @@ import (
 	"github.com/interlock-soar/interlock/internal/incident"
 )
 
-// plcChangeTitles are the Defender for IoT alert titles that mean a controller's program, configuration,
-// operating mode or firmware changed (sentinel-d4iot.md §5). "PLC Program Update" is deliberately absent:
-// it is a sensor event title, never an alert title. Read-only: conditions cannot modify it, and nothing in
-// this package does.
-var plcChangeTitles = []string{
-	"Unauthorized PLC Programming",
-	"Unauthorized PLC Program Upload",
-	"Unauthorized PLC Configuration Write",
-	"PLC Operating Mode Changed",
-	"Firmware Change Detected",
-	"Firmware Version Changed",
-	"S7 Plus PLC Firmware Changed",
-	"Beckhoff Software Changed",
-}
-
-// PLCChangeTitles returns the alert titles behind the plcChangeTitles condition variable.
-func PLCChangeTitles() []string { return append([]string(nil), plcChangeTitles...) }
+// PLCChangeTitles returns the alert titles behind the plcChangeTitles condition variable
+// (incident.PLCChangeTitles, the default of playbooks.plcReprogramming.alertTitles too).
+func PLCChangeTitles() []string { return incident.PLCChangeTitles() }
 
 // env is what a condition sees. Field names come from the expr tags, so conditions are written in the
 // lower camel case of the incident JSON. The helpers are func-typed fields rather than methods: expr

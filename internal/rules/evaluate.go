@@ -164,7 +164,8 @@ const memoryBudget = 100_000
 func newEvaluator() *evaluator {
 	st := &evaluator{}
 	st.vm.MemoryBudget = memoryBudget
-	st.env.PLCChangeTitles = plcChangeTitles
+	// Each evaluator has its own copy: conditions cannot change it, and no other evaluator sees it.
+	st.env.PLCChangeTitles = incident.PLCChangeTitles()
 	st.env.AnyAlertTitle = st.anyAlertTitle
 	st.env.AnyAlertCategory = st.anyAlertCategory
 	st.env.HasDevice = st.hasDevice

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/internal/answer"
+	"github.com/interlock-soar/interlock/internal/assets"
 	"github.com/interlock-soar/interlock/internal/backlog"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/intake"
@@ -22,7 +23,7 @@ import (
 	"github.com/interlock-soar/interlock/internal/rules"
 	"github.com/interlock-soar/interlock/internal/workbook"
 	"github.com/interlock-soar/interlock/internal/workbook/web"
-	"github.com/interlock-soar/interlock/worker"
+	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -47,13 +48,13 @@ func NewIntake(cfg config.Config, c client.Client, logger *slog.Logger) (*Intake
 // NewIntakeOn is NewIntake with the intake's metrics on reg, which /metrics serves (nil: a private
 // registry), so a replica's worker metrics share its /metrics. reg must also be a prometheus.Gatherer.
 func NewIntakeOn(cfg config.Config, c client.Client, reg prometheus.Registerer, logger *slog.Logger) (*Intake, error) {
-	registry := worker.Playbooks(cfg.Playbooks)
-	known := worker.PlaybookNames(registry)
-	set, err := worker.LoadRules(cfg.Intake.RulesFile, known, worker.WorkstationTypes(cfg.Playbooks))
+	registry := playbooks.Shipped(cfg.Playbooks)
+	known := registry.Names()
+	set, err := rules.LoadSet(cfg.Intake.RulesFile, known, playbooks.WorkstationTypes(cfg.Playbooks))
 	if err != nil {
 		return nil, err
 	}
-	dir, err := worker.LoadAssets(cfg.Incidents)
+	dir, err := assets.FromConfig(cfg.Incidents)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func NewIntakeOn(cfg config.Config, c client.Client, reg prometheus.Registerer, 
 	}
 	mounts := map[string]http.Handler{}
 	if cfg.Intake.AnswerSecret.IsSet() {
-		signer, err := worker.AnswerSigner(cfg.Intake)
+		signer, err := answer.SignerFromConfig(cfg.Intake)
 		if err != nil {
 			return nil, err
 		}

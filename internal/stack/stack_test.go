@@ -399,7 +399,7 @@ func requireReplays(ctx context.Context, t *testing.T, h *harness, workflowID st
 	}
 	replayer, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{Interceptors: worker.Interceptors()})
 	require.NoError(t, err)
-	worker.RegisterWorkflows(replayer, worker.Playbooks(config.Default().Playbooks))
+	worker.RegisterWorkflows(replayer, playbooks.Shipped(config.Default().Playbooks))
 	require.NoError(t, replayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events}))
 }
 

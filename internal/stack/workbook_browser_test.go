@@ -16,7 +16,6 @@ import (
 	"github.com/interlock-soar/interlock/internal/workbook"
 	"github.com/interlock-soar/interlock/internal/workbook/web/webtest"
 	"github.com/interlock-soar/interlock/playbooks"
-	"github.com/interlock-soar/interlock/worker"
 )
 
 var fixtureTime = regexp.MustCompile(`20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`)
@@ -53,7 +52,7 @@ func TestWorkbookInBrowser(t *testing.T) {
 		require.NoError(t, h.client.GetWorkflow(ctx, id, "").Get(ctx, nil))
 	}
 	p := workbook.NewProjector(h.workbook, h.client, workbook.ProjectorOptions{
-		Playbooks: worker.PlaybookNames(worker.Playbooks(config.Default().Playbooks)),
+		Playbooks: playbooks.Shipped(config.Default().Playbooks).Names(),
 		Asking:    []string{playbooks.PLCReprogrammingName, playbooks.OwnerApprovalName},
 		// Ask the waiting runs at once and every pass: the page must show them pending now.
 		StatusAfter: -1, StatusEvery: -1,

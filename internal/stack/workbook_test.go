@@ -13,7 +13,6 @@ import (
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/internal/workbook"
 	"github.com/interlock-soar/interlock/playbooks"
-	"github.com/interlock-soar/interlock/worker"
 )
 
 // TestWorkbookProjectsRealRunsAndRebuilds runs a real playbook, projects Temporal into a new store,
@@ -31,7 +30,7 @@ func TestWorkbookProjectsRealRunsAndRebuilds(t *testing.T) {
 	require.NoError(t, err)
 	defer store.Close()
 	p := workbook.NewProjector(store, h.client, workbook.ProjectorOptions{
-		Playbooks: worker.PlaybookNames(worker.Playbooks(config.Default().Playbooks)),
+		Playbooks: playbooks.Shipped(config.Default().Playbooks).Names(),
 		Asking:    []string{playbooks.PLCReprogrammingName, playbooks.OwnerApprovalName},
 	})
 	// Visibility lags the close a little: sync until the run shows as completed.
