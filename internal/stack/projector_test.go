@@ -12,7 +12,6 @@ import (
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/internal/workbook"
 	"github.com/interlock-soar/interlock/playbooks"
-	"github.com/interlock-soar/interlock/worker"
 )
 
 // TestProjectorReadsLittleFromTemporal: on the intake's own store, the projector takes a run's
@@ -35,7 +34,7 @@ func TestProjectorReadsLittleFromTemporal(t *testing.T) {
 	tc := &countingTemporal{Client: h.client, queries: map[string]int{}}
 	const after = 3 * time.Second
 	p := workbook.NewProjector(h.workbook, tc, workbook.ProjectorOptions{
-		Playbooks:   worker.PlaybookNames(worker.Playbooks(config.Default().Playbooks)),
+		Playbooks:   playbooks.Shipped(config.Default().Playbooks).Names(),
 		Asking:      []string{playbooks.PLCReprogrammingName, playbooks.OwnerApprovalName},
 		StatusAfter: after, StatusEvery: time.Hour,
 	})

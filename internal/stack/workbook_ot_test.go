@@ -23,7 +23,6 @@ import (
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/internal/workbook"
 	"github.com/interlock-soar/interlock/playbooks"
-	"github.com/interlock-soar/interlock/worker"
 )
 
 // countingTemporal counts the projector's queries by type, to see which runs a pass re-reads.
@@ -219,7 +218,7 @@ func newOTWorkbook(t *testing.T) *otWorkbook {
 	t.Cleanup(func() { _ = db.Close() })
 	tc := &countingTemporal{Client: h.client, queries: map[string]int{}}
 	p := workbook.NewProjector(store, tc, workbook.ProjectorOptions{
-		Playbooks: worker.PlaybookNames(worker.Playbooks(config.Default().Playbooks)),
+		Playbooks: playbooks.Shipped(config.Default().Playbooks).Names(),
 		Asking:    []string{playbooks.PLCReprogrammingName, playbooks.OwnerApprovalName},
 	})
 	return &otWorkbook{
