@@ -161,6 +161,15 @@ func TestWorkbookProjectsOTIncidents(t *testing.T) {
 		require.NoError(t, err)
 		return w.tc.take(describe) == 1
 	}, 10*time.Second, 200*time.Millisecond, "a pass describes one incident run")
+	// At the default pace a waiting incident is described once, then not again for 10 s.
+	paced := workbook.NewProjector(w.s, w.tc, workbook.ProjectorOptions{Playbooks: playbooks.Shipped(config.Default().Playbooks).Names()})
+	w.tc.take(describe)
+	_, err = paced.Sync(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, w.tc.take(describe), "a new projector describes both waiting incident runs")
+	_, err = paced.Sync(ctx)
+	require.NoError(t, err)
+	require.Zero(t, w.tc.take(describe), "the next pass, within IncidentEvery, describes none")
 
 	// A rebuild from Temporal restores the same picture, the closed incident closed.
 	_, err = w.p.Rebuild(ctx, nil)
@@ -220,6 +229,8 @@ func newOTWorkbook(t *testing.T) *otWorkbook {
 	p := workbook.NewProjector(store, tc, workbook.ProjectorOptions{
 		Playbooks: playbooks.Shipped(config.Default().Playbooks).Names(),
 		Asking:    []string{playbooks.PLCReprogrammingName, playbooks.OwnerApprovalName},
+		// Describe waiting incidents every pass: the test counts what each pass reads.
+		IncidentEvery: -1,
 	})
 	return &otWorkbook{
 		t: t, ctx: ctx, h: h, api: &intake.APIClient{BaseURL: h.intakeURL, Actor: "test:analyst"}, tc: tc, p: p, s: store, db: db,

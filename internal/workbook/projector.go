@@ -44,7 +44,11 @@ type ProjectorOptions struct {
 	// negative means at once. StatusEvery is how often it asks again while the run waits (the round
 	// moves only at an escalation); zero means 30 s, negative means every pass.
 	StatusAfter, StatusEvery time.Duration
-	Logger                   *slog.Logger
+	// IncidentEvery is how often a waiting incident workflow is described to see whether it changed
+	// (a close or reopen shows in the listing and is read at once); zero means 10 s, negative means
+	// every pass.
+	IncidentEvery time.Duration
+	Logger        *slog.Logger
 }
 
 // Projector writes Temporal's playbook runs (and the incidents they carry) and Interlock's own incident
@@ -57,9 +61,9 @@ type Projector struct {
 	asking   map[string]bool
 	interval time.Duration
 	// statusAfter and statusEvery pace the status queries of open asking runs (see ProjectorOptions).
-	statusAfter, statusEvery time.Duration
-	log                      *slog.Logger
-	dc                       converter.DataConverter
+	statusAfter, statusEvery, incidentEvery time.Duration
+	log                                     *slog.Logger
+	dc                                      converter.DataConverter
 
 	mu        sync.Mutex
 	seen      map[string]seenRun      // run ID -> what was last projected
@@ -85,6 +89,7 @@ func NewProjector(store *Store, tc Temporal, opts ProjectorOptions) *Projector {
 	}
 	p.statusAfter = durationOr(opts.StatusAfter, 10*time.Second)
 	p.statusEvery = durationOr(opts.StatusEvery, 30*time.Second)
+	p.incidentEvery = durationOr(opts.IncidentEvery, 10*time.Second)
 	for _, a := range opts.Asking {
 		p.asking[a] = true
 	}

@@ -41,7 +41,10 @@ func (p *Projector) projectIncident(ctx context.Context, info *workflowpb.Workfl
 	prev, known := p.incidents[runID]
 	p.mu.Unlock()
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		if known && prev.closed && p.listedClosed(info) && now.Sub(prev.described) < closedRecheck {
+		// A describe per waiting incident per pass adds up over thousands of them: each is described
+		// again only every incidentEvery (closedRecheck once closed), or at once when the listing's
+		// status says it was closed or reopened.
+		if known && prev.closed == p.listedClosed(info) && now.Sub(prev.described) < p.recheck(prev.closed) {
 			return false, nil
 		}
 		// Visibility keeps a run's history length only from its close, so the listing cannot say whether
@@ -76,6 +79,14 @@ func (p *Projector) projectIncident(ctx context.Context, info *workflowpb.Workfl
 	seen.closed = st.Incident.Status == incident.StatusClosed
 	p.remember(runID, seen) // the length read before the state: a change since is read next pass
 	return true, nil
+}
+
+// recheck is how long a waiting incident run goes undescribed.
+func (p *Projector) recheck(closed bool) time.Duration {
+	if closed {
+		return max(closedRecheck, p.incidentEvery)
+	}
+	return p.incidentEvery
 }
 
 func (p *Projector) remember(runID string, seen seenIncident) {
