@@ -3,6 +3,7 @@ package stack_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,7 +32,8 @@ func TestProjectorReadsLittleFromTemporal(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code)
 	require.Len(t, plc.Runs, 1)
 
-	tc := &countingTemporal{Client: h.client, queries: map[string]int{}}
+	tc := &countingTemporal{Client: h.client, queries: map[string]int{},
+		only: map[string]bool{nes.Runs[0].WorkflowID: true, plc.Runs[0].WorkflowID: true}}
 	const after = 3 * time.Second
 	p := workbook.NewProjector(h.workbook, tc, workbook.ProjectorOptions{
 		Playbooks:   playbooks.Shipped(config.Default().Playbooks).Names(),
@@ -58,14 +60,15 @@ func TestProjectorReadsLittleFromTemporal(t *testing.T) {
 	require.Equal(t, 1, tc.take(playbooks.PLCStatusQuery), "asked once per StatusEvery")
 	sum, err := h.workbook.Summary(ctx, workbook.Range{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
 	require.NoError(t, err)
-	require.Len(t, sum.Answers.Pending, 1)
-	require.Equal(t, plc.Runs[0].WorkflowID, sum.Answers.Pending[0].WorkflowID)
+	// Other tests' waiting runs share the server: this one must be among them.
+	require.True(t, slices.ContainsFunc(sum.Answers.Pending, func(a workbook.PendingAnswer) bool {
+		return a.WorkflowID == plc.Runs[0].WorkflowID
+	}), "the waiting PLC run is pending: %+v", sum.Answers.Pending)
 
 	n, err := p.Rebuild(ctx, nil)
 	require.NoError(t, err)
-	// Other tests' runs share the server: every run rebuilt is one input read.
 	require.GreaterOrEqual(t, n, 2)
-	require.Equal(t, n, tc.take(inputRead), "an emptied store reads every run's input")
+	require.Equal(t, 2, tc.take(inputRead), "an emptied store reads every run's input")
 }
 
 func runsIn(t *testing.T, s *workbook.Store) int {

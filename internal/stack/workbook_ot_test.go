@@ -28,21 +28,28 @@ import (
 // countingTemporal counts the projector's queries by type, to see which runs a pass re-reads.
 type countingTemporal struct {
 	client.Client
+	// only, when set, limits the count to these workflows (other tests' runs share the server).
+	only    map[string]bool
 	mu      sync.Mutex
 	queries map[string]int
 }
 
-func (c *countingTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error) {
+func (c *countingTemporal) count(workflowID, key string) {
+	if c.only != nil && !c.only[workflowID] {
+		return
+	}
 	c.mu.Lock()
-	c.queries[queryType]++
+	c.queries[key]++
 	c.mu.Unlock()
+}
+
+func (c *countingTemporal) QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error) {
+	c.count(workflowID, queryType)
 	return c.Client.QueryWorkflow(ctx, workflowID, runID, queryType, args...)
 }
 
 func (c *countingTemporal) DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error) {
-	c.mu.Lock()
-	c.queries[describe]++
-	c.mu.Unlock()
+	c.count(workflowID, describe)
 	return c.Client.DescribeWorkflow(ctx, workflowID, runID)
 }
 
@@ -51,9 +58,7 @@ func (c *countingTemporal) GetWorkflowHistory(ctx context.Context, workflowID, r
 	if f == enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT {
 		key = closeRead
 	}
-	c.mu.Lock()
-	c.queries[key]++
-	c.mu.Unlock()
+	c.count(workflowID, key)
 	return c.Client.GetWorkflowHistory(ctx, workflowID, runID, long, f)
 }
 
