@@ -16,7 +16,9 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,7 +51,8 @@ type PageOptions struct {
 }
 
 type page struct {
-	auth   *Auth
+	auth    *Auth
+	signIns *signInLimiter
 	log    *slog.Logger
 	tmpl   *template.Template
 	assets *assets
@@ -75,7 +78,7 @@ func NewPage(auth *Auth, opts PageOptions) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return publicRoute{&page{auth: auth, log: log, tmpl: tmpl, assets: as}}, nil
+	return publicRoute{&page{auth: auth, signIns: newSignInLimiter(auth.now), log: log, tmpl: tmpl, assets: as}}, nil
 }
 
 // Mounts are the intake mounts for the page and the API (api is wrapped with auth.RequireSession):
@@ -136,12 +139,21 @@ func (p *page) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusOK, "login.html", p.view(""))
 		return
 	}
+	if wait := p.signIns.wait(r); wait > 0 {
+		// Refused before the token is even compared, so a limited address learns nothing.
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		p.render(w, http.StatusTooManyRequests, "login.html",
+			p.view(fmt.Sprintf("Too many wrong tokens from this address: try again in %d s.", secs)))
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	idx := -1
 	if err := r.ParseForm(); err == nil {
 		idx = p.auth.tokenIndex(strings.TrimSpace(r.PostForm.Get("token")))
 	}
 	if idx < 0 {
+		p.signIns.failed(r)
 		p.log.Warn("workbook sign-in refused", "remote", r.RemoteAddr)
 		p.render(w, http.StatusUnauthorized, "login.html", p.view("That token is not one of the intake's."))
 		return

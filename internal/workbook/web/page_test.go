@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -229,3 +230,70 @@ func postLogin(t *testing.T, base, token string) *http.Response {
 }
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// TestWrongSignInsAreSlowedPerAddress: after a burst of wrong tokens an address gets 429 with
+// Retry-After, even with the right token (nothing is compared while it waits); another address is
+// untouched, and after the wait the right token signs in.
+func TestWrongSignInsAreSlowedPerAddress(t *testing.T) {
+	const token = "tok-1"
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	h, err := newServer(NewAuth(AuthConfig{Tokens: []string{token}, Now: func() time.Time { return now }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(addr, tok string) *http.Response {
+		r := httptest.NewRequest(http.MethodPost, "/workbook/login", strings.NewReader("token="+url.QueryEscape(tok)))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Result()
+	}
+	const attacker, colleague = "192.0.2.7:50001", "192.0.2.8:50002"
+	for i := range signInBurst {
+		if res := post(attacker, "guess"); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d, want 401", i+1, res.StatusCode)
+		}
+	}
+	// A new port is the same address.
+	res := post("192.0.2.7:50009", token)
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "12" || len(res.Cookies()) != 0 ||
+		!strings.Contains(string(body), "Too many wrong tokens from this address: try again in 12 s.") {
+		t.Errorf("after %d wrong tokens: %d, Retry-After %q, %d cookies, body %q; want 429, 12, none and the reason",
+			signInBurst, res.StatusCode, res.Header.Get("Retry-After"), len(res.Cookies()), body)
+	}
+	if res := post(colleague, token); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("another address with the right token: %d, want 303", res.StatusCode)
+	}
+	now = now.Add(signInEvery)
+	if res := post(attacker, token); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the wait, the right token: %d, want 303", res.StatusCode)
+	}
+	if res := post(attacker, "guess"); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("one more wrong token after the wait: %d, want 401", res.StatusCode)
+	}
+	if res := post(attacker, "guess"); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("and the next at once: %d, want 429", res.StatusCode)
+	}
+}
+
+func TestSignInLimiterForgetsIdleAddresses(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	l := newSignInLimiter(func() time.Time { return now })
+	for i := range signInAddrs {
+		r := httptest.NewRequest(http.MethodPost, "/workbook/login", nil)
+		r.RemoteAddr = "10." + strconv.Itoa(i/65536) + "." + strconv.Itoa(i/256%256) + "." + strconv.Itoa(i%256) + ":1"
+		l.failed(r)
+		now = now.Add(time.Millisecond)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/workbook/login", nil)
+	r.RemoteAddr = "192.0.2.1:1"
+	l.failed(r)
+	if n := len(l.per); n > signInAddrs/2+1 || n < 2 {
+		t.Errorf("after %d addresses and one more, %d are remembered; want the newer half", signInAddrs, n)
+	}
+	if l.wait(r) != 0 {
+		t.Error("one wrong token must not make the new address wait")
+	}
+}
