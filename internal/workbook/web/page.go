@@ -53,9 +53,9 @@ type PageOptions struct {
 type page struct {
 	auth    *Auth
 	signIns *signInLimiter
-	log    *slog.Logger
-	tmpl   *template.Template
-	assets *assets
+	log     *slog.Logger
+	tmpl    *template.Template
+	assets  *assets
 }
 
 // NewPage serves the page, the sign-in and the assets. The handler is a public mount (it checks its
