@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,9 @@ func TestOutdatedLinkAfterEscalation(t *testing.T) {
 	h := newOLinkStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	const tag = "olink"
+	// The tag names the incident and PLC, so the shared Mailpit's mail of an earlier -count run
+	// is not taken for this one's.
+	tag := "olink" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	code, a := h.post(t, plcFixture(t, "sentinel-incident-unauthorized-plc-programming.json", tag))
 	require.Equal(t, http.StatusAccepted, code)
 	require.Equal(t, playbooks.PLCReprogrammingName, a.Runs[0].Playbook)
@@ -80,7 +83,9 @@ func TestOutdatedLinkAfterEscalation(t *testing.T) {
 	// Hold the answer's write-back (Sentinel answers 503) so the run stays open and its validator, not
 	// the closed run, answers the clicks after the lead's.
 	h.azure.Stub.InjectFaults(azurestub.Faults{
-		Match:       func(r *http.Request) bool { return strings.Contains(strings.ToLower(r.URL.Path), "/incidents/plc-"+tag) },
+		Match: func(r *http.Request) bool {
+			return strings.Contains(strings.ToLower(r.URL.Path), "/incidents/plc-"+tag)
+		},
 		Unavailable: 1 << 20,
 	})
 	recorded := followLink(t, http.MethodPost, round1.notPlanned)
@@ -219,9 +224,9 @@ func queryPLCStatus(ctx context.Context, t *testing.T, h *harness, wid string) p
 // requireOpen fails when the run has closed.
 func (h *harness) requireOpen(ctx context.Context, t *testing.T, wid, why string) {
 	t.Helper()
-	desc, err := h.client.DescribeWorkflowExecution(ctx, wid, "")
+	desc, err := h.client.DescribeWorkflow(ctx, wid, "")
 	require.NoError(t, err)
-	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus(), why)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.RawResponse.GetWorkflowExecutionInfo().GetStatus(), why)
 }
 
 // waitAnswerTimers waits until the run has started n answer-deadline timers: the loop starts round n-1's
