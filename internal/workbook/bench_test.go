@@ -66,3 +66,19 @@ func BenchmarkSummary100kAlerts(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRecord is the intake's write of one incident event: an incident of 2 alerts and a device,
+// recorded again (the common case: updates of an incident the store holds).
+func BenchmarkRecord(b *testing.B) {
+	s := openTestStore(b)
+	dev := incident.Device{ID: "d1", Name: "PLC-1", Type: "PLC", Vendor: "Siemens", Site: "Site 1"}
+	inc := incident.Incident{ID: "inc-1", Title: "PLC change", Severity: "High", Status: "New", Created: t0,
+		Devices: []incident.Device{dev}, Impact: &incident.Impact{Site: "Site 1", Lines: []string{"Line 1"}},
+		Alerts: []incident.Alert{{ID: "a1", Title: "Unauthorized PLC Programming", TimeGenerated: t0, Techniques: []string{"T0843"}},
+			{ID: "a2", Title: "Unauthorized PLC Programming", TimeGenerated: t0, Techniques: []string{"T0839, T0889"}}}}
+	for b.Loop() {
+		if err := s.Record(context.Background(), inc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

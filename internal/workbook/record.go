@@ -17,7 +17,11 @@ import (
 // HasIncident says whether the store holds the incident id.
 func (s *Store) HasIncident(ctx context.Context, id string) (bool, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE id = $1`, id).Scan(&n); err != nil {
+	st, err := s.prepared(ctx, `SELECT COUNT(*) FROM incidents WHERE id = $1`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, id).Scan(&n)
+	}
+	if err != nil {
 		return false, fmt.Errorf("workbook: look up incident %s: %w", id, err)
 	}
 	return n > 0, nil
@@ -91,7 +95,7 @@ func (s *Store) recordIncident(ctx context.Context, tx *sql.Tx, inc incident.Inc
 	if mode.onlyNew {
 		q = incidentInsertNew
 	}
-	res, err := tx.ExecContext(ctx, q,
+	res, err := s.exec(ctx, tx, q,
 		inc.ID, inc.Title, inc.Severity, incident.SeverityRank(inc.Severity), inc.Status, created, closed,
 		site, line, impact, inc.Provider, sourceOf(inc))
 	if err != nil {
@@ -175,7 +179,7 @@ func (s *Store) recordDevices(ctx context.Context, tx *sql.Tx, inc incident.Inci
 		if key == "" {
 			continue
 		}
-		_, err := tx.ExecContext(ctx, deviceUpsert,
+		_, err := s.exec(ctx, tx, deviceUpsert,
 			key, d.DisplayName(), cmp.Or(d.Type, d.SubType), d.Vendor, d.Site, d.Zone,
 			lineOf(inc, d.DisplayName()), d.Importance, inc.ID)
 		if err != nil {
@@ -202,7 +206,7 @@ func (s *Store) recordAlert(ctx context.Context, tx *sql.Tx, inc incident.Incide
 	id := cmp.Or(a.ID, inc.ID+"#"+strconv.Itoa(i))
 	at := cmp.Or(unix(a.TimeGenerated), unix(a.StartTime), created)
 	d := alertDevice(inc, a)
-	_, err := tx.ExecContext(ctx, `INSERT INTO alerts
+	_, err := s.exec(ctx, tx, `INSERT INTO alerts
 		(id, incident_id, title, severity, time, device_type, vendor, engine)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
 		ON CONFLICT (id) DO UPDATE SET incident_id=excluded.incident_id, title=excluded.title,
@@ -214,11 +218,11 @@ func (s *Store) recordAlert(ctx context.Context, tx *sql.Tx, inc incident.Incide
 	}
 	techniques, tactics := s.tags(inc, a)
 	// The tag rows copy the alert's time and incident, which the matrix queries read instead of a join.
-	if err := replaceTags(ctx, tx, "alert_techniques", `INSERT INTO alert_techniques (alert_id, technique, time, incident_id)
+	if err := s.replaceTags(ctx, tx, "alert_techniques", `INSERT INTO alert_techniques (alert_id, technique, time, incident_id)
 		VALUES ($1, $2, $3, $4)`, id, techniques, at, inc.ID); err != nil {
 		return err
 	}
-	return replaceTags(ctx, tx, "alert_tactics", `INSERT INTO alert_tactics (alert_id, tactic, time)
+	return s.replaceTags(ctx, tx, "alert_tactics", `INSERT INTO alert_tactics (alert_id, tactic, time)
 		VALUES ($1, $2, $3)`, id, tactics, at)
 }
 
@@ -253,12 +257,12 @@ func (s *Store) tags(inc incident.Incident, a incident.Alert) (techniques, tacti
 }
 
 // replaceTags sets an alert's rows in table to tags: insert takes the alert ID, the tag, then more.
-func replaceTags(ctx context.Context, tx *sql.Tx, table, insert, alertID string, tags []string, more ...any) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE alert_id = $1", alertID); err != nil {
+func (s *Store) replaceTags(ctx context.Context, tx *sql.Tx, table, insert, alertID string, tags []string, more ...any) error {
+	if _, err := s.exec(ctx, tx, "DELETE FROM "+table+" WHERE alert_id = $1", alertID); err != nil {
 		return fmt.Errorf("workbook: clear %s of alert: %w", table, err)
 	}
 	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, insert, append([]any{alertID, t}, more...)...); err != nil {
+		if _, err := s.exec(ctx, tx, insert, append([]any{alertID, t}, more...)...); err != nil {
 			return fmt.Errorf("workbook: insert %s of alert: %w", table, err)
 		}
 	}
@@ -290,7 +294,7 @@ func (s *Store) UpsertRun(ctx context.Context, r Run) error {
 	if r.Asked {
 		asked = 1
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO runs
+	_, err := s.exec(ctx, nil, `INSERT INTO runs
 		(run_id, workflow_id, playbook, incident_id, status, outcome, started, closed, asked, answered_at,
 		 answer_secs, escalations, round, waiting_since)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	// The two drivers the store runs on: SQLite in pure Go (the binary stays static), PostgreSQL.
@@ -28,6 +29,36 @@ type Store struct {
 	now      func() time.Time
 	links    linker
 	cat      catalogue
+	// stmts are the write path's statements, prepared once: the SQL is fixed, and parsing it again on
+	// every write cost the intake about as much as executing it.
+	stmts sync.Map // query -> *sql.Stmt
+}
+
+// exec runs query in tx (or on the database when tx is nil) as a statement prepared once per store.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if tx != nil {
+		st = tx.StmtContext(ctx, st) // closed with the transaction
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // StoreOptions configure Open.
@@ -85,8 +116,14 @@ func Open(ctx context.Context, opts StoreOptions) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the statements and the database.
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool {
+		_ = st.(*sql.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
 
 // migrate applies the migrations not yet recorded in schema_migrations, in one transaction. On
 // PostgreSQL a transaction-scoped advisory lock makes concurrent starts (several replicas) take turns.
