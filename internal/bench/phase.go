@@ -65,7 +65,10 @@ type phase struct {
 	mails      map[string]bool // Mailpit IDs seen
 	mailNewest time.Time       // the newest message the incremental polls have seen
 	runs       map[string]bool // workflow IDs seen closed
-	watermark  time.Time       // latest close time seen
+	// unmatched holds closed runs no item claims yet: a fast run can close, and be listed, before the
+	// intake's answer that names its workflow ID is read.
+	unmatched  map[string]closedRun
+	watermark  time.Time // latest close time seen
 	unexpected struct{ tickets, emails int }
 	pollErrors map[string]int
 
@@ -142,6 +145,10 @@ func (p *phase) recordPost(it *item, sent, at time.Time, resp intake.Response, e
 		if it.workflowID == "" {
 			it.workflowID = run.WorkflowID
 			p.byWF[run.WorkflowID] = it
+			if r, ok := p.unmatched[run.WorkflowID]; ok {
+				delete(p.unmatched, run.WorkflowID)
+				p.closeItem(it, r)
+			}
 		}
 	}
 	return p.needsAnswer(it)
@@ -256,11 +263,20 @@ func (p *phase) addRuns(infos []closedRun) {
 		}
 		it := p.byWF[r.workflowID]
 		if it == nil {
+			if p.unmatched == nil {
+				p.unmatched = map[string]closedRun{}
+			}
+			p.unmatched[r.workflowID] = r
 			continue
 		}
-		it.closedAt, it.closeState = r.closedAt, r.status
-		p.closedN.Add(1)
+		p.closeItem(it, r)
 	}
+}
+
+// closeItem records how an item's run closed; called with p.mu held.
+func (p *phase) closeItem(it *item, r closedRun) {
+	it.closedAt, it.closeState = r.closedAt, r.status
+	p.closedN.Add(1)
 }
 
 func (p *phase) seenRuns() int {

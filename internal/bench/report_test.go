@@ -217,3 +217,28 @@ func TestPhaseFolding(t *testing.T) {
 	require.Equal(t, now.Add(time.Second), p.watermark)
 	require.Equal(t, int64(2), p.closedN.Load())
 }
+
+// A fast run can close, and be listed closed, before the intake's answer naming it is read: it
+// still counts as closed once the answer arrives (it is listed only once).
+func TestPhaseRunClosedBeforeItsAnswer(t *testing.T) {
+	g, err := NewGenerator("abc")
+	require.NoError(t, err)
+	nes, err := g.New(KindNES, "l0", 0)
+	require.NoError(t, err)
+	a := &item{inc: nes}
+	p := newPhase("full load", "abc", "l", []*item{a})
+	p.effects = false
+	now := time.Now()
+	wid := "NewEngineeringStationTicket/" + nes.ID
+
+	p.addRuns([]closedRun{{workflowID: wid, closedAt: now, status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED}})
+	require.Zero(t, p.closedN.Load(), "no item claims the run yet")
+	require.Equal(t, 1, p.seenRuns())
+
+	p.recordPost(a, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindNES.Playbook(), WorkflowID: wid, Status: "started"}}}, nil, 1)
+	require.True(t, a.closed(), "the run listed before its answer is the item's")
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, a.closeState)
+	require.Equal(t, int64(1), p.closedN.Load())
+	require.True(t, p.settled())
+	require.Empty(t, p.unmatched)
+}
