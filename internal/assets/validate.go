@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/interlock-soar/interlock/internal/safetext"
+	"github.com/interlock-soar/interlock/internal/suggest"
 )
 
 // Both readers turn their input into vals (a value plus the place it came from) and hand them to a
@@ -314,40 +315,8 @@ func (b *builder) unique(key, pos, what string) bool {
 
 // didYouMean suggests the known word closest to s, if it is close enough to be a typo.
 func didYouMean(s string, known []string) string {
-	best, bestD := "", 3
-	ls := strings.ToLower(s)
-	for _, k := range known {
-		d := editDistance(ls, strings.ToLower(k))
-		if d < bestD {
-			best, bestD = k, d
-		}
+	if best := suggest.Closest(s, known); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance, capped in cost by only being used on short keys.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }

@@ -178,18 +178,12 @@ func (e *Engine) decide(inc *incident.Incident, trace incTracer) (d IncidentDeci
 			trace.note(r, outcomeTitleNotMatched, "")
 			continue
 		}
-		if r.program != nil {
-			out, err := st.vm.Run(r.program, st.aboxed)
-			if err != nil {
-				msg := oneLine(err)
+		if o, msg := st.condition(r.program, st.aboxed); o != outcomeMatched {
+			if o == outcomeError {
 				d.Errors = append(d.Errors, fmt.Sprintf("rule %q: %s", r.name, msg))
-				trace.note(r, outcomeError, msg)
-				continue
 			}
-			if matched, _ := out.(bool); !matched {
-				trace.note(r, outcomeNotMatched, "")
-				continue
-			}
+			trace.note(r, o, msg)
+			continue
 		}
 		trace.note(r, outcomeMatched, "")
 		st.applyIncidentRule(r, &d)

@@ -72,18 +72,12 @@ func (e *Engine) evaluate(ev *incident.Event, now time.Time, trace tracer) (res 
 			trace.note(r, outcomeExpired, "")
 			continue
 		}
-		if r.program != nil {
-			out, err := st.vm.Run(r.program, st.boxed)
-			if err != nil {
-				msg := oneLine(err)
+		if o, msg := st.condition(r.program, st.boxed); o != outcomeMatched {
+			if o == outcomeError {
 				res.Errors = append(res.Errors, fmt.Sprintf("rule %q: %s", r.name, msg))
-				trace.note(r, outcomeError, msg)
-				continue
 			}
-			if matched, _ := out.(bool); !matched {
-				trace.note(r, outcomeNotMatched, "")
-				continue
-			}
+			trace.note(r, o, msg)
+			continue
 		}
 		trace.note(r, outcomeMatched, "")
 		st.apply(r, &res)
@@ -106,6 +100,22 @@ func triggerOf(t incident.EventType) (Trigger, bool) {
 		return TriggerUpdated, true
 	}
 	return "", false
+}
+
+// condition runs a rule's condition (nil: none, which matches) against env: outcomeMatched,
+// outcomeNotMatched, or outcomeError with the error on one line.
+func (st *evaluator) condition(program *vm.Program, env any) (outcome, string) {
+	if program == nil {
+		return outcomeMatched, ""
+	}
+	out, err := st.vm.Run(program, env)
+	if err != nil {
+		return outcomeError, oneLine(err)
+	}
+	if matched, _ := out.(bool); !matched {
+		return outcomeNotMatched, ""
+	}
+	return outcomeMatched, ""
 }
 
 // oneLine renders an expr error as "message (line:column)" without the snippet lines, for logs.

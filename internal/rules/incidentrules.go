@@ -12,6 +12,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/interlock-soar/interlock/internal/incident"
+	"github.com/interlock-soar/interlock/internal/suggest"
 )
 
 // sectionIncident is the top-level key of the incident creation rules, and Problem.Section for them.
@@ -129,40 +130,10 @@ func sortIncidentRules(rs []*incidentRule) []*incidentRule {
 
 // suggestKey names the key the author probably meant: same letters in another case, or one or two typos.
 func suggestKey(key string, keys []string) string {
-	best, bestDist := "", 3
-	for _, k := range keys {
-		if strings.EqualFold(k, key) {
-			return fmt.Sprintf(" (did you mean %s?)", k)
-		}
-		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestDist {
-			best, bestDist = k, d
-		}
+	if best := suggest.Closest(key, keys); best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-// editDistance is the Levenshtein distance of two short strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // slug makes a rule name safe in a workflow ID: lower-case ASCII letters and digits, runs of anything
