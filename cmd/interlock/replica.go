@@ -8,7 +8,6 @@ import (
 	"net"
 
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -48,16 +47,11 @@ func runReplica(ctx context.Context, e env, args []string) error {
 	}
 	logger := newLogger(cfg.Log, e.stderr)
 	pm := newProcessMetrics(logger)
-	c, err := worker.DialWith(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr), pm.sdk)
+	c, err := dialForWorker(ctx, e, cfg, pm, *register)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if *register {
-		if err := worker.RegisterSearchAttributes(ctx, c, cfg.Temporal.Namespace); err != nil {
-			return err
-		}
-	}
 	w, err := startWorker(ctx, c, cfg, pm, logger)
 	if err != nil {
 		return err

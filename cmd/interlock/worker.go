@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/worker"
 )
@@ -23,16 +25,11 @@ func runWorker(ctx context.Context, e env, args []string) error {
 	}
 	logger := newLogger(cfg.Log, e.stderr)
 	pm := newProcessMetrics(logger)
-	c, err := worker.DialWith(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr), pm.sdk)
+	c, err := dialForWorker(ctx, e, cfg, pm, *register)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if *register {
-		if err := worker.RegisterSearchAttributes(ctx, c, cfg.Temporal.Namespace); err != nil {
-			return err
-		}
-	}
 	w, err := startWorker(ctx, c, cfg, pm, logger)
 	if err != nil {
 		return err
@@ -50,6 +47,22 @@ func runWorker(ctx context.Context, e env, args []string) error {
 	werr := w.Stop()
 	stopMetrics()
 	return errors.Join(werr, <-merr)
+}
+
+// dialForWorker connects to Temporal with the process's SDK metrics and, when register is set (the
+// --register-search-attributes flag), registers Interlock's search attributes first.
+func dialForWorker(ctx context.Context, e env, cfg config.Config, pm *processMetrics, register bool) (client.Client, error) {
+	c, err := worker.DialWith(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr), pm.sdk)
+	if err != nil {
+		return nil, err
+	}
+	if register {
+		if err := worker.RegisterSearchAttributes(ctx, c, cfg.Temporal.Namespace); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // serveWorkerMetrics serves /metrics on addr until ctx is done, and says where; with no addr it serves
