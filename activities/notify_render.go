@@ -48,7 +48,7 @@ func RenderPLCNotification(n PLCNotification, links AnswerLinks) (subject, text,
 }
 
 type noticeView struct {
-	Subject    string
+	emailChrome
 	Escalation int
 	PLC        string
 	Headline   string
@@ -60,9 +60,6 @@ type noticeView struct {
 	Sections   []section
 	Steps      []string
 	Techniques string
-	// Severity is the incident severity; SeverityColor its badge colour.
-	Severity      string
-	SeverityColor string
 	// Impact is the business impact block; nil leaves it out.
 	Impact *impactView
 }
@@ -104,10 +101,9 @@ func plcView(n PLCNotification, links AnswerLinks) noticeView {
 		PLC:        plc,
 		Planned:    links.Planned,
 		NotPlanned: links.NotPlanned,
-		Severity:   field(n.Severity, 20),
 	}
-	v.Subject = noticeSubject(n, plc)
-	v.SeverityColor = severityColor(v.Severity)
+	v.emailChrome = newEmailChrome(noticeSubject(n, plc), n.Severity, "Escalation", v.Escalation,
+		"nobody has answered the earlier notice yet.")
 	title := alertTitle(c.AlertTitle)
 	v.Headline = "Was this change to PLC " + plc + " planned?"
 	v.What = whatHappened(title)
@@ -384,7 +380,7 @@ func severityColor(sev string) string {
 	return "#4b5563"
 }
 
-var plcText = texttemplate.Must(texttemplate.New("text").Funcs(texttemplate.FuncMap{"inc": inc}).Parse(`{{.Subject}}
+var plcText = texttemplate.Must(textLayout("plc").Funcs(texttemplate.FuncMap{"inc": inc}).Parse(`{{.Subject}}
 
 {{.Headline}}
 {{.What}}{{if .When}} Detected {{.When}}.{{end}}
@@ -403,27 +399,15 @@ the question is escalated.{{end}}
 
   No, this change was NOT planned:
   {{.NotPlanned}}
-{{range .Sections}}
-{{.Title}}
-{{range .Rows}}  {{.Pad}}{{.Value}}
-{{end}}{{end}}{{if .Steps}}
+{{template "sections" .}}{{if .Steps}}
 What to do
 {{range $i, $s := .Steps}}  {{inc $i}}. {{$s}}
 {{end}}{{end}}{{if .Techniques}}
 MITRE ATT&CK for ICS: {{.Techniques}}
 {{end}}
---
-Sent by Interlock for the security operations team.{{if .Escalation}} This is escalation {{.Escalation}}: nobody has answered the earlier notice yet.{{end}}
-If you did not expect this email, tell the security team; do not forward the answer links.
-`))
+{{template "footer" .}}`))
 
-var plcHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Subject}}</title></head>
-<body style="margin:0;padding:0;background:#f3f4f6;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f3f4f6;"><tr><td align="center" style="padding:24px 12px;">
-<table role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:640px;background:#ffffff;border:1px solid #e5e7eb;border-radius:8px;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;color:#111827;">
-<tr><td style="padding:16px 28px;background:#111827;color:#ffffff;border-radius:8px 8px 0 0;font-size:12px;letter-spacing:1px;text-transform:uppercase;">Interlock · OT security{{if .Escalation}} &nbsp;<span style="background:#b91c1c;color:#ffffff;padding:2px 8px;border-radius:4px;">Escalation {{.Escalation}}</span>{{end}}{{if .Severity}} &nbsp;<span style="background:{{.SeverityColor}};color:#ffffff;padding:2px 8px;border-radius:4px;">{{.Severity}}</span>{{end}}</td></tr>
-<tr><td style="padding:28px 28px 8px 28px;">
+var plcHTML = htmltemplate.Must(htmlLayout("plc").Parse(`{{template "top" .}}<tr><td style="padding:28px 28px 8px 28px;">
 <h1 style="margin:0 0 12px 0;font-size:22px;line-height:1.3;">{{.Headline}}</h1>
 <p style="margin:0 0 12px 0;">{{.What}}{{if .When}} Detected <strong>{{.When}}</strong>.{{end}}</p>
 {{with .Impact}}<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;margin:0 0 16px 0;"><tr><td style="padding:10px 14px;border-left:4px solid {{if .Alert}}#b91c1c{{else}}#9ca3af{{end}};background:{{if .Alert}}#fef2f2{{else}}#f9fafb{{end}};border-radius:4px;word-break:break-word;">
@@ -438,24 +422,11 @@ var plcHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
 <td style="padding:0 0 12px 0;"><a href="{{.NotPlanned}}" style="display:inline-block;background:#b91c1c;color:#ffffff;font-weight:bold;text-decoration:none;padding:12px 20px;border-radius:6px;">No, this change was NOT planned</a></td>
 </tr></table>
 </td></tr>
-{{range .Sections}}<tr><td style="padding:12px 28px 0 28px;">
-<h2 style="margin:8px 0 6px 0;font-size:13px;letter-spacing:1px;text-transform:uppercase;color:#6b7280;">{{.Title}}</h2>
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;">
-{{range .Rows}}<tr><td style="padding:6px 12px 6px 0;border-top:1px solid #f3f4f6;color:#6b7280;width:140px;vertical-align:top;">{{.Label}}</td><td style="padding:6px 0;border-top:1px solid #f3f4f6;vertical-align:top;word-break:break-word;">{{if .Link}}<a href="{{.Link}}" style="color:#1d4ed8;">{{.Value}}</a>{{else}}{{.Value}}{{end}}</td></tr>
-{{end}}</table>
-</td></tr>
-{{end}}{{if .Steps}}<tr><td style="padding:12px 28px 0 28px;">
+{{template "sections" .}}{{if .Steps}}<tr><td style="padding:12px 28px 0 28px;">
 <h2 style="margin:8px 0 6px 0;font-size:13px;letter-spacing:1px;text-transform:uppercase;color:#6b7280;">What to do</h2>
 <ol style="margin:0;padding-left:20px;">{{range .Steps}}<li style="margin:0 0 6px 0;">{{.}}</li>{{end}}</ol>
 </td></tr>
 {{end}}{{if .Techniques}}<tr><td style="padding:12px 28px 0 28px;color:#6b7280;font-size:13px;">MITRE ATT&amp;CK for ICS: {{.Techniques}}</td></tr>
-{{end}}<tr><td style="padding:20px 28px 24px 28px;color:#6b7280;font-size:12px;border-top:1px solid #e5e7eb;">
-Sent by Interlock for the security operations team.{{if .Escalation}} This is escalation {{.Escalation}}: nobody has answered the earlier notice yet.{{end}}
-If you did not expect this email, tell the security team; do not forward the answer links.
-</td></tr>
-</table>
-</td></tr></table>
-</body></html>
-`))
+{{end}}{{template "footer" .}}`))
 
 func inc(i int) int { return i + 1 }
