@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -38,25 +37,17 @@ func runReplica(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("replica takes no arguments, got %q", fs.Args())
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	cfg, err := loadConfig(e, *cfgPath, *listen)
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Intake.Listen = *listen
-	}
-	logger := newLogger(cfg.Log, e.stderr)
-	pm := newProcessMetrics(logger)
-	c, err := dialForWorker(ctx, e, cfg, pm, *register)
+	p, err := startWorkerProcess(ctx, e, cfg, *register)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	w, err := startWorker(ctx, c, cfg, pm, logger)
-	if err != nil {
-		return err
-	}
-	in, err := startIntake(ctx, cfg, c, pm, logger)
+	defer p.client.Close()
+	w, logger := p.worker, p.logger
+	in, err := startIntake(ctx, cfg, p.client, p.metrics, logger)
 	if err != nil {
 		return errors.Join(err, w.Stop())
 	}

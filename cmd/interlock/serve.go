@@ -7,7 +7,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/worker"
 )
 
@@ -17,12 +16,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	cfg, err := loadConfig(e, *cfgPath, *listen)
 	if err != nil {
 		return err
-	}
-	if *listen != "" {
-		cfg.Intake.Listen = *listen
 	}
 	logger := newLogger(cfg.Log, e.stderr)
 	pm := newProcessMetrics(logger)

@@ -19,21 +19,16 @@ func runWorker(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	cfg, err := loadConfig(e, *cfgPath, "")
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.Log, e.stderr)
-	pm := newProcessMetrics(logger)
-	c, err := dialForWorker(ctx, e, cfg, pm, *register)
+	p, err := startWorkerProcess(ctx, e, cfg, *register)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	w, err := startWorker(ctx, c, cfg, pm, logger)
-	if err != nil {
-		return err
-	}
+	defer p.client.Close()
+	w, pm, logger := p.worker, p.metrics, p.logger
 	mctx, stopMetrics := context.WithCancel(ctx)
 	defer stopMetrics()
 	_, merr, err := serveWorkerMetrics(mctx, cfg.Worker.MetricsListen, pm, logger)
@@ -49,20 +44,49 @@ func runWorker(ctx context.Context, e env, args []string) error {
 	return errors.Join(werr, <-merr)
 }
 
-// dialForWorker connects to Temporal with the process's SDK metrics and, when register is set (the
-// --register-search-attributes flag), registers Interlock's search attributes first.
-func dialForWorker(ctx context.Context, e env, cfg config.Config, pm *processMetrics, register bool) (client.Client, error) {
-	c, err := worker.DialWith(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr), pm.sdk)
+// workerProcess is what a process running the worker holds; the caller closes client.
+type workerProcess struct {
+	logger  *slog.Logger
+	metrics *processMetrics
+	client  client.Client
+	worker  *backgroundWorker
+}
+
+// startWorkerProcess connects to Temporal with the process's SDK metrics, registers Interlock's
+// search attributes first when register is set (the --register-search-attributes flag), and starts
+// the worker.
+func startWorkerProcess(ctx context.Context, e env, cfg config.Config, register bool) (*workerProcess, error) {
+	p := &workerProcess{logger: newLogger(cfg.Log, e.stderr)}
+	p.metrics = newProcessMetrics(p.logger)
+	c, err := worker.DialWith(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr), p.metrics.sdk)
 	if err != nil {
 		return nil, err
 	}
 	if register {
-		if err := worker.RegisterSearchAttributes(ctx, c, cfg.Temporal.Namespace); err != nil {
-			c.Close()
-			return nil, err
-		}
+		err = worker.RegisterSearchAttributes(ctx, c, cfg.Temporal.Namespace)
 	}
-	return c, nil
+	if err == nil {
+		p.worker, err = startWorker(ctx, c, cfg, p.metrics, p.logger)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	p.client = c
+	return p, nil
+}
+
+// loadConfig loads the configuration, with the intake's listen address overridden when the --listen
+// flag is set.
+func loadConfig(e env, path, listen string) (config.Config, error) {
+	cfg, err := config.Load(path, e.getenv)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if listen != "" {
+		cfg.Intake.Listen = listen
+	}
+	return cfg, nil
 }
 
 // serveWorkerMetrics serves /metrics on addr until ctx is done, and says where; with no addr it serves
