@@ -85,7 +85,7 @@ func startRun(ctx workflow.Context, playbook string, inc incident.Incident) erro
 			"the incident has no id: nothing to key the run and its write-back on; start the run with a Sentinel incident or an Interlock incident with an id",
 			FailureInvalidIncident, nil)
 	}
-	if err := workflows.Begin(ctx, playbook, inc); err != nil {
+	if err := workflows.IndexRun(ctx, playbook, inc); err != nil {
 		return fmt.Errorf("set search attributes: %w", err)
 	}
 	return nil

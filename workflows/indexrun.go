@@ -10,7 +10,7 @@ import (
 )
 
 // SearchAttributesFor returns the search attributes of a playbook run for an incident. The intake sets
-// them at start; Begin sets them again inside the run, so runs started by hand from the Temporal UI are
+// them at start; IndexRun sets them again inside the run, so runs started by hand from the Temporal UI are
 // as findable as the others.
 func SearchAttributesFor(playbook string, inc incident.Incident) []temporal.SearchAttributeUpdate {
 	var sites, devices []string
@@ -41,10 +41,10 @@ func SearchAttributesFor(playbook string, inc incident.Incident) []temporal.Sear
 	return ups
 }
 
-// Begin is the first call of every playbook: it makes the run findable by incident, site and device.
+// IndexRun is the first call of every playbook: it makes the run findable by incident, site and device.
 // The attributes must be registered on the server (interlock dev and `interlock worker
 // --register-search-attributes` do it); an unregistered one fails the workflow task until it is.
-func Begin(ctx workflow.Context, playbook string, inc incident.Incident) error {
+func IndexRun(ctx workflow.Context, playbook string, inc incident.Incident) error {
 	// The intake sets them at start; upserting again would only add a history event.
 	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrPlaybook); ok {
 		return nil
