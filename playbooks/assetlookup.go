@@ -32,7 +32,7 @@ func describeAssets(ctx workflow.Context, inc incident.Incident) (activities.Ass
 	for _, d := range inc.Devices {
 		res.Devices = append(res.Devices, activities.PlacedDevice{Device: d})
 	}
-	return res, "asset directory lookup failed: " + nesFailure(err), nil
+	return res, "asset directory lookup failed: " + ticketFailure(err), nil
 }
 
 // stableCommentID is the ID of a playbook's comment on an incident, the same for every run of the
@@ -43,7 +43,7 @@ func stableCommentID(playbook, incidentID, purpose string) string {
 
 // writeComment writes msg under its stable ID; it returns the error text, "" on success.
 func writeComment(ctx workflow.Context, inc incident.Incident, playbook, purpose, msg string) (string, error) {
-	cctx := workflows.WithCallOptions(ctx, nesCommentAttempt, nesCommentTotal)
+	cctx := workflows.WithCallOptions(ctx, commentAttempt, commentTotal)
 	err := workflows.CallOutside(cctx, activities.AddIncidentComment, activities.CommentRequest{
 		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: msg, Purpose: purpose,
 		CommentID: stableCommentID(playbook, inc.ID, purpose),
@@ -55,7 +55,7 @@ func writeComment(ctx workflow.Context, inc incident.Incident, playbook, purpose
 		return "", err
 	}
 	workflow.GetLogger(ctx).Warn("incident comment failed", "incident", inc.ID, "playbook", playbook, "err", err)
-	return nesFailure(err), nil
+	return ticketFailure(err), nil
 }
 
 // writeUpdate writes the update; it returns what changed and the error text, "" on success.
@@ -70,7 +70,7 @@ func writeUpdate(ctx workflow.Context, req activities.UpdateRequest) ([]string, 
 		return nil, "", err
 	}
 	workflow.GetLogger(ctx).Warn("incident update failed", "incident", req.IncidentID, "err", err)
-	return nil, nesFailure(err), nil
+	return nil, ticketFailure(err), nil
 }
 
 func hasTag(labels []string, tag string) bool {

@@ -155,13 +155,13 @@ func (p *AutoClose) lookUp(ctx workflow.Context, inc incident.Incident, devices 
 		})
 	}
 	for i, f := range futures {
-		name := nesName(devices[i].Device)
+		name := workstationName(devices[i].Device)
 		var pc activities.PlannedChange
 		if err := f.Get(ctx, &pc); err != nil {
 			if temporal.IsCanceledError(err) {
 				return err
 			}
-			res.NotCovered = append(res.NotCovered, SkippedDevice{name, "planned-change lookup failed: " + nesFailure(err)})
+			res.NotCovered = append(res.NotCovered, SkippedDevice{name, "planned-change lookup failed: " + ticketFailure(err)})
 			continue
 		}
 		if !pc.Planned {
@@ -210,7 +210,7 @@ func closeBlockedBySafety(devices []activities.PlacedDevice, severity string) st
 			if !high {
 				what = "criticality high"
 			}
-			return fmt.Sprintf("%s is a safety-relevant asset (%s): never closed automatically", nesName(pd.Device), what)
+			return fmt.Sprintf("%s is a safety-relevant asset (%s): never closed automatically", workstationName(pd.Device), what)
 		}
 	}
 	return ""

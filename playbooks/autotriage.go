@@ -163,7 +163,7 @@ func triageDevices(devices []activities.PlacedDevice, safety bool) []TriagedDevi
 		if safety && pd.Place != nil && pd.Place.Safety {
 			why = append(why, "safety-relevant asset "+safetext.Line(pd.Place.Asset, 100)+" in the asset directory")
 		}
-		name := nesName(pd.Device)
+		name := workstationName(pd.Device)
 		if len(why) == 0 || seen[name] {
 			continue
 		}

@@ -54,7 +54,7 @@
 //
 //   - Which devices: every IoT device whose type or sub-type is one of the configured types
 //     (case-insensitive) or that Defender for IoT marks as a programming device, unless it is marked
-//     authorized. The same device twice (same key) gets one ticket. At most nesMaxTickets per incident:
+//     authorized. The same device twice (same key) gets one ticket. At most maxTicketsPerRun per incident:
 //     past that the rest are listed as skipped, so a flood of entities cannot flood the ticket queue.
 //   - One ticket per device, ever open at once: the device's key (activities.DeviceKey, from its MAC,
 //     else Defender ID, else IP and site) is the ticket's correlation_id. A device seen again while its

@@ -176,7 +176,7 @@ func (p *MailByLine) send(ctx workflow.Context, inc incident.Incident, s MailLin
 		var nr activities.NotificationResult
 		if err := pe.f.Get(ctx, &nr); err != nil {
 			workflow.GetLogger(ctx).Warn("line notification failed", "line", pe.g.line, "err", err)
-			res.NotMailed = append(res.NotMailed, SkippedLine{lineLabel(pe.g), nesFailure(err)})
+			res.NotMailed = append(res.NotMailed, SkippedLine{lineLabel(pe.g), ticketFailure(err)})
 			continue
 		}
 		names := make([]string, len(pe.g.devices))
@@ -195,7 +195,7 @@ func groupByLine(devices []activities.PlacedDevice) ([]lineGroup, []string) {
 	index := map[string]int{}
 	seen := map[string]bool{}
 	for _, pd := range devices {
-		name := nesName(pd.Device)
+		name := workstationName(pd.Device)
 		if pd.Place == nil || pd.Place.Line == "" {
 			if !containsString(without, name) {
 				without = append(without, name)

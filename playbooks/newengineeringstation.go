@@ -33,15 +33,15 @@ const NewEngineeringStationName = "NewEngineeringStationTicket"
 // FailureTicketsFailed is the error type of a run in which no device could be ticketed.
 const FailureTicketsFailed = "TicketsFailed"
 
-// nesMaxTickets bounds the tickets one incident can open.
-const nesMaxTickets = 25
+// maxTicketsPerRun bounds the tickets one incident can open.
+const maxTicketsPerRun = 25
 
 // The incident comment is retried for a shorter time than the tickets: they are what matters, and
 // the run's result records a comment that could not be written.
-const nesCommentAttempt, nesCommentTotal = 30 * time.Second, 10 * time.Minute
+const commentAttempt, commentTotal = 30 * time.Second, 10 * time.Minute
 
-// NESSettings are the playbook's settings. Build them with NESSettingsFrom.
-type NESSettings struct {
+// NewEngineeringStationSettings are the playbook's settings. Build them with NewEngineeringStationSettingsFrom.
+type NewEngineeringStationSettings struct {
 	// DeviceTypes are the device types or sub-types that count as engineering workstations. Nil takes
 	// the default; an empty list counts only devices marked as programming devices.
 	DeviceTypes []string                `json:"deviceTypes"`
@@ -52,9 +52,9 @@ type NESSettings struct {
 	RetryFor       time.Duration `json:"retryFor"`
 }
 
-// NESSettingsFrom makes the settings from the validated config section.
-func NESSettingsFrom(cfg config.NewEngineeringStation) NESSettings {
-	s := NESSettings{
+// NewEngineeringStationSettingsFrom makes the settings from the validated config section.
+func NewEngineeringStationSettingsFrom(cfg config.NewEngineeringStation) NewEngineeringStationSettings {
+	s := NewEngineeringStationSettings{
 		Table: strings.TrimSpace(cfg.Table),
 		Fields: activities.TicketFields{
 			Category:                 strings.TrimSpace(cfg.Category),
@@ -81,14 +81,14 @@ func NESSettingsFrom(cfg config.NewEngineeringStation) NESSettings {
 	return s
 }
 
-// DefaultNESSettings are the settings of the default config.
-func DefaultNESSettings() NESSettings {
-	return NESSettingsFrom(config.Default().Playbooks.NewEngineeringStation)
+// DefaultNewEngineeringStationSettings are the settings of the default config.
+func DefaultNewEngineeringStationSettings() NewEngineeringStationSettings {
+	return NewEngineeringStationSettingsFrom(config.Default().Playbooks.NewEngineeringStation)
 }
 
-// normalized fills what a hand-built NESSettings left empty with the defaults.
-func (s NESSettings) normalized() NESSettings {
-	def := DefaultNESSettings()
+// normalized fills what a hand-built NewEngineeringStationSettings left empty with the defaults.
+func (s NewEngineeringStationSettings) normalized() NewEngineeringStationSettings {
+	def := DefaultNewEngineeringStationSettings()
 	out := s
 	if out.DeviceTypes == nil {
 		out.DeviceTypes = def.DeviceTypes
@@ -107,12 +107,12 @@ func (s NESSettings) normalized() NESSettings {
 
 // NewEngineeringStation is the playbook.
 type NewEngineeringStation struct {
-	Settings NESSettings
+	Settings NewEngineeringStationSettings
 }
 
 // NewEngineeringStationPlaybook makes the playbook from the validated config section.
 func NewEngineeringStationPlaybook(cfg config.NewEngineeringStation) *NewEngineeringStation {
-	return &NewEngineeringStation{Settings: NESSettingsFrom(cfg)}
+	return &NewEngineeringStation{Settings: NewEngineeringStationSettingsFrom(cfg)}
 }
 
 // Playbook describes the playbook for the registry.
@@ -183,24 +183,24 @@ func (p *NewEngineeringStation) Run(ctx workflow.Context, inc incident.Incident)
 	for i, f := range futures {
 		var tr activities.TicketResult
 		if err := f.Get(ctx, &tr); err != nil {
-			name := nesName(targets[i])
+			name := workstationName(targets[i])
 			logger.Warn("no ticket for workstation", "device", name, "err", err)
-			res.Failed = append(res.Failed, FailedDevice{Device: name, Error: nesFailure(err)})
+			res.Failed = append(res.Failed, FailedDevice{Device: name, Error: ticketFailure(err)})
 			continue
 		}
 		res.Tickets = append(res.Tickets, tr)
 	}
 
-	res.Comment = nesComment(res, inc.Impact)
+	res.Comment = ticketsComment(res, inc.Impact)
 	var wr activities.WriteResult
-	cctx := workflows.WithCallOptions(ctx, nesCommentAttempt, nesCommentTotal)
+	cctx := workflows.WithCallOptions(ctx, commentAttempt, commentTotal)
 	err = workflows.CallOutside(cctx, activities.AddIncidentComment, activities.CommentRequest{
 		IncidentID: inc.ID, IncidentARMID: inc.ARMID, Number: inc.Number, Message: res.Comment, Purpose: "tickets",
 	}).Get(ctx, &wr)
 	if err != nil {
 		// The tickets exist; a lost comment is recorded, not a reason to fail the run.
 		logger.Warn("incident comment failed", "err", err)
-		res.CommentError = nesFailure(err)
+		res.CommentError = ticketFailure(err)
 	}
 	if len(res.Tickets) == 0 {
 		return res, temporal.NewNonRetryableApplicationError(
@@ -218,7 +218,7 @@ func selectWorkstations(devices []incident.Device, types []string) (targets []in
 		if !d.IsEngineeringWorkstation(types) {
 			continue
 		}
-		name := nesName(d)
+		name := workstationName(d)
 		key := activities.DeviceKey(d)
 		switch first, dup := keys[key]; {
 		case d.IsAuthorized:
@@ -227,8 +227,8 @@ func selectWorkstations(devices []incident.Device, types []string) (targets []in
 			skipped = append(skipped, SkippedDevice{name, "no MAC address, Defender for IoT device ID or IP address to identify it"})
 		case dup:
 			skipped = append(skipped, SkippedDevice{name, "same device as " + first})
-		case len(targets) == nesMaxTickets:
-			skipped = append(skipped, SkippedDevice{name, fmt.Sprintf("more than %d workstations in one incident", nesMaxTickets)})
+		case len(targets) == maxTicketsPerRun:
+			skipped = append(skipped, SkippedDevice{name, fmt.Sprintf("more than %d workstations in one incident", maxTicketsPerRun)})
 		default:
 			keys[key] = name
 			targets = append(targets, d)
@@ -237,8 +237,8 @@ func selectWorkstations(devices []incident.Device, types []string) (targets []in
 	return targets, skipped
 }
 
-// nesName names a device in results and comments: its display name, with its IP when that differs.
-func nesName(d incident.Device) string {
+// workstationName names a device in results and comments: its display name, with its IP when that differs.
+func workstationName(d incident.Device) string {
 	name := safetext.Line(d.DisplayName(), 100)
 	if ip := safetext.Line(d.IP, 60); ip != "" && ip != name {
 		name += " (" + ip + ")"
@@ -249,8 +249,8 @@ func nesName(d incident.Device) string {
 	return name
 }
 
-// nesFailure is the readable part of an activity failure: the application error's message and cause.
-func nesFailure(err error) string {
+// ticketFailure is the readable part of an activity failure: the application error's message and cause.
+func ticketFailure(err error) string {
 	if appErr, ok := errors.AsType[*temporal.ApplicationError](err); ok {
 		return safetext.Line(appErr.Error(), 500)
 	}
@@ -269,10 +269,10 @@ func firstTime(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
-// nesComment is the incident comment. Every string in it is escaped: device names come from the alert,
+// ticketsComment is the incident comment. Every string in it is escaped: device names come from the alert,
 // ticket numbers and links from ServiceNow, and the business impact from the alert and the asset
 // directory.
-func nesComment(res NewEngineeringStationResult, impact *incident.Impact) string {
+func ticketsComment(res NewEngineeringStationResult, impact *incident.Impact) string {
 	e := html.EscapeString
 	var b strings.Builder
 	b.WriteString("<p><b>Interlock</b>: ServiceNow tickets for unauthorized engineering workstations (" + NewEngineeringStationName + ").</p>\n")

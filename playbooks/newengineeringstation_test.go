@@ -28,8 +28,8 @@ import (
 	"github.com/interlock-soar/interlock/internal/testenv"
 )
 
-// nesStation is the workstation of testdata/sentinel-incident-new-engineering-station.json.
-func nesStation() incident.Device {
+// stationDevice is the workstation of testdata/sentinel-incident-new-engineering-station.json.
+func stationDevice() incident.Device {
 	return incident.Device{
 		ID: "4107", Name: "ENG-WS-07", Type: "Engineering Station", SubType: "Engineering Workstation",
 		Vendor: "Dell", Model: "Precision 3660", MAC: "00:1a:2b:3c:4d:5e", IP: "10.20.3.45",
@@ -37,7 +37,7 @@ func nesStation() incident.Device {
 	}
 }
 
-func nesIncident(devices ...incident.Device) incident.Incident {
+func stationIncident(devices ...incident.Device) incident.Incident {
 	return incident.Incident{
 		ID: "3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c", ARMID: "/subscriptions/x/Incidents/3f2a9c1e", Number: 4312,
 		Title: "(MDIoT) New Asset Detected", Severity: "Medium", URL: "https://portal.azure.com/#asset/x",
@@ -55,8 +55,8 @@ func device(name, mac string, mod func(*incident.Device)) incident.Device {
 	return d
 }
 
-// nesRig runs the workflow with mocked activities and records their calls.
-type nesRig struct {
+// stationRig runs the workflow with mocked activities and records their calls.
+type stationRig struct {
 	env *testsuite.TestWorkflowEnvironment
 	p   *NewEngineeringStation
 
@@ -71,10 +71,10 @@ type nesRig struct {
 	comments []activities.CommentRequest
 }
 
-func newNESRig(t *testing.T, settings NESSettings) *nesRig {
+func newStationRig(t *testing.T, settings NewEngineeringStationSettings) *stationRig {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
-	r := &nesRig{env: suite.NewTestWorkflowEnvironment(), p: &NewEngineeringStation{Settings: settings}, attempts: map[string]int{}}
+	r := &stationRig{env: suite.NewTestWorkflowEnvironment(), p: &NewEngineeringStation{Settings: settings}, attempts: map[string]int{}}
 	registerActivityTypes(r.env)
 	r.env.RegisterWorkflowWithOptions(r.p.Run, workflow.RegisterOptions{Name: NewEngineeringStationName})
 	onActivity(r.env, activities.EnsureTicket).Return(
@@ -109,11 +109,11 @@ func created(req activities.EnsureTicketRequest) activities.TicketResult {
 	sysID := strings.Repeat(key[len(key)-1:], 32)
 	return activities.TicketResult{
 		Number: n, SysID: sysID, URL: "https://acme.service-now.com/nav_to.do?uri=incident.do%3Fsys_id%3D" + sysID,
-		Table: "incident", CorrelationID: key, Created: true, Device: nesName(req.Device),
+		Table: "incident", CorrelationID: key, Created: true, Device: workstationName(req.Device),
 	}
 }
 
-func (r *nesRig) run(t *testing.T, inc incident.Incident) (NewEngineeringStationResult, error) {
+func (r *stationRig) run(t *testing.T, inc incident.Incident) (NewEngineeringStationResult, error) {
 	t.Helper()
 	r.env.ExecuteWorkflow(NewEngineeringStationName, inc)
 	require.True(t, r.env.IsWorkflowCompleted())
@@ -125,7 +125,7 @@ func (r *nesRig) run(t *testing.T, inc incident.Incident) (NewEngineeringStation
 	return res, nil
 }
 
-func (r *nesRig) devicesAsked() []string {
+func (r *stationRig) devicesAsked() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
@@ -154,8 +154,8 @@ func TestNewEngineeringStationNothingToDo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := newNESRig(t, DefaultNESSettings())
-			res, err := r.run(t, nesIncident(tc.devices...))
+			r := newStationRig(t, DefaultNewEngineeringStationSettings())
+			res, err := r.run(t, stationIncident(tc.devices...))
 			require.NoError(t, err)
 			require.Equal(t, NewEngineeringStationResult{
 				Incident: "3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c", Number: 4312, Reason: tc.wantReason, Skipped: tc.wantSkipped,
@@ -168,14 +168,14 @@ func TestNewEngineeringStationNothingToDo(t *testing.T) {
 
 func TestNewEngineeringStationOneWorkstation(t *testing.T) {
 	t.Parallel()
-	r := newNESRig(t, DefaultNESSettings())
-	inc := nesIncident(nesStation(), incident.Device{Name: "PLC-L3-01", Type: "PLC", IP: "10.20.3.10"})
+	r := newStationRig(t, DefaultNewEngineeringStationSettings())
+	inc := stationIncident(stationDevice(), incident.Device{Name: "PLC-L3-01", Type: "PLC", IP: "10.20.3.10"})
 	res, err := r.run(t, inc)
 	require.NoError(t, err)
 
 	require.Len(t, r.requests, 1)
 	req := r.requests[0]
-	require.Equal(t, nesStation(), req.Device)
+	require.Equal(t, stationDevice(), req.Device)
 	require.Equal(t, activities.NewTicketIncident(inc), req.Incident)
 	require.Equal(t, "incident", req.Table)
 	require.Equal(t, activities.TicketFields{Category: "network"}, req.Fields)
@@ -196,7 +196,7 @@ func TestNewEngineeringStationOneWorkstation(t *testing.T) {
 
 func TestNewEngineeringStationSeveral(t *testing.T) {
 	t.Parallel()
-	r := newNESRig(t, DefaultNESSettings())
+	r := newStationRig(t, DefaultNewEngineeringStationSettings())
 	ws8 := device("ENG-WS-08", "00:1a:2b:3c:4d:08", func(d *incident.Device) { d.Type, d.SubType = "Workstation", "engineering workstation" })
 	ws9 := device("ENG-WS-09", "00:1a:2b:3c:4d:09", func(d *incident.Device) { d.Type, d.IsProgramming = "Unknown", true })
 	r.ensure = func(req activities.EnsureTicketRequest, _ int) (activities.TicketResult, error) {
@@ -206,8 +206,8 @@ func TestNewEngineeringStationSeveral(t *testing.T) {
 		}
 		return res, nil
 	}
-	res, err := r.run(t, nesIncident(
-		nesStation(),
+	res, err := r.run(t, stationIncident(
+		stationDevice(),
 		device("ENG-WS-01", "00:1a:2b:3c:4d:01", func(d *incident.Device) { d.IsAuthorized = true }),
 		ws8,
 		incident.Device{Name: "HMI-3", Type: "HMI", MAC: "00:1a:2b:3c:4d:33"},
@@ -234,13 +234,13 @@ func TestNewEngineeringStationSeveral(t *testing.T) {
 
 func TestNewEngineeringStationExistingTicket(t *testing.T) {
 	t.Parallel()
-	r := newNESRig(t, DefaultNESSettings())
+	r := newStationRig(t, DefaultNewEngineeringStationSettings())
 	r.ensure = func(req activities.EnsureTicketRequest, _ int) (activities.TicketResult, error) {
 		res := created(req)
 		res.Created = false // open, and this incident already noted on it
 		return res, nil
 	}
-	res, err := r.run(t, nesIncident(nesStation()))
+	res, err := r.run(t, stationIncident(stationDevice()))
 	require.NoError(t, err)
 	require.Len(t, res.Tickets, 1)
 	require.False(t, res.Tickets[0].Created)
@@ -250,14 +250,14 @@ func TestNewEngineeringStationExistingTicket(t *testing.T) {
 
 func TestNewEngineeringStationServiceNowDownThenUp(t *testing.T) {
 	t.Parallel()
-	r := newNESRig(t, DefaultNESSettings())
+	r := newStationRig(t, DefaultNewEngineeringStationSettings())
 	r.ensure = func(req activities.EnsureTicketRequest, attempt int) (activities.TicketResult, error) {
 		if attempt <= 2 {
 			return activities.TicketResult{}, temporal.NewApplicationError("look up ticket in incident: servicenow: 503", activities.FailureServiceNowUnavailable)
 		}
 		return created(req), nil
 	}
-	res, err := r.run(t, nesIncident(nesStation()))
+	res, err := r.run(t, stationIncident(stationDevice()))
 	require.NoError(t, err)
 	require.Len(t, r.requests, 3, "two failed attempts, then the ticket")
 	require.Len(t, res.Tickets, 1)
@@ -266,7 +266,7 @@ func TestNewEngineeringStationServiceNowDownThenUp(t *testing.T) {
 
 func TestNewEngineeringStationThrottledWaitsRetryAfter(t *testing.T) {
 	t.Parallel()
-	r := newNESRig(t, DefaultNESSettings())
+	r := newStationRig(t, DefaultNewEngineeringStationSettings())
 	var mu sync.Mutex
 	var at []time.Time
 	r.ensure = func(req activities.EnsureTicketRequest, attempt int) (activities.TicketResult, error) {
@@ -279,7 +279,7 @@ func TestNewEngineeringStationThrottledWaitsRetryAfter(t *testing.T) {
 		}
 		return created(req), nil
 	}
-	_, err := r.run(t, nesIncident(nesStation()))
+	_, err := r.run(t, stationIncident(stationDevice()))
 	require.NoError(t, err)
 	require.Len(t, at, 2)
 	require.GreaterOrEqual(t, at[1].Sub(at[0]), 2*time.Minute, "the retry waits for ServiceNow's Retry-After (time skipped)")
@@ -292,14 +292,14 @@ func TestNewEngineeringStationRejected(t *testing.T) {
 
 	t.Run("one of two", func(t *testing.T) {
 		t.Parallel()
-		r := newNESRig(t, DefaultNESSettings())
+		r := newStationRig(t, DefaultNewEngineeringStationSettings())
 		r.ensure = func(req activities.EnsureTicketRequest, _ int) (activities.TicketResult, error) {
 			if req.Device.Name == "ENG-WS-08" {
 				return activities.TicketResult{}, rejected
 			}
 			return created(req), nil
 		}
-		res, err := r.run(t, nesIncident(nesStation(), device("ENG-WS-08", "00:1a:2b:3c:4d:08", nil)))
+		res, err := r.run(t, stationIncident(stationDevice(), device("ENG-WS-08", "00:1a:2b:3c:4d:08", nil)))
 		require.NoError(t, err, "the other device still got its ticket")
 		require.Len(t, r.requests, 2, "a rejection is not retried")
 		require.Len(t, res.Tickets, 1)
@@ -311,11 +311,11 @@ func TestNewEngineeringStationRejected(t *testing.T) {
 	})
 	t.Run("all", func(t *testing.T) {
 		t.Parallel()
-		r := newNESRig(t, DefaultNESSettings())
+		r := newStationRig(t, DefaultNewEngineeringStationSettings())
 		r.ensure = func(activities.EnsureTicketRequest, int) (activities.TicketResult, error) {
 			return activities.TicketResult{}, rejected
 		}
-		_, err := r.run(t, nesIncident(nesStation()))
+		_, err := r.run(t, stationIncident(stationDevice()))
 		appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 		require.True(t, ok, "%v", err)
 		require.Equal(t, FailureTicketsFailed, appErr.Type())
@@ -327,13 +327,13 @@ func TestNewEngineeringStationRejected(t *testing.T) {
 
 func TestNewEngineeringStationGivesUpAfterRetryFor(t *testing.T) {
 	t.Parallel()
-	s := DefaultNESSettings()
+	s := DefaultNewEngineeringStationSettings()
 	s.RetryFor = 10 * time.Minute
-	r := newNESRig(t, s)
+	r := newStationRig(t, s)
 	r.ensure = func(activities.EnsureTicketRequest, int) (activities.TicketResult, error) {
 		return activities.TicketResult{}, temporal.NewApplicationError("servicenow down", activities.FailureServiceNowUnavailable)
 	}
-	_, err := r.run(t, nesIncident(nesStation()))
+	_, err := r.run(t, stationIncident(stationDevice()))
 	appErr, ok := errors.AsType[*temporal.ApplicationError](err)
 	require.True(t, ok, "%v", err)
 	require.Equal(t, FailureTicketsFailed, appErr.Type())
@@ -342,9 +342,9 @@ func TestNewEngineeringStationGivesUpAfterRetryFor(t *testing.T) {
 
 func TestNewEngineeringStationCommentFails(t *testing.T) {
 	t.Parallel()
-	r := newNESRig(t, DefaultNESSettings())
+	r := newStationRig(t, DefaultNewEngineeringStationSettings())
 	r.commentErr = temporal.NewNonRetryableApplicationError("sentinel said no", "SentinelRejected", nil)
-	res, err := r.run(t, nesIncident(nesStation()))
+	res, err := r.run(t, stationIncident(stationDevice()))
 	require.NoError(t, err, "the ticket exists; the run completes")
 	require.Len(t, res.Tickets, 1)
 	require.Contains(t, res.CommentError, "sentinel said no")
@@ -355,7 +355,7 @@ func TestNewEngineeringStationCommentFails(t *testing.T) {
 // decoder refuses a missing id already; Run checks again for inputs that bypass it.)
 func TestNewEngineeringStationBadInput(t *testing.T) {
 	t.Parallel()
-	blank := nesIncident(nesStation())
+	blank := stationIncident(stationDevice())
 	blank.ID = "  "
 	for _, tc := range []struct {
 		name  string
@@ -368,7 +368,7 @@ func TestNewEngineeringStationBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := newNESRig(t, DefaultNESSettings())
+			r := newStationRig(t, DefaultNewEngineeringStationSettings())
 			r.env.ExecuteWorkflow(NewEngineeringStationName, tc.input)
 			require.True(t, r.env.IsWorkflowCompleted())
 			err := r.env.GetWorkflowError()
@@ -381,7 +381,7 @@ func TestNewEngineeringStationBadInput(t *testing.T) {
 
 func TestNewEngineeringStationHostileStrings(t *testing.T) {
 	t.Parallel()
-	r := newNESRig(t, DefaultNESSettings())
+	r := newStationRig(t, DefaultNewEngineeringStationSettings())
 	evil := device(`<script>alert("x")</script>`, "00:1a:2b:3c:4d:66", func(d *incident.Device) { d.IP = `"><img src=x onerror=alert(1)>` })
 	r.ensure = func(req activities.EnsureTicketRequest, _ int) (activities.TicketResult, error) {
 		res := created(req)
@@ -389,7 +389,7 @@ func TestNewEngineeringStationHostileStrings(t *testing.T) {
 		res.URL = `javascript:alert(1)`
 		return res, nil
 	}
-	res, err := r.run(t, nesIncident(evil, device("x", "", func(d *incident.Device) { d.IsAuthorized = true; d.Name = "<b>auth</b>" })))
+	res, err := r.run(t, stationIncident(evil, device("x", "", func(d *incident.Device) { d.IsAuthorized = true; d.Name = "<b>auth</b>" })))
 	require.NoError(t, err)
 	for _, bad := range []string{"<script", "<img", "<i>", "javascript:", "<b>auth"} {
 		require.NotContains(t, res.Comment, bad)
@@ -411,8 +411,8 @@ playbooks:
     retryFor: 1h
 `), func(string) string { return "" })
 	require.NoError(t, err)
-	s := NESSettingsFrom(cfg.Playbooks.NewEngineeringStation)
-	require.Equal(t, NESSettings{
+	s := NewEngineeringStationSettingsFrom(cfg.Playbooks.NewEngineeringStation)
+	require.Equal(t, NewEngineeringStationSettings{
 		DeviceTypes: []string{"HMI"}, Table: "u_ot_ticket",
 		Fields: activities.TicketFields{
 			Category: "security", AssignmentGroup: "287ebd7da9fe198100f92cc8d1d2154e",
@@ -421,9 +421,9 @@ playbooks:
 		AttemptTimeout: 2 * time.Minute, RetryFor: time.Hour,
 	}, s)
 
-	r := newNESRig(t, s)
+	r := newStationRig(t, s)
 	hmi := incident.Device{Name: "HMI-3", Type: "hmi", MAC: "00:1a:2b:3c:4d:33"}
-	res, err := r.run(t, nesIncident(nesStation(), hmi))
+	res, err := r.run(t, stationIncident(stationDevice(), hmi))
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"ENG-WS-07", "HMI-3"}, r.devicesAsked(), "HMI by type, ENG-WS-07 as a programming device")
 	require.Len(t, res.Tickets, 2)
@@ -433,7 +433,7 @@ playbooks:
 	}
 }
 
-func TestNESConfigValidation(t *testing.T) {
+func TestNewEngineeringStationConfigValidation(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"bad table", "table: Incident", "playbooks.newEngineeringStation.table"},
@@ -496,7 +496,7 @@ func TestNewEngineeringStationOnDevServer(t *testing.T) {
 	sn.InstanceURL, sn.Username, sn.Password = snow.URL, "interlock", config.NewSecret("dev-pass")
 	snowClient, err := servicenow.New(servicenow.Config{InstanceURL: snow.URL, Username: "interlock", Password: "dev-pass", Timeout: 5 * time.Second})
 	require.NoError(t, err)
-	// What worker.NewNESTickets makes (worker imports this package, so its tests cannot).
+	// What worker.NewWorkstationTickets makes (worker imports this package, so its tests cannot).
 	tickets, err := activities.NewTickets(snowClient, sn.InstanceURL, "incident")
 	require.NoError(t, err)
 	tickets.CreateSettle = sn.CreateSettle
@@ -549,7 +549,7 @@ func TestNewEngineeringStationOnDevServer(t *testing.T) {
 		require.NoError(t, err)
 		events = append(events, ev)
 	}
-	changed := &NewEngineeringStation{Settings: NESSettings{DeviceTypes: []string{"HMI"}, Table: "u_other"}}
+	changed := &NewEngineeringStation{Settings: NewEngineeringStationSettings{DeviceTypes: []string{"HMI"}, Table: "u_other"}}
 	replayer := sdkworker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(changed.Run, workflow.RegisterOptions{Name: NewEngineeringStationName})
 	require.NoError(t, replayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events}))
@@ -586,8 +586,8 @@ func TestNewEngineeringStationBusinessImpact(t *testing.T) {
 	for _, tt := range impactCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newNESRig(t, DefaultNESSettings())
-			inc := nesIncident(nesStation())
+			r := newStationRig(t, DefaultNewEngineeringStationSettings())
+			inc := stationIncident(stationDevice())
 			inc.Impact = tt.impact
 			res, err := r.run(t, inc)
 			require.NoError(t, err)
@@ -610,7 +610,7 @@ func TestNewEngineeringStationBusinessImpact(t *testing.T) {
 			}
 			if tt.impact == nil {
 				inc.Impact = nil
-				require.Equal(t, nesComment(res, nil), c)
+				require.Equal(t, ticketsComment(res, nil), c)
 				require.True(t, strings.HasPrefix(c, "<p><b>Interlock</b>: ServiceNow tickets for unauthorized engineering workstations ("+NewEngineeringStationName+").</p>\n<ul>\n<li>"), c)
 				require.NotContains(t, desc, "Business impact")
 				return
@@ -630,7 +630,7 @@ func TestNewEngineeringStationBusinessImpact(t *testing.T) {
 	}
 }
 
-func TestNESNameIsOneSafeLine(t *testing.T) {
+func TestWorkstationNameIsOneSafeLine(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
@@ -644,7 +644,7 @@ func TestNESNameIsOneSafeLine(t *testing.T) {
 		{"nothing left", incident.Device{Name: "\u202e\u200b"}, "(unnamed device)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, nesName(tc.d))
+			require.Equal(t, tc.want, workstationName(tc.d))
 		})
 	}
 }

@@ -20,5 +20,5 @@ func Shipped(cfg config.Playbooks) *Registry {
 // WorkstationTypes are the device types the rules count as engineering workstations: the
 // NewEngineeringStationTicket playbook's, so a rule and the playbook it starts agree.
 func WorkstationTypes(pc config.Playbooks) []string {
-	return NESSettingsFrom(pc.NewEngineeringStation).DeviceTypes
+	return NewEngineeringStationSettingsFrom(pc.NewEngineeringStation).DeviceTypes
 }

@@ -19,6 +19,6 @@ func TestShipped(t *testing.T) {
 	pb, ok := r.Lookup(PLCReprogrammingName)
 	require.True(t, ok)
 	require.Equal(t, PriorityUrgent, pb.Priority)
-	require.Equal(t, NESSettingsFrom(cfg.NewEngineeringStation).DeviceTypes, WorkstationTypes(cfg))
+	require.Equal(t, NewEngineeringStationSettingsFrom(cfg.NewEngineeringStation).DeviceTypes, WorkstationTypes(cfg))
 	require.NotEmpty(t, WorkstationTypes(cfg))
 }

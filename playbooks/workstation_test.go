@@ -58,9 +58,9 @@ func TestEngineeringWorkstationRuleAndPlaybookAgree(t *testing.T) {
 
 			types := tc.types
 			if types == nil {
-				types = DefaultNESSettings().DeviceTypes
+				types = DefaultNewEngineeringStationSettings().DeviceTypes
 			}
-			targets, skipped := selectWorkstations(inc.Devices, NESSettings{DeviceTypes: types}.normalized().DeviceTypes)
+			targets, skipped := selectWorkstations(inc.Devices, NewEngineeringStationSettings{DeviceTypes: types}.normalized().DeviceTypes)
 			playbookSays := len(targets)+len(skipped) > 0
 
 			require.Equal(t, tc.want, tc.device.IsEngineeringWorkstation(tc.types), "the definition")
@@ -74,5 +74,5 @@ func TestEngineeringWorkstationRuleAndPlaybookAgree(t *testing.T) {
 
 // TestDefaultWorkstationTypesMatchConfig keeps the rules' fallback and the config default one list.
 func TestDefaultWorkstationTypesMatchConfig(t *testing.T) {
-	require.Equal(t, incident.DefaultEngineeringWorkstationTypes, DefaultNESSettings().DeviceTypes)
+	require.Equal(t, incident.DefaultEngineeringWorkstationTypes, DefaultNewEngineeringStationSettings().DeviceTypes)
 }

@@ -105,7 +105,7 @@ func buildServiceNow(cfg config.Config, logger *slog.Logger) (*activities.Ticket
 	if err != nil {
 		return nil, nil, fmt.Errorf("servicenow: %w", err)
 	}
-	tickets, err := NewNESTickets(client, cfg.ServiceNow, table)
+	tickets, err := NewWorkstationTickets(client, cfg.ServiceNow, table)
 	if err != nil {
 		return nil, nil, fmt.Errorf("servicenow: %w", err)
 	}

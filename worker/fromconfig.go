@@ -51,10 +51,10 @@ func NewPLCDirectory(cfg config.PLCReprogramming) (*activities.Directory, error)
 	return activities.NewDirectory(entries, cfg.SOCMailbox)
 }
 
-// NewNESTickets makes the ticket activities the new-engineering-workstation playbook calls, on a
+// NewWorkstationTickets makes the ticket activities the new-engineering-workstation playbook calls, on a
 // client for the instance the ServiceNow section names (for the dev stand-in, a copy of the section
 // with its URL and credentials).
-func NewNESTickets(client activities.TicketAPI, sn config.ServiceNow, table string) (*activities.Tickets, error) {
+func NewWorkstationTickets(client activities.TicketAPI, sn config.ServiceNow, table string) (*activities.Tickets, error) {
 	t, err := activities.NewTickets(client, sn.InstanceURL, table)
 	if err != nil {
 		return nil, err

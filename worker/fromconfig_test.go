@@ -77,13 +77,13 @@ directory:
 	require.Equal(t, "directory:line", got.Source)
 }
 
-func TestNewNESTickets(t *testing.T) {
+func TestNewWorkstationTickets(t *testing.T) {
 	t.Parallel()
 	sn := config.Default().ServiceNow
 	sn.InstanceURL, sn.CreateSettle = "https://example.service-now.com", 3*time.Second
 	client, err := servicenow.New(servicenow.Config{InstanceURL: sn.InstanceURL, Username: "interlock", Password: "pass", Timeout: time.Second})
 	require.NoError(t, err)
-	tickets, err := worker.NewNESTickets(client, sn, "incident")
+	tickets, err := worker.NewWorkstationTickets(client, sn, "incident")
 	require.NoError(t, err)
 	require.Equal(t, 3*time.Second, tickets.CreateSettle)
 	require.Equal(t, "incident", tickets.Table)

@@ -320,7 +320,7 @@ func serviceNowFromConfig(bc *bench.Config, cfg config.Config, passwordFile stri
 		return nil
 	}
 	b, err := os.ReadFile(passwordFile)
-	if err != nil && bc.Mix[bench.KindNES] > 0 {
+	if err != nil && bc.Mix[bench.KindNewEngineeringStation] > 0 {
 		return fmt.Errorf("servicenow password: %w (is 'interlock dev --state-dir %s' running? or pass --servicenow-password-file)", err, bc.DevStateDir)
 	}
 	bc.ServiceNowPassword = strings.TrimSpace(string(b))

@@ -52,7 +52,7 @@ type runner struct {
 	needTickets bool
 	needMail    bool
 	seq         int
-	nesRun      string // a completed NES run, for the ceiling's shape
+	stationRun  string // a completed NES run, for the ceiling's shape
 	// kindRuns is a completed run of each kind, and ruleRuns a write-back run of the rules for each,
 	// from the full load: the same-work ceiling's shapes.
 	kindRuns, ruleRuns map[Kind]string
@@ -95,8 +95,8 @@ func newRunner(cfg Config, progressW io.Writer) (*runner, error) {
 		snow:        &snowClient{http: hc, url: cfg.ServiceNowURL, table: cfg.ServiceNowTable, user: cfg.ServiceNowUser, password: cfg.ServiceNowPassword},
 		mail:        &mailpitClient{http: hc, url: cfg.MailpitURL},
 		prog:        newProgress(progressW),
-		needTickets: cfg.Mix[KindNES] > 0,
-		needMail:    cfg.Mix[KindPLC] > 0,
+		needTickets: cfg.Mix[KindNewEngineeringStation] > 0,
+		needMail:    cfg.Mix[KindPLCReprogramming] > 0,
 		rep:         newReport(cfg),
 	}, nil
 }

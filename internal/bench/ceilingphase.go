@@ -20,12 +20,12 @@ func (r *runner) ceilingPhase(ctx context.Context, n int, rate float64, notes *[
 	source := "given with --ceiling-shape"
 	if !r.cfg.CeilingExplicit {
 		shape, source = DefaultShape, "default (no completed NewEngineeringStationTicket run to measure)"
-		if r.nesRun != "" {
-			s, err := measureShape(ctx, r.tc, r.nesRun)
+		if r.stationRun != "" {
+			s, err := measureShape(ctx, r.tc, r.stationRun)
 			if err != nil {
 				*notes = append(*notes, "ceiling shape: "+err.Error()+"; using the default")
 			} else {
-				shape, source = s, "measured from "+r.nesRun
+				shape, source = s, "measured from "+r.stationRun
 			}
 		}
 	}

@@ -194,10 +194,10 @@ func (c *Config) checkStack(bad func(string, ...any)) {
 		c.IntakeURLs[i] = strings.TrimRight(u, "/")
 	}
 	c.IntakeURL = strings.Join(c.IntakeURLs, ", ")
-	if c.MailpitURL == "" && c.Mix[KindPLC] > 0 {
+	if c.MailpitURL == "" && c.Mix[KindPLCReprogramming] > 0 {
 		bad("no Mailpit URL (needed for plc incidents)")
 	}
-	if c.ServiceNowURL == "" && c.Mix[KindNES] > 0 {
+	if c.ServiceNowURL == "" && c.Mix[KindNewEngineeringStation] > 0 {
 		bad("no ServiceNow URL (needed for nes incidents)")
 	}
 }

@@ -81,7 +81,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	rep, err := Run(ctx, Config{
-		Incidents: 10, Concurrency: 4, Mix: Mix{KindNES: 1, KindPLC: 1},
+		Incidents: 10, Concurrency: 4, Mix: Mix{KindNewEngineeringStation: 1, KindPLCReprogramming: 1},
 		Storm: 3, StormIncidents: 2, LatencyRate: 10, LatencyIncidents: 4, Timeout: 30 * time.Second,
 		Alerts: 40, AlertBatch: 10, AlertRepeat: 0.3, AlertConcurrency: 2,
 		IntakeURL: cfg.Intake.PublicURL, Temporal: tp.Client, TemporalAddress: tp.HostPort, Namespace: tp.Namespace,

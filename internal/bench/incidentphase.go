@@ -110,7 +110,7 @@ func (r *runner) answerRest(ctx context.Context, p *phase) {
 		it.answering = false
 	}
 	for _, it := range p.items {
-		if it.inc.Kind == KindPLC && it.workflowID != "" && !it.closed() && !it.answering {
+		if it.inc.Kind == KindPLCReprogramming && it.workflowID != "" && !it.closed() && !it.answering {
 			rest = append(rest, it.workflowID)
 		}
 	}

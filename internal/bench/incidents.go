@@ -21,7 +21,7 @@ import (
 // measures.
 var (
 	//go:embed testdata/nes.json
-	nesFixture []byte
+	stationFixture []byte
 	//go:embed testdata/plc.json
 	plcFixture []byte
 )
@@ -31,20 +31,20 @@ type Kind string
 
 // The incident kinds, named as on the command line (--mix nes=1,plc=1).
 const (
-	// KindNES is a "New Asset Detected" incident naming one unauthorized engineering workstation: the
+	// KindNewEngineeringStation is a "New Asset Detected" incident naming one unauthorized engineering workstation: the
 	// rules run NewEngineeringStationTicket, whose side effect is one new ServiceNow ticket.
-	KindNES Kind = "nes"
-	// KindPLC is an "Unauthorized PLC Programming" incident on one PLC: the rules run
+	KindNewEngineeringStation Kind = "nes"
+	// KindPLCReprogramming is an "Unauthorized PLC Programming" incident on one PLC: the rules run
 	// PLCReprogrammingNotice, whose side effect is one email to the PLC's engineers.
-	KindPLC Kind = "plc"
+	KindPLCReprogramming Kind = "plc"
 )
 
 // Kinds lists every kind in report order.
-var Kinds = []Kind{KindNES, KindPLC}
+var Kinds = []Kind{KindNewEngineeringStation, KindPLCReprogramming}
 
 // Playbook is the playbook the default rules start for the kind.
 func (k Kind) Playbook() string {
-	if k == KindPLC {
+	if k == KindPLCReprogramming {
 		return playbooks.PLCReprogrammingName
 	}
 	return playbooks.NewEngineeringStationName
@@ -52,7 +52,7 @@ func (k Kind) Playbook() string {
 
 // SideEffect names the kind's side effect for reports.
 func (k Kind) SideEffect() string {
-	if k == KindPLC {
+	if k == KindPLCReprogramming {
 		return "email accepted by SMTP"
 	}
 	return "ServiceNow ticket created"
@@ -120,7 +120,7 @@ func NewGenerator(runID string) (*Generator, error) {
 		return nil, fmt.Errorf("run id %q: want 1 to 16 lower-case letters or digits", runID)
 	}
 	g := &Generator{runID: runID, fixtures: map[Kind]*fixture{}}
-	for kind, data := range map[Kind][]byte{KindNES: nesFixture, KindPLC: plcFixture} {
+	for kind, data := range map[Kind][]byte{KindNewEngineeringStation: stationFixture, KindPLCReprogramming: plcFixture} {
 		f, err := parseFixture(kind, data)
 		if err != nil {
 			return nil, fmt.Errorf("fixture %s: %w", kind, err)
@@ -311,7 +311,7 @@ func ParseMix(s string) (Mix, error) {
 			return nil, fmt.Errorf("mix %q: want kind=weight, e.g. nes=1,plc=1", part)
 		}
 		kind := Kind(strings.ToLower(strings.TrimSpace(k)))
-		if kind != KindNES && kind != KindPLC {
+		if kind != KindNewEngineeringStation && kind != KindPLCReprogramming {
 			return nil, fmt.Errorf("mix: unknown kind %q (known: nes, plc)", k)
 		}
 		if _, dup := m[kind]; dup {

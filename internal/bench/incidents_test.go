@@ -33,7 +33,7 @@ func TestGeneratedIncidentsAreUniqueAndValid(t *testing.T) {
 		require.False(t, dup, "%s %q of incident %d repeats incident %d", what, v, i, prev)
 		seen[what][v] = i
 	}
-	kinds := Mix{KindNES: 1, KindPLC: 1}.Sequence(200)
+	kinds := Mix{KindNewEngineeringStation: 1, KindPLCReprogramming: 1}.Sequence(200)
 	for i, k := range kinds {
 		inc, err := g.New(k, fmt.Sprintf("l%d", i), i)
 		require.NoError(t, err)
@@ -63,10 +63,10 @@ func TestGeneratedIncidentsAreUniqueAndValid(t *testing.T) {
 		require.Equal(t, []string{k.Playbook()}, res.Playbooks, "incident %d (%s)", i, k)
 
 		switch k {
-		case KindNES:
+		case KindNewEngineeringStation:
 			require.Len(t, inc.DeviceKeys, 1)
 			require.Empty(t, inc.PLCNames)
-		case KindPLC:
+		case KindPLCReprogramming:
 			require.Equal(t, []string{"PLC-abc123-" + fmt.Sprintf("l%d", i)}, inc.PLCNames)
 		}
 		for _, key := range inc.DeviceKeys {
@@ -86,9 +86,9 @@ func TestRunsDoNotShareDevices(t *testing.T) {
 	require.NoError(t, err)
 	b, err := NewGenerator("run2")
 	require.NoError(t, err)
-	ia, err := a.New(KindNES, "l0", 0)
+	ia, err := a.New(KindNewEngineeringStation, "l0", 0)
 	require.NoError(t, err)
-	ib, err := b.New(KindNES, "l0", 0)
+	ib, err := b.New(KindNewEngineeringStation, "l0", 0)
 	require.NoError(t, err)
 	require.NotEqual(t, ia.ID, ib.ID)
 	require.NotEqual(t, ia.DeviceKeys, ib.DeviceKeys)
@@ -103,7 +103,7 @@ func TestGeneratorRejects(t *testing.T) {
 	require.NoError(t, err)
 	_, err = g.New("dns", "l0", 0)
 	require.ErrorContains(t, err, "unknown incident kind")
-	_, err = g.New(KindNES, "l0", maxSeq+1)
+	_, err = g.New(KindNewEngineeringStation, "l0", maxSeq+1)
 	require.ErrorContains(t, err, "out of range")
 }
 
@@ -113,10 +113,10 @@ func TestParseMix(t *testing.T) {
 		want    Mix
 		wantErr string
 	}{
-		{in: "nes=1,plc=1", want: Mix{KindNES: 1, KindPLC: 1}},
-		{in: " NES = 3 , plc=0.5 ", want: Mix{KindNES: 3, KindPLC: 0.5}},
-		{in: "plc=1", want: Mix{KindPLC: 1}},
-		{in: "nes=0,plc=2", want: Mix{KindNES: 0, KindPLC: 2}},
+		{in: "nes=1,plc=1", want: Mix{KindNewEngineeringStation: 1, KindPLCReprogramming: 1}},
+		{in: " NES = 3 , plc=0.5 ", want: Mix{KindNewEngineeringStation: 3, KindPLCReprogramming: 0.5}},
+		{in: "plc=1", want: Mix{KindPLCReprogramming: 1}},
+		{in: "nes=0,plc=2", want: Mix{KindNewEngineeringStation: 0, KindPLCReprogramming: 2}},
 		{in: "", wantErr: "no kind"},
 		{in: "nes=0", wantErr: "no kind"},
 		{in: "nes", wantErr: "kind=weight"},
@@ -143,10 +143,10 @@ func TestMixSequence(t *testing.T) {
 		n    int
 		want map[Kind]int
 	}{
-		{Mix{KindNES: 1, KindPLC: 1}, 10, map[Kind]int{KindNES: 5, KindPLC: 5}},
-		{Mix{KindNES: 3, KindPLC: 1}, 8, map[Kind]int{KindNES: 6, KindPLC: 2}},
-		{Mix{KindPLC: 1}, 4, map[Kind]int{KindPLC: 4}},
-		{Mix{KindNES: 0, KindPLC: 1}, 3, map[Kind]int{KindPLC: 3}},
+		{Mix{KindNewEngineeringStation: 1, KindPLCReprogramming: 1}, 10, map[Kind]int{KindNewEngineeringStation: 5, KindPLCReprogramming: 5}},
+		{Mix{KindNewEngineeringStation: 3, KindPLCReprogramming: 1}, 8, map[Kind]int{KindNewEngineeringStation: 6, KindPLCReprogramming: 2}},
+		{Mix{KindPLCReprogramming: 1}, 4, map[Kind]int{KindPLCReprogramming: 4}},
+		{Mix{KindNewEngineeringStation: 0, KindPLCReprogramming: 1}, 3, map[Kind]int{KindPLCReprogramming: 3}},
 	} {
 		t.Run(tc.mix.String(), func(t *testing.T) {
 			seq := tc.mix.Sequence(tc.n)
@@ -159,5 +159,5 @@ func TestMixSequence(t *testing.T) {
 		})
 	}
 	// Interleaved, not in blocks: an even mix alternates.
-	require.Equal(t, []Kind{KindNES, KindPLC, KindNES, KindPLC}, Mix{KindNES: 1, KindPLC: 1}.Sequence(4))
+	require.Equal(t, []Kind{KindNewEngineeringStation, KindPLCReprogramming, KindNewEngineeringStation, KindPLCReprogramming}, Mix{KindNewEngineeringStation: 1, KindPLCReprogramming: 1}.Sequence(4))
 }

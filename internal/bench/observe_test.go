@@ -71,7 +71,7 @@ func TestMailPollerThroughPruning(t *testing.T) {
 	require.NoError(t, err)
 	var items []*item
 	for i := range 11 {
-		inc, err := g.New(KindPLC, fmt.Sprintf("l%d", i), i)
+		inc, err := g.New(KindPLCReprogramming, fmt.Sprintf("l%d", i), i)
 		require.NoError(t, err)
 		items = append(items, &item{inc: inc, workflowID: "PLCReprogrammingNotice/" + inc.ID})
 	}
@@ -111,15 +111,15 @@ func TestMailPollerThroughPruning(t *testing.T) {
 func TestEmailBeforeAccepted(t *testing.T) {
 	g, err := NewGenerator("abc")
 	require.NoError(t, err)
-	inc, err := g.New(KindPLC, "l0", 0)
+	inc, err := g.New(KindPLCReprogramming, "l0", 0)
 	require.NoError(t, err)
 	it := &item{inc: inc}
 	p := newPhase("full load", "abc", "l", []*item{it})
 	require.Empty(t, p.addEmails([]email{{ID: "m1", Subject: "Unplanned change to PLC " + inc.PLCNames[0], Created: time.Now()}}, true),
 		"the run is not known yet")
 	now := time.Now()
-	answer := p.recordPost(it, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindPLC.Playbook(), WorkflowID: "w", Status: "started"}}}, nil, 1)
+	answer := p.recordPost(it, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindPLCReprogramming.Playbook(), WorkflowID: "w", Status: "started"}}}, nil, 1)
 	require.True(t, answer)
-	require.False(t, p.recordPost(it, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindPLC.Playbook(), WorkflowID: "w", Status: "deduplicated"}}}, nil, 1),
+	require.False(t, p.recordPost(it, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindPLCReprogramming.Playbook(), WorkflowID: "w", Status: "deduplicated"}}}, nil, 1),
 		"answered once")
 }

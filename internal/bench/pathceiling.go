@@ -34,8 +34,8 @@ func (r *runner) noteRuns(p *phase) {
 		k := it.inc.Kind
 		if _, ok := r.kindRuns[k]; !ok && it.closed() && it.workflowID != "" {
 			r.kindRuns[k] = it.workflowID
-			if k == KindNES && isNES(it.workflowID) && r.nesRun == "" {
-				r.nesRun = it.workflowID
+			if k == KindNewEngineeringStation && isNES(it.workflowID) && r.stationRun == "" {
+				r.stationRun = it.workflowID
 			}
 		}
 		if _, ok := r.ruleRuns[k]; !ok && it.writeBack != "" {
@@ -79,7 +79,7 @@ func (r *runner) measurePath(ctx context.Context) (PathShape, error) {
 // String lists the shapes, for the report.
 func (ps PathShape) String() string {
 	var out string
-	for _, k := range []Kind{KindNES, KindPLC} {
+	for _, k := range []Kind{KindNewEngineeringStation, KindPLCReprogramming} {
 		s, ok := ps.Runs[k]
 		if !ok {
 			continue
@@ -153,7 +153,7 @@ func (r *runner) pathCeilingPhase(ctx context.Context, n int, rate float64, bare
 		close(answers)
 	})
 	answering.Wait()
-	rep := ceilingReport(p, ps.Runs[KindNES], "measured from the full load's runs: "+ps.String(), rate, r.cfg.Concurrency)
+	rep := ceilingReport(p, ps.Runs[KindNewEngineeringStation], "measured from the full load's runs: "+ps.String(), rate, r.cfg.Concurrency)
 	rep.CPU, rep.HostBusyCores = r.procs.delta(cpu0, r.procs.snapshot())
 	if rep.Breakdown, err = breakdown(ctx, r.tc, completedRuns(p, "")); err != nil {
 		r.log.Warn("time breakdown failed", "phase", name, "err", err)
@@ -187,7 +187,7 @@ func (r *runner) startPath(ctx context.Context, queue string, it *item, ps PathS
 		return fmt.Errorf("encode the generated incident: %w", err)
 	}
 	priority := playbooks.PriorityDefault
-	if it.inc.Kind == KindPLC {
+	if it.inc.Kind == KindPLCReprogramming {
 		priority = playbooks.PriorityUrgent
 	}
 	memo := map[string]any{"interlockEvent": string(ev.Type), "interlockRules": []string{"bench"}}

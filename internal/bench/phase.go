@@ -95,7 +95,7 @@ func newPhase(name, runID, letter string, items []*item) *phase {
 	p.runQuery = fmt.Sprintf(`%s STARTS_WITH %q`, workflows.AttrIncidentID.GetName(), p.prefix)
 	for _, it := range items {
 		for _, k := range it.inc.DeviceKeys {
-			if it.inc.Kind == KindNES {
+			if it.inc.Kind == KindNewEngineeringStation {
 				p.byKey[k] = it
 			}
 		}
@@ -157,7 +157,7 @@ func (p *phase) recordPost(it *item, sent, at time.Time, resp intake.Response, e
 // needsAnswer marks a PLC item whose email was seen and whose run is known as being answered; called
 // with p.mu held.
 func (p *phase) needsAnswer(it *item) bool {
-	if it.inc.Kind != KindPLC || it.effects == 0 || it.workflowID == "" || it.answering {
+	if it.inc.Kind != KindPLCReprogramming || it.effects == 0 || it.workflowID == "" || it.answering {
 		return false
 	}
 	it.answering = true

@@ -22,8 +22,8 @@ func sampleReport() Report {
 		SideEffects: 10, Completed: 10, AcceptedPerSec: 100, SideEffectsPerSec: 90, CompletedPerSec: 85,
 		PostToAccepted: s, AcceptedToSideEffect: s, AcceptedToCompleted: s,
 		Kinds: map[string]KindReport{
-			"nes": {Playbook: KindNES.Playbook(), SideEffect: KindNES.SideEffect(), Incidents: 5, SideEffects: 5, Completed: 5, Breakdown: &Breakdown{SampledRuns: 5}},
-			"plc": {Playbook: KindPLC.Playbook(), SideEffect: KindPLC.SideEffect(), Incidents: 5, SideEffects: 5, Completed: 5},
+			"nes": {Playbook: KindNewEngineeringStation.Playbook(), SideEffect: KindNewEngineeringStation.SideEffect(), Incidents: 5, SideEffects: 5, Completed: 5, Breakdown: &Breakdown{SampledRuns: 5}},
+			"plc": {Playbook: KindPLCReprogramming.Playbook(), SideEffect: KindPLCReprogramming.SideEffect(), Incidents: 5, SideEffects: 5, Completed: 5},
 		},
 		CPU: map[string]float64{"interlock dev": 1.5}, Errors: []string{},
 	}
@@ -138,10 +138,10 @@ func TestPhaseReport(t *testing.T) {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	done := enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	items := []*item{
-		{inc: Incident{Kind: KindNES}, posts: 1, sentAt: at(0), acceptedAt: at(10), workflowID: "a", effects: 1, effectAt: at(30), closedAt: at(50), closeState: done},
-		{inc: Incident{Kind: KindPLC}, posts: 1, sentAt: at(0), acceptedAt: at(20), workflowID: "b", effects: 2, effectAt: at(60), closedAt: at(1000), closeState: done},
-		{inc: Incident{Kind: KindNES}, posts: 2, retries: 1, sentAt: at(0), acceptedAt: at(40), workflowID: "c", closedAt: at(90), closeState: enumspb.WORKFLOW_EXECUTION_STATUS_FAILED},
-		{inc: Incident{Kind: KindPLC}, posts: 5, retries: 4, postErr: "intake answered 500"},
+		{inc: Incident{Kind: KindNewEngineeringStation}, posts: 1, sentAt: at(0), acceptedAt: at(10), workflowID: "a", effects: 1, effectAt: at(30), closedAt: at(50), closeState: done},
+		{inc: Incident{Kind: KindPLCReprogramming}, posts: 1, sentAt: at(0), acceptedAt: at(20), workflowID: "b", effects: 2, effectAt: at(60), closedAt: at(1000), closeState: done},
+		{inc: Incident{Kind: KindNewEngineeringStation}, posts: 2, retries: 1, sentAt: at(0), acceptedAt: at(40), workflowID: "c", closedAt: at(90), closeState: enumspb.WORKFLOW_EXECUTION_STATUS_FAILED},
+		{inc: Incident{Kind: KindPLCReprogramming}, posts: 5, retries: 4, postErr: "intake answered 500"},
 	}
 	p := newPhase("full load", "abc", "l", items)
 	p.firstSent = t0
@@ -171,9 +171,9 @@ func TestPhaseReport(t *testing.T) {
 func TestPhaseFolding(t *testing.T) {
 	g, err := NewGenerator("abc")
 	require.NoError(t, err)
-	nes, err := g.New(KindNES, "l0", 0)
+	nes, err := g.New(KindNewEngineeringStation, "l0", 0)
 	require.NoError(t, err)
-	plc, err := g.New(KindPLC, "l1", 1)
+	plc, err := g.New(KindPLCReprogramming, "l1", 1)
 	require.NoError(t, err)
 	a, b := &item{inc: nes}, &item{inc: plc}
 	p := newPhase("full load", "abc", "l", []*item{a, b})
@@ -182,9 +182,9 @@ func TestPhaseFolding(t *testing.T) {
 	require.False(t, p.settled(), "nothing posted yet")
 
 	now := time.Now()
-	require.False(t, p.recordPost(a, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindNES.Playbook(), WorkflowID: "NewEngineeringStationTicket/" + nes.ID, Status: "started"}}}, nil, 1))
-	p.recordPost(a, now, now.Add(time.Second), intake.Response{Runs: []intake.Run{{Playbook: KindNES.Playbook(), WorkflowID: "NewEngineeringStationTicket/" + nes.ID, Status: "deduplicated"}}}, nil, 2)
-	p.recordPost(b, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindPLC.Playbook(), WorkflowID: "PLCReprogrammingNotice/" + plc.ID, Status: "started"}, {Playbook: "Other", WorkflowID: "x"}}}, nil, 1)
+	require.False(t, p.recordPost(a, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindNewEngineeringStation.Playbook(), WorkflowID: "NewEngineeringStationTicket/" + nes.ID, Status: "started"}}}, nil, 1))
+	p.recordPost(a, now, now.Add(time.Second), intake.Response{Runs: []intake.Run{{Playbook: KindNewEngineeringStation.Playbook(), WorkflowID: "NewEngineeringStationTicket/" + nes.ID, Status: "deduplicated"}}}, nil, 2)
+	p.recordPost(b, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindPLCReprogramming.Playbook(), WorkflowID: "PLCReprogrammingNotice/" + plc.ID, Status: "started"}, {Playbook: "Other", WorkflowID: "x"}}}, nil, 1)
 	require.Equal(t, now, a.acceptedAt, "the first 202 counts")
 	require.Equal(t, 1, a.started)
 	require.Equal(t, 1, a.deduped)
@@ -223,7 +223,7 @@ func TestPhaseFolding(t *testing.T) {
 func TestPhaseRunClosedBeforeItsAnswer(t *testing.T) {
 	g, err := NewGenerator("abc")
 	require.NoError(t, err)
-	nes, err := g.New(KindNES, "l0", 0)
+	nes, err := g.New(KindNewEngineeringStation, "l0", 0)
 	require.NoError(t, err)
 	a := &item{inc: nes}
 	p := newPhase("full load", "abc", "l", []*item{a})
@@ -235,7 +235,7 @@ func TestPhaseRunClosedBeforeItsAnswer(t *testing.T) {
 	require.Zero(t, p.closedN.Load(), "no item claims the run yet")
 	require.Equal(t, 1, p.seenRuns())
 
-	p.recordPost(a, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindNES.Playbook(), WorkflowID: wid, Status: "started"}}}, nil, 1)
+	p.recordPost(a, now, now, intake.Response{Runs: []intake.Run{{Playbook: KindNewEngineeringStation.Playbook(), WorkflowID: wid, Status: "started"}}}, nil, 1)
 	require.True(t, a.closed(), "the run listed before its answer is the item's")
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, a.closeState)
 	require.Equal(t, int64(1), p.closedN.Load())

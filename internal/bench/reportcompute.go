@@ -133,10 +133,10 @@ func stormReport(p *phase, k int) *StormReport {
 			rep.Errors = addError(rep.Errors, "answer: "+it.answerErr)
 		}
 		switch it.inc.Kind {
-		case KindNES:
+		case KindNewEngineeringStation:
 			rep.ExpectedTickets++
 			rep.Tickets += it.effects
-		case KindPLC:
+		case KindPLCReprogramming:
 			rep.ExpectedEmails++
 			rep.Emails += it.effects
 		}
@@ -259,7 +259,7 @@ func failures(rep Report) []string {
 
 func notes(rep Report) []string {
 	var out []string
-	if rep.Load != nil && rep.Load.ByKind[string(KindPLC)] > 0 || rep.LowLoad != nil && rep.LowLoad.ByKind[string(KindPLC)] > 0 {
+	if rep.Load != nil && rep.Load.ByKind[string(KindPLCReprogramming)] > 0 || rep.LowLoad != nil && rep.LowLoad.ByKind[string(KindPLCReprogramming)] > 0 {
 		out = append(out, "PLC runs wait for the engineers' answer: the bench answers each \"planned\" with a Temporal Update (WaitForStage Completed) as soon as it sees the run's email in Mailpit (polled every "+mailEvery.String()+"), so their completion includes that delay.")
 	}
 	out = append(out, "Latencies start when the bench receives the intake's 202. Side effects end at the ServiceNow record's creation (the stand-in's u_interlock_created_at, ns) or Mailpit's receipt time (ms); runs end at Temporal's close time. All clocks are this host's.")

@@ -137,7 +137,7 @@ func (b *tableWriter) phase(title string, p *PhaseReport) {
 	for _, k := range slices.Sorted(maps.Keys(p.Kinds)) {
 		kr := p.Kinds[k]
 		label := "  " + k + ": " + kr.Playbook
-		if Kind(k) == KindPLC {
+		if Kind(k) == KindPLCReprogramming {
 			label += " (answered by bench)"
 		}
 		rows = append(rows, row(label, kr.Completed, 0, kr.AcceptedToCompleted))

@@ -28,8 +28,8 @@ type NewEngineeringStation struct {
 
 var columnRe = regexp.MustCompile(`^[a-z0-9_]+$`)
 
-// nesOwnFields are the columns the playbook sets itself; extraFields may not name them.
-var nesOwnFields = []string{"short_description", "description", "urgency", "impact", "category", "subcategory",
+// ownTicketFields are the columns the playbook sets itself; extraFields may not name them.
+var ownTicketFields = []string{"short_description", "description", "urgency", "impact", "category", "subcategory",
 	"assignment_group", "caller_id", "correlation_id", "correlation_display", "work_notes", "comments", "active", "state"}
 
 func (n *NewEngineeringStation) validate(errs *Errors) {
@@ -41,7 +41,7 @@ func (n *NewEngineeringStation) validate(errs *Errors) {
 		switch {
 		case !columnRe.MatchString(k):
 			errs.add(key+"extraFields", "%q is not a column name (lower-case letters, digits and _)", k)
-		case slices.Contains(nesOwnFields, k) || strings.HasPrefix(k, "sys_"):
+		case slices.Contains(ownTicketFields, k) || strings.HasPrefix(k, "sys_"):
 			errs.add(key+"extraFields", "%q is set by the playbook itself; use the dedicated key if there is one", k)
 		}
 	}

@@ -429,9 +429,9 @@ func TestREADMEInputsStartLikeTheUI(t *testing.T) {
 	run, err := h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "readme-nes", TaskQueue: workflows.TaskQueue},
 		playbooks.NewEngineeringStationName, json.RawMessage(nes))
 	require.NoError(t, err)
-	var nesRes playbooks.NewEngineeringStationResult
-	require.NoError(t, run.Get(ctx, &nesRes))
-	require.Len(t, nesRes.Tickets, 1)
+	var stationRes playbooks.NewEngineeringStationResult
+	require.NoError(t, run.Get(ctx, &stationRes))
+	require.Len(t, stationRes.Tickets, 1)
 	require.Len(t, h.ticketsFor("00:1a:2b:"+testenv.MACTail("readme")), 1)
 
 	run, err = h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "readme-plc", TaskQueue: workflows.TaskQueue},
