@@ -70,21 +70,21 @@ type MaintenanceWindow struct {
 	Location *time.Location
 }
 
-// Changes answers whether a PLC change was planned, from maintenance windows and, when configured,
+// PlannedChanges answers whether a PLC change was planned, from maintenance windows and, when configured,
 // approved change requests.
-type Changes struct {
+type PlannedChanges struct {
 	windows  []MaintenanceWindow
 	requests ChangeRequests
 }
 
-// NewChanges makes the activities. requests may be nil: then only the windows count.
-func NewChanges(windows []MaintenanceWindow, requests ChangeRequests) (*Changes, error) {
+// NewPlannedChanges makes the activities. requests may be nil: then only the windows count.
+func NewPlannedChanges(windows []MaintenanceWindow, requests ChangeRequests) (*PlannedChanges, error) {
 	for i, w := range windows {
 		if err := w.check(); err != nil {
 			return nil, fmt.Errorf("maintenance window %d (%q): %w", i, w.Name, err)
 		}
 	}
-	return &Changes{windows: slices.Clone(windows), requests: requests}, nil
+	return &PlannedChanges{windows: slices.Clone(windows), requests: requests}, nil
 }
 
 func (w MaintenanceWindow) check() error {
@@ -104,7 +104,7 @@ func (w MaintenanceWindow) check() error {
 
 // FindPlannedChange returns the first maintenance window (in configured order) that covers the change,
 // else the first approved change request whose window covers it and that names the PLC.
-func (c *Changes) FindPlannedChange(ctx context.Context, req PlannedChangeRequest) (PlannedChange, error) {
+func (c *PlannedChanges) FindPlannedChange(ctx context.Context, req PlannedChangeRequest) (PlannedChange, error) {
 	if req.At.IsZero() {
 		return PlannedChange{}, temporal.NewNonRetryableApplicationError("planned-change lookup needs the time of the change", FailureInvalidRequest, nil)
 	}

@@ -114,7 +114,7 @@ func TestNewChangesRejectsInvalidWindows(t *testing.T) {
 		"from equals to":   {Name: "x", From: time.Hour, To: time.Hour, Location: time.UTC},
 		"to past 24h":      {Name: "x", From: time.Hour, To: 25 * time.Hour, Location: time.UTC},
 	} {
-		_, err := NewChanges([]MaintenanceWindow{w}, nil)
+		_, err := NewPlannedChanges([]MaintenanceWindow{w}, nil)
 		require.Error(t, err, name)
 	}
 }
@@ -189,7 +189,7 @@ func TestFindPlannedChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := &fakeRequests{list: tt.requests}
-			c, err := NewChanges(tt.windows, fake)
+			c, err := NewPlannedChanges(tt.windows, fake)
 			require.NoError(t, err)
 			got, err := c.FindPlannedChange(context.Background(), PlannedChangeRequest{PLC: plc, Site: "Rotterdam Plant", Zone: "Packaging Line 3", At: at})
 			require.NoError(t, err)
@@ -205,7 +205,7 @@ func TestFindPlannedChange(t *testing.T) {
 
 func TestFindPlannedChangeWithoutChangeRequests(t *testing.T) {
 	t.Parallel()
-	c, err := NewChanges(nil, nil)
+	c, err := NewPlannedChanges(nil, nil)
 	require.NoError(t, err)
 	got, err := c.FindPlannedChange(context.Background(), PlannedChangeRequest{PLC: DeviceFacts{Name: "PLC-1"}, At: time.Now()})
 	require.NoError(t, err)
@@ -215,7 +215,7 @@ func TestFindPlannedChangeWithoutChangeRequests(t *testing.T) {
 func TestFindPlannedChangeErrors(t *testing.T) {
 	t.Parallel()
 	fake := &fakeRequests{err: errors.New("servicenow: 503")}
-	c, err := NewChanges(nil, fake)
+	c, err := NewPlannedChanges(nil, fake)
 	require.NoError(t, err)
 
 	// Through the activity environment: the error types are what the workflow sees.

@@ -61,7 +61,7 @@ func newParityRig(t *testing.T, o parityOptions) *parityRig {
 	if o.dir != nil {
 		layer.Assets, layer.Places = o.dir, o.dir
 	}
-	changes, err := activities.NewChanges(o.windows, o.requests)
+	changes, err := activities.NewPlannedChanges(o.windows, o.requests)
 	require.NoError(t, err)
 	notifier := &activities.Notifier{Mailer: r}
 	fail := func(err error) error { return temporal.NewNonRetryableApplicationError(err.Error(), "Injected", nil) }

@@ -11,9 +11,9 @@ import (
 )
 
 // plcActivities makes the planned-change and directory activities from the section, as
-// worker.NewPLCChanges and worker.NewPLCDirectory do (worker imports this package, so its tests
+// worker.NewPlannedChanges and worker.NewPLCDirectory do (worker imports this package, so its tests
 // cannot; worker's tests check those constructors).
-func plcActivities(t *testing.T, cfg config.PLCReprogramming, requests activities.ChangeRequests) (*activities.Changes, *activities.Directory) {
+func plcActivities(t *testing.T, cfg config.PLCReprogramming, requests activities.ChangeRequests) (*activities.PlannedChanges, *activities.Directory) {
 	t.Helper()
 	var windows []activities.MaintenanceWindow
 	for _, w := range cfg.MaintenanceWindows {
@@ -27,7 +27,7 @@ func plcActivities(t *testing.T, cfg config.PLCReprogramming, requests activitie
 	if !cfg.ChangeRequests {
 		requests = nil
 	}
-	chg, err := activities.NewChanges(windows, requests)
+	chg, err := activities.NewPlannedChanges(windows, requests)
 	require.NoError(t, err)
 	var entries []activities.DirectoryEntry
 	for _, e := range cfg.Directory {

@@ -13,21 +13,21 @@ import (
 // registers each method under its pinned type name (activities.Names), so a method renamed or changed
 // in signature fails to compile here, and a struct left out fails Register.
 type Activities struct {
-	Tickets     *activities.Tickets
-	Notifier    *activities.Notifier
-	Changes     *activities.Changes
-	Directory   *activities.Directory
-	Incidents   *activities.Incidents
-	AlertStatus *activities.AlertStatus
-	Layer       *activities.IncidentLayer
-	CVEs        *activities.CVEFeed
+	Tickets        *activities.Tickets
+	Notifier       *activities.Notifier
+	PlannedChanges *activities.PlannedChanges
+	Directory      *activities.Directory
+	Incidents      *activities.Incidents
+	AlertStatus    *activities.AlertStatus
+	Layer          *activities.IncidentLayer
+	CVEs           *activities.CVEFeed
 }
 
 // check says which structs are missing.
 func (a Activities) check() error {
 	var errs []error
 	for name, missing := range map[string]bool{
-		"Tickets": a.Tickets == nil, "Notifier": a.Notifier == nil, "Changes": a.Changes == nil,
+		"Tickets": a.Tickets == nil, "Notifier": a.Notifier == nil, "PlannedChanges": a.PlannedChanges == nil,
 		"Directory": a.Directory == nil, "Incidents": a.Incidents == nil, "AlertStatus": a.AlertStatus == nil,
 		"Layer": a.Layer == nil, "CVEs": a.CVEs == nil,
 	} {
@@ -44,7 +44,7 @@ func (a Activities) register(r activities.Registry) {
 	activities.AddIncidentComment.Register(r, a.Incidents.AddIncidentComment)
 	activities.UpdateIncident.Register(r, a.Incidents.UpdateIncident)
 	activities.SendPLCNotification.Register(r, a.Notifier.SendPLCNotification)
-	activities.FindPlannedChange.Register(r, a.Changes.FindPlannedChange)
+	activities.FindPlannedChange.Register(r, a.PlannedChanges.FindPlannedChange)
 	activities.LookupRecipients.Register(r, a.Directory.Recipients)
 	activities.SyncAlertStatus.Register(r, a.AlertStatus.SyncAlertStatus)
 	activities.PrepareIncidentEvent.Register(r, a.Layer.PrepareIncidentEvent)

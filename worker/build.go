@@ -39,7 +39,7 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	planned, err := NewPLCChanges(pc.PLCReprogramming, changes)
+	planned, err := NewPlannedChanges(pc.PLCReprogramming, changes)
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +68,10 @@ func Build(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Playbooks: registry,
 		Rules:     set,
 		Activities: Activities{
-			Tickets:   tickets,
-			Notifier:  notifier,
-			Changes:   planned,
-			Directory: directory,
+			Tickets:        tickets,
+			Notifier:       notifier,
+			PlannedChanges: planned,
+			Directory:      directory,
 			// Interlock's own incidents take their write-backs themselves; the others go to the SIEM.
 			Incidents:   &activities.Incidents{Writer: &activities.RoutedWriter{Interlock: &activities.InterlockWriter{}, Other: az.writer}},
 			AlertStatus: az.status,

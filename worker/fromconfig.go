@@ -11,9 +11,9 @@ import (
 
 // The activities the playbooks call, made from their validated config sections.
 
-// NewPLCChanges makes the planned-change activities from the PLC playbook's section; requests is the
+// NewPlannedChanges makes the planned-change activities from the PLC playbook's section; requests is the
 // change-request source (the ServiceNow client) when cfg.ChangeRequests is on, else nil.
-func NewPLCChanges(cfg config.PLCReprogramming, requests activities.ChangeRequests) (*activities.Changes, error) {
+func NewPlannedChanges(cfg config.PLCReprogramming, requests activities.ChangeRequests) (*activities.PlannedChanges, error) {
 	windows := make([]activities.MaintenanceWindow, 0, len(cfg.MaintenanceWindows))
 	for i, w := range cfg.MaintenanceWindows {
 		s, err := w.Schedule()
@@ -29,7 +29,7 @@ func NewPLCChanges(cfg config.PLCReprogramming, requests activities.ChangeReques
 	if !cfg.ChangeRequests {
 		requests = nil
 	}
-	return activities.NewChanges(windows, requests)
+	return activities.NewPlannedChanges(windows, requests)
 }
 
 // NewPLCDirectory makes the directory activity from the PLC playbook's section.

@@ -33,7 +33,7 @@ changeRequests: true
 maintenanceWindows:
   - {name: " nights ", zone: Packaging Line 3, days: [mon, Tuesday], from: "22:00", to: "02:00", timezone: Europe/Amsterdam}
 `)
-	chg, err := worker.NewPLCChanges(cfg, nil)
+	chg, err := worker.NewPlannedChanges(cfg, nil)
 	require.NoError(t, err)
 	tests := []struct {
 		name string
