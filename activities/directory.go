@@ -99,8 +99,8 @@ func NewDirectory(entries []DirectoryEntry, socMailbox string) (*Directory, erro
 	return d, nil
 }
 
-// Recipients returns whom to tell about a change to a PLC at the given place.
-func (d *Directory) Recipients(ctx context.Context, req RecipientsRequest) (Recipients, error) {
+// LookupRecipients returns whom to tell about a change to a PLC at the given place.
+func (d *Directory) LookupRecipients(ctx context.Context, req RecipientsRequest) (Recipients, error) {
 	var out Recipients
 	levels := [...][2]string{{"sensor", req.Sensor}, {"line", req.Line}, {"zone", req.Zone}, {"site", req.Site}}
 	for _, lv := range levels {

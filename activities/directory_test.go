@@ -14,7 +14,7 @@ func recipients(t *testing.T, d *Directory, req RecipientsRequest) (Recipients, 
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(d)
-	val, err := env.ExecuteActivity(d.Recipients, req)
+	val, err := env.ExecuteActivity(d.LookupRecipients, req)
 	if err != nil {
 		return Recipients{}, err
 	}

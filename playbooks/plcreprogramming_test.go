@@ -147,7 +147,7 @@ func newHarness(t *testing.T, section string, opts ...harnessOption) *harness {
 			if h.recipErr != nil {
 				return activities.Recipients{}, h.recipErr
 			}
-			return dir.Recipients(ctx, req)
+			return dir.LookupRecipients(ctx, req)
 		})
 	onActivity(env, activities.SendPLCNotification).After(o.mailDelay).Return(
 		func(ctx context.Context, req activities.PLCNotification) (activities.NotificationResult, error) {

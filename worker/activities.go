@@ -45,7 +45,7 @@ func (a Activities) register(r activities.Registry) {
 	activities.UpdateIncident.Register(r, a.Incidents.UpdateIncident)
 	activities.SendPLCNotification.Register(r, a.Notifier.SendPLCNotification)
 	activities.FindPlannedChange.Register(r, a.PlannedChanges.FindPlannedChange)
-	activities.LookupRecipients.Register(r, a.Directory.Recipients)
+	activities.LookupRecipients.Register(r, a.Directory.LookupRecipients)
 	activities.SyncAlertStatus.Register(r, a.AlertStatus.SyncAlertStatus)
 	activities.PrepareIncidentEvent.Register(r, a.Layer.PrepareIncidentEvent)
 	activities.DescribeAssets.Register(r, a.Layer.DescribeAssets)

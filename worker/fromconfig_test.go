@@ -70,7 +70,7 @@ directory:
 `)
 	dir, err := worker.NewPLCDirectory(cfg)
 	require.NoError(t, err)
-	got, err := dir.Recipients(context.Background(), activities.RecipientsRequest{Site: "Rotterdam", Line: "line 3"})
+	got, err := dir.LookupRecipients(context.Background(), activities.RecipientsRequest{Site: "Rotterdam", Line: "line 3"})
 	require.NoError(t, err)
 	require.Equal(t, []activities.Recipient{{Name: "Ana", Email: "ana@example.com"}}, got.Engineers)
 	require.Equal(t, []activities.Recipient{{Email: "lead@example.com"}}, got.Escalation)
