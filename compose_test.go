@@ -15,7 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 )
 
 // No container engine runs where the tests run, so the compose stack's wiring is checked here.
@@ -183,23 +183,23 @@ func TestComposeTemporalHonoursPriority(t *testing.T) {
 	require.Equal(t, "1s", dc["matching.TaskQueueInfoByBuildIdTTL"][0].Value)
 }
 
-// The tests' Temporal cluster (devstack.StartCluster, INTERLOCK_TEST_PERSISTENCE=postgres) stands in for
+// The tests' Temporal cluster (devservices.StartCluster, INTERLOCK_TEST_PERSISTENCE=postgres) stands in for
 // compose's temporal service: the same server version, plugin, account and store layout, so this
 // file's Temporal configuration is exercised by tests that run.
 func TestComposeTemporalIsTheTestCluster(t *testing.T) {
 	t.Parallel()
 	cf := loadCompose(t)
 	tmp, pg := cf.Services["temporal"], cf.Services["postgresql"]
-	require.Equal(t, "temporalio/auto-setup:"+strings.TrimPrefix(devstack.TemporalServer().Version, "v"), tmp.Image,
+	require.Equal(t, "temporalio/auto-setup:"+strings.TrimPrefix(devservices.TemporalServer().Version, "v"), tmp.Image,
 		"the image tag is the server version the cluster pins")
-	require.Equal(t, devstack.TemporalServer().Version, devstack.TemporalSQL().Version)
-	require.Equal(t, devstack.TemporalSQLPlugin, tmp.Environment["DB"])
-	require.Equal(t, devstack.PostgresUser, tmp.Environment["POSTGRES_USER"])
-	require.Equal(t, devstack.PostgresPassword, tmp.Environment["POSTGRES_PWD"])
-	require.Equal(t, devstack.PostgresUser, pg.Environment["POSTGRES_USER"])
-	require.Equal(t, devstack.PostgresPassword, pg.Environment["POSTGRES_PASSWORD"])
+	require.Equal(t, devservices.TemporalServer().Version, devservices.TemporalSQL().Version)
+	require.Equal(t, devservices.TemporalSQLPlugin, tmp.Environment["DB"])
+	require.Equal(t, devservices.PostgresUser, tmp.Environment["POSTGRES_USER"])
+	require.Equal(t, devservices.PostgresPassword, tmp.Environment["POSTGRES_PWD"])
+	require.Equal(t, devservices.PostgresUser, pg.Environment["POSTGRES_USER"])
+	require.Equal(t, devservices.PostgresPassword, pg.Environment["POSTGRES_PASSWORD"])
 	// What the cluster leaves at auto-setup's defaults must be left there here too.
-	require.Equal(t, strconv.Itoa(devstack.NumHistoryShards), cmp.Or(tmp.Environment["NUM_HISTORY_SHARDS"], "4"))
+	require.Equal(t, strconv.Itoa(devservices.NumHistoryShards), cmp.Or(tmp.Environment["NUM_HISTORY_SHARDS"], "4"))
 	for _, k := range []string{"DBNAME", "VISIBILITY_DBNAME", "ENABLE_ES", "SKIP_SCHEMA_SETUP", "SKIP_DEFAULT_NAMESPACE_CREATION", "DEFAULT_NAMESPACE_RETENTION"} {
 		require.NotContains(t, tmp.Environment, k, "the cluster does what auto-setup does without %s", k)
 	}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/interlock-soar/interlock/activities/servicenow"
 	"github.com/interlock-soar/interlock/internal/incident"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 )
 
 const (
@@ -59,7 +59,7 @@ func ewsIncident(id string, number int64) TicketIncident {
 }
 
 type ticketRig struct {
-	stub    *snowstub.Server
+	stub    *snowstandin.Server
 	srv     *httptest.Server
 	tickets *Tickets
 	env     *testsuite.TestActivityEnvironment
@@ -67,7 +67,7 @@ type ticketRig struct {
 
 func newTicketRig(t *testing.T, password string) *ticketRig {
 	t.Helper()
-	stub, err := snowstub.Open(snowstub.Options{Username: snowUser, Password: snowPass})
+	stub, err := snowstandin.Open(snowstandin.Options{Username: snowUser, Password: snowPass})
 	require.NoError(t, err)
 	srv := httptest.NewServer(stub)
 	t.Cleanup(srv.Close)
@@ -167,7 +167,7 @@ func TestEnsureTicket(t *testing.T) {
 func TestEnsureTicketAmbiguousCreate(t *testing.T) {
 	t.Parallel()
 	rig := newTicketRig(t, snowPass)
-	rig.stub.InjectFaults(snowstub.Faults{DropResponse: 1})
+	rig.stub.InjectFaults(snowstandin.Faults{DropResponse: 1})
 	req := request(ewsIncident("3f2a9c1e-aaaa", 4312))
 
 	_, err := rig.ensure(req)
@@ -193,7 +193,7 @@ func TestEnsureTicketAmbiguousNote(t *testing.T) {
 	created, err := rig.ensure(request(ewsIncident("3f2a9c1e-aaaa", 4312)))
 	require.NoError(t, err)
 
-	rig.stub.InjectFaults(snowstub.Faults{DropResponse: 1})
+	rig.stub.InjectFaults(snowstandin.Faults{DropResponse: 1})
 	req := request(ewsIncident("77777777-bbbb", 4313))
 	_, err = rig.ensure(req)
 	require.Error(t, err)
@@ -212,7 +212,7 @@ func TestEnsureTicketErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		password  string
-		faults    snowstub.Faults
+		faults    snowstandin.Faults
 		mod       func(*EnsureTicketRequest)
 		wantType  string
 		retryable bool
@@ -220,8 +220,8 @@ func TestEnsureTicketErrors(t *testing.T) {
 		sent      bool
 	}{
 		{name: "rejected credentials", password: "wrong-pass-123", wantType: FailureServiceNowRejected, sent: true},
-		{name: "unavailable", faults: snowstub.Faults{Unavailable: 5}, wantType: FailureServiceNowUnavailable, retryable: true, sent: true},
-		{name: "throttled", faults: snowstub.Faults{TooManyRequests: 5, RetryAfter: 90 * time.Second}, wantType: FailureServiceNowThrottled, retryable: true, delay: 90 * time.Second, sent: true},
+		{name: "unavailable", faults: snowstandin.Faults{Unavailable: 5}, wantType: FailureServiceNowUnavailable, retryable: true, sent: true},
+		{name: "throttled", faults: snowstandin.Faults{TooManyRequests: 5, RetryAfter: 90 * time.Second}, wantType: FailureServiceNowThrottled, retryable: true, delay: 90 * time.Second, sent: true},
 		{name: "no incident ID", mod: func(r *EnsureTicketRequest) { r.Incident.ID = " " }, wantType: FailureInvalidRequest},
 		{name: "device without key", mod: func(r *EnsureTicketRequest) { r.Device = noKey }, wantType: FailureInvalidRequest},
 		{name: "bad table", mod: func(r *EnsureTicketRequest) { r.Table = "incident^NQ" }, wantType: FailureInvalidRequest},
@@ -401,7 +401,7 @@ func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestEnsureTicketConcurrentIncidentsSameDevice(t *testing.T) {
 	t.Parallel()
-	stub, err := snowstub.Open(snowstub.Options{Username: snowUser, Password: snowPass})
+	stub, err := snowstandin.Open(snowstandin.Options{Username: snowUser, Password: snowPass})
 	require.NoError(t, err)
 	srv := httptest.NewServer(&barrier{next: stub, n: 2, release: make(chan struct{})})
 	t.Cleanup(srv.Close)

@@ -24,7 +24,7 @@ import (
 	"github.com/interlock-soar/interlock/activities/servicenow"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 	"github.com/interlock-soar/interlock/internal/testenv"
 )
 
@@ -488,7 +488,7 @@ func TestNewEngineeringStationOnDevServer(t *testing.T) {
 	ctx := t.Context()
 	c := testenv.NewTemporal(t).Client
 
-	stub, err := snowstub.Open(snowstub.Options{Username: "interlock", Password: "dev-pass"})
+	stub, err := snowstandin.Open(snowstandin.Options{Username: "interlock", Password: "dev-pass"})
 	require.NoError(t, err)
 	snow := httptest.NewServer(stub)
 	t.Cleanup(snow.Close)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/interlock-soar/interlock/activities"
 	"github.com/interlock-soar/interlock/activities/defender"
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/worker"
@@ -55,13 +55,13 @@ func build(t *testing.T, az *testenv.Azure, mod func(*config.Config)) (*activiti
 
 func seed(az *testenv.Azure, name string) string {
 	id := incidentID(name)
-	az.Stub.PutIncident(id, azurestub.IncidentProperties{Title: "(MDIoT) Unauthorized PLC Programming", Description: "keep me",
-		Severity: "Medium", Status: "New", Labels: []azurestub.Label{{LabelName: "ot", LabelType: "User"}}})
+	az.Stub.PutIncident(id, azurestandin.IncidentProperties{Title: "(MDIoT) Unauthorized PLC Programming", Description: "keep me",
+		Severity: "Medium", Status: "New", Labels: []azurestandin.Label{{LabelName: "ot", LabelType: "User"}}})
 	return id
 }
 
 func TestCredentialsSignIn(t *testing.T) {
-	az := testenv.NewAzure(t, azurestub.Options{FederatedToken: "federated-assertion", ManagedIdentityHeader: "mi-header"})
+	az := testenv.NewAzure(t, azurestandin.Options{FederatedToken: "federated-assertion", ManagedIdentityHeader: "mi-header"})
 	scope := policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}}
 	base := func() config.Azure {
 		cfg := config.Default()
@@ -124,7 +124,7 @@ func TestCredentialsSignIn(t *testing.T) {
 
 func TestSentinelWriterOverTheWire(t *testing.T) {
 	t.Parallel()
-	az := testenv.NewAzure(t, azurestub.Options{})
+	az := testenv.NewAzure(t, azurestandin.Options{})
 	in, _ := build(t, az, nil)
 	ctx := context.Background()
 	id := seed(az, "wire-1")
@@ -144,7 +144,7 @@ func TestSentinelWriterOverTheWire(t *testing.T) {
 	require.Equal(t, req.CommentID, inc.Comments[0].Name)
 
 	// Someone edits the incident between the read and the write: 412, read again, write once.
-	az.Stub.InjectFaults(azurestub.Faults{ConcurrentEdit: 1})
+	az.Stub.InjectFaults(azurestandin.Faults{ConcurrentEdit: 1})
 	up := activities.UpdateRequest{IncidentID: "wire-1", IncidentARMID: id, Severity: "High", Status: "Active", AddTags: []string{"OT", "PLC change not planned"}}
 	res, err := in.UpdateIncident(ctx, up)
 	require.NoError(t, err)
@@ -153,7 +153,7 @@ func TestSentinelWriterOverTheWire(t *testing.T) {
 	require.Equal(t, "High", inc.Properties.Severity)
 	require.Equal(t, "Active", inc.Properties.Status)
 	require.Equal(t, "keep me", inc.Properties.Description, "what the update did not touch is kept")
-	require.Equal(t, []azurestub.Label{{LabelName: "ot", LabelType: "User"}, {LabelName: "PLC change not planned", LabelType: "User"}}, inc.Properties.Labels)
+	require.Equal(t, []azurestandin.Label{{LabelName: "ot", LabelType: "User"}, {LabelName: "PLC change not planned", LabelType: "User"}}, inc.Properties.Labels)
 	var conflicts int
 	for _, r := range az.Stub.Requests() {
 		if r.Status == http.StatusPreconditionFailed {
@@ -181,7 +181,7 @@ func TestSentinelWriterOverTheWire(t *testing.T) {
 
 func TestSentinelWriterRefusals(t *testing.T) {
 	t.Parallel()
-	az := testenv.NewAzure(t, azurestub.Options{})
+	az := testenv.NewAzure(t, azurestandin.Options{})
 	in, _ := build(t, az, nil)
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -208,7 +208,7 @@ func TestSentinelWriterRefusals(t *testing.T) {
 
 	// Throttled past the in-request retry budget: retryable, with the server's Retry-After as the delay.
 	id := seed(az, "throttled")
-	az.Stub.InjectFaults(azurestub.Faults{TooManyRequests: 1, RetryAfter: 40 * time.Second})
+	az.Stub.InjectFaults(azurestandin.Faults{TooManyRequests: 1, RetryAfter: 40 * time.Second})
 	_, err := in.AddIncidentComment(ctx, activities.CommentRequest{IncidentID: "throttled", IncidentARMID: id, Message: "m", Purpose: "p"})
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
@@ -219,18 +219,18 @@ func TestSentinelWriterRefusals(t *testing.T) {
 
 func TestAlertStatusOverTheWire(t *testing.T) {
 	t.Parallel()
-	az := testenv.NewAzure(t, azurestub.Options{})
+	az := testenv.NewAzure(t, azurestandin.Options{})
 	_, st := build(t, az, nil)
 	ctx := context.Background()
 	id := seed(az, "alerts-1")
 	path := alertDir + "alert-1"
-	az.Stub.PutAlert(path, azurestub.AlertProperties{Status: "New", Severity: "High"})
+	az.Stub.PutAlert(path, azurestandin.AlertProperties{Status: "New", Severity: "High"})
 	uri := "https://management.azure.com" + path + "?api-version=2021-07-01-preview"
 	req := activities.AlertSyncRequest{IncidentID: "alerts-1", IncidentARMID: id, Status: "Active",
 		Alert: activities.AlertSyncTarget{AlertID: "alert-1", Via: activities.AlertViaAzure, ManagementURI: uri}}
 
 	// The incident is Closed in Sentinel by now, although the event said Active: Closed wins.
-	az.Stub.EditIncident(id, func(p *azurestub.IncidentProperties) { p.Status, p.Classification = "Closed", "TruePositive" })
+	az.Stub.EditIncident(id, func(p *azurestandin.IncidentProperties) { p.Status, p.Classification = "Closed", "TruePositive" })
 	res, err := st.SyncAlertStatus(ctx, req)
 	require.NoError(t, err)
 	require.Equal(t, activities.AlertUpdated, res.Action)

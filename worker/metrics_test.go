@@ -17,7 +17,7 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
 )
@@ -85,7 +85,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, playbook, status, outc
 // shows in the side-effect histogram, and the run in the outcomes.
 func TestMetricsTimeSideEffects(t *testing.T) {
 	t.Parallel()
-	stub := snowstub.New(snowstub.Options{Username: "u", Password: "p"})
+	stub := snowstandin.New(snowstandin.Options{Username: "u", Password: "p"})
 	snow := httptest.NewServer(stub)
 	t.Cleanup(snow.Close)
 	cfg := config.Default()

@@ -19,7 +19,7 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/worker"
@@ -32,7 +32,7 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 // so a playbook runs by its registered name with the real activities Build made from the config.
 func TestRegisterServesTheTestEnvironment(t *testing.T) {
 	t.Parallel()
-	stub := snowstub.New(snowstub.Options{Username: "u", Password: "p"})
+	stub := snowstandin.New(snowstandin.Options{Username: "u", Password: "p"})
 	snow := httptest.NewServer(stub)
 	t.Cleanup(snow.Close)
 	cfg := config.Default()

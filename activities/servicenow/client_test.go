@@ -18,7 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 )
 
 const (
@@ -27,9 +27,9 @@ const (
 	testToken = "tok-never-logged-0123456789"
 )
 
-func newStub(t *testing.T) (*snowstub.Server, *httptest.Server) {
+func newStub(t *testing.T) (*snowstandin.Server, *httptest.Server) {
 	t.Helper()
-	stub, err := snowstub.Open(snowstub.Options{Username: testUser, Password: testPass})
+	stub, err := snowstandin.Open(snowstandin.Options{Username: testUser, Password: testPass})
 	require.NoError(t, err)
 	srv := httptest.NewServer(stub)
 	t.Cleanup(srv.Close)
@@ -178,7 +178,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	t.Parallel()
 	stub, srv := newStub(t)
 	c, logs := newClient(t, srv.URL, nil)
-	stub.InjectFaults(snowstub.Faults{TooManyRequests: 1, RetryAfter: time.Second})
+	stub.InjectFaults(snowstandin.Faults{TooManyRequests: 1, RetryAfter: time.Second})
 	start := time.Now()
 	rec, err := c.Create(t.Context(), "incident", map[string]string{"short_description": "x"})
 	require.NoError(t, err)
@@ -193,7 +193,7 @@ func TestLongRetryAfterGoesToCaller(t *testing.T) {
 	t.Parallel()
 	stub, srv := newStub(t)
 	c, _ := newClient(t, srv.URL, nil) // RetryWaitMax 2s
-	stub.InjectFaults(snowstub.Faults{TooManyRequests: 1, RetryAfter: 120 * time.Second})
+	stub.InjectFaults(snowstandin.Faults{TooManyRequests: 1, RetryAfter: 120 * time.Second})
 	start := time.Now()
 	_, err := c.Query(t.Context(), "incident", Eq("active", "true"), nil, 1)
 	require.Less(t, time.Since(start), 5*time.Second, "no two-minute wait inside the request")
@@ -225,7 +225,7 @@ func TestUnavailableRetried(t *testing.T) {
 			t.Parallel()
 			stub, srv := newStub(t)
 			c, _ := newClient(t, srv.URL, nil)
-			stub.InjectFaults(snowstub.Faults{Unavailable: 2})
+			stub.InjectFaults(snowstandin.Faults{Unavailable: 2})
 			require.NoError(t, tc.call(t.Context(), c))
 			require.Equal(t, 3, stub.Requests())
 			require.LessOrEqual(t, stub.CreatedCount("incident"), 1)
@@ -235,7 +235,7 @@ func TestUnavailableRetried(t *testing.T) {
 		t.Parallel()
 		stub, srv := newStub(t)
 		c, _ := newClient(t, srv.URL, nil)
-		stub.InjectFaults(snowstub.Faults{Unavailable: 10})
+		stub.InjectFaults(snowstandin.Faults{Unavailable: 10})
 		_, err := c.Query(t.Context(), "incident", Eq("active", "true"), nil, 10)
 		apiErr, ok := errors.AsType[*APIError](err)
 		require.True(t, ok, "%v", err)
@@ -366,7 +366,7 @@ func TestAmbiguousWritesNotRepeated(t *testing.T) {
 		t.Parallel()
 		stub, srv := newStub(t)
 		c, _ := newClient(t, srv.URL, nil)
-		stub.InjectFaults(snowstub.Faults{DropResponse: 1})
+		stub.InjectFaults(snowstandin.Faults{DropResponse: 1})
 		_, err := c.Create(t.Context(), "incident", map[string]string{"short_description": "x"})
 		require.Error(t, err)
 		_, isAPI := errors.AsType[*APIError](err)
@@ -378,7 +378,7 @@ func TestAmbiguousWritesNotRepeated(t *testing.T) {
 		t.Parallel()
 		stub, srv := newStub(t)
 		c, _ := newClient(t, srv.URL, func(c *Config) { c.Timeout = 100 * time.Millisecond })
-		stub.InjectFaults(snowstub.Faults{Hang: 1, HangFor: 5 * time.Second})
+		stub.InjectFaults(snowstandin.Faults{Hang: 1, HangFor: 5 * time.Second})
 		_, err := c.Create(t.Context(), "incident", map[string]string{"short_description": "x"})
 		require.ErrorContains(t, err, "Client.Timeout")
 		require.Equal(t, 1, stub.Requests())
@@ -389,7 +389,7 @@ func TestAmbiguousWritesNotRepeated(t *testing.T) {
 		t.Parallel()
 		stub, srv := newStub(t)
 		c, _ := newClient(t, srv.URL, func(c *Config) { c.Timeout = 100 * time.Millisecond })
-		stub.InjectFaults(snowstub.Faults{Hang: 1, HangFor: 5 * time.Second})
+		stub.InjectFaults(snowstandin.Faults{Hang: 1, HangFor: 5 * time.Second})
 		_, err := c.Query(t.Context(), "incident", Eq("active", "true"), nil, 1)
 		require.NoError(t, err)
 		require.Equal(t, 2, stub.Requests())

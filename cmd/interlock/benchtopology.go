@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/interlock-soar/interlock/internal/bench"
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 	"github.com/interlock-soar/interlock/internal/topology"
 )
 
@@ -28,21 +28,21 @@ func startBenchTopology(ctx context.Context, shape topology.Shape, workers, inta
 	if err != nil {
 		return nil, fmt.Errorf("topology: find the interlock binary: %w", err)
 	}
-	tools, err := devstack.ToolsDir()
+	tools, err := devservices.ToolsDir()
 	if err != nil {
 		return nil, err
 	}
-	temporalBin, err := devstack.Ensure(ctx, tools, devstack.Temporal(), progress)
+	temporalBin, err := devservices.Ensure(ctx, tools, devservices.Temporal(), progress)
 	if err != nil {
 		return nil, err
 	}
-	mailpitBin, err := devstack.Ensure(ctx, tools, devstack.Mailpit(), progress)
+	mailpitBin, err := devservices.Ensure(ctx, tools, devservices.Mailpit(), progress)
 	if err != nil {
 		return nil, err
 	}
-	var cluster *devstack.ClusterBinaries
+	var cluster *devservices.ClusterBinaries
 	if postgres {
-		bins, err := devstack.EnsureCluster(ctx, tools, progress)
+		bins, err := devservices.EnsureCluster(ctx, tools, progress)
 		if err != nil {
 			return nil, err
 		}

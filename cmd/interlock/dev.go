@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 )
 
 // The choices of --persistence.
@@ -22,7 +22,7 @@ const (
 )
 
 // doneOf is p's Done, or a channel that never closes for no process.
-func doneOf(p *devstack.Process) <-chan struct{} {
+func doneOf(p *devservices.Process) <-chan struct{} {
 	if p == nil {
 		return nil
 	}

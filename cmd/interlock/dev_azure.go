@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/sensorstub"
+	"github.com/interlock-soar/interlock/internal/sensorstandin"
 )
 
 // The dev stand-in's app registration and workspace. The workspace is the one the testdata fixtures'
@@ -25,7 +25,7 @@ const (
 // devAzure is the Azure stand-in of the dev stack: Entra ID's token endpoint, Sentinel and the Defender
 // for IoT alerts API, over TLS with a certificate kept in the state folder.
 type devAzure struct {
-	stub *azurestub.Server
+	stub *azurestandin.Server
 	ln   net.Listener
 	url  string
 }
@@ -36,11 +36,11 @@ func startDevAzure(stateDir string, port int, cfg *config.Config) (*devAzure, er
 	if err != nil {
 		return nil, err
 	}
-	certFile, _, tlsCfg, err := azurestub.LocalCertificate(filepath.Join(stateDir, "azure-tls"))
+	certFile, _, tlsCfg, err := azurestandin.LocalCertificate(filepath.Join(stateDir, "azure-tls"))
 	if err != nil {
 		return nil, fmt.Errorf("azure stand-in certificate: %w", err)
 	}
-	stub, err := azurestub.Open(azurestub.Options{
+	stub, err := azurestandin.Open(azurestandin.Options{
 		TenantID: devTenantID, ClientID: devClientID, ClientSecret: secret,
 		File: filepath.Join(stateDir, "azure.json"), PageUser: "interlock", PagePassword: secret,
 	})
@@ -63,7 +63,7 @@ func startDevAzure(stateDir string, port int, cfg *config.Config) (*devAzure, er
 // devSensor is the OT sensor stand-in of the dev stack: the on-premises alert API the status sync
 // closes alerts on, over TLS with the stand-ins' certificate.
 type devSensor struct {
-	stub *sensorstub.Server
+	stub *sensorstandin.Server
 	ln   net.Listener
 	url  string
 }
@@ -74,7 +74,7 @@ func startDevSensor(stateDir string, port int, cfg *config.Config) (*devSensor, 
 	if err != nil {
 		return nil, err
 	}
-	certFile, _, tlsCfg, err := azurestub.LocalCertificate(filepath.Join(stateDir, "azure-tls"))
+	certFile, _, tlsCfg, err := azurestandin.LocalCertificate(filepath.Join(stateDir, "azure-tls"))
 	if err != nil {
 		return nil, fmt.Errorf("sensor stand-in certificate: %w", err)
 	}
@@ -82,7 +82,7 @@ func startDevSensor(stateDir string, port int, cfg *config.Config) (*devSensor, 
 	if err != nil {
 		return nil, fmt.Errorf("sensor stand-in: %w", err)
 	}
-	stub := sensorstub.New(sensorstub.Options{Token: token, PageUser: "interlock", PagePassword: token})
+	stub := sensorstandin.New(sensorstandin.Options{Token: token, PageUser: "interlock", PagePassword: token})
 	url := "https://" + ln.Addr().String()
 	cfg.Sensor.URL, cfg.Sensor.Token, cfg.Sensor.CAFile = url, config.NewSecret(token), certFile
 	return &devSensor{stub: stub, ln: tls.NewListener(ln, tlsCfg), url: url}, nil

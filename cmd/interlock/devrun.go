@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 )
 
 // devFlags are interlock dev's flags.
@@ -35,7 +35,7 @@ func parseDevFlags(e env, args []string) (devFlags, error) {
 	var f devFlags
 	fs.StringVar(&f.stateDir, "state-dir", ".state", "folder for the dev stack's state (Temporal's SQLite file or PostgreSQL cluster, Mailpit's mail, tickets, logs)")
 	fs.StringVar(&f.persistence, "persistence", devSQLite, "Temporal's persistence: "+devSQLite+" (the Temporal CLI's dev server, with the Temporal UI) or "+
-		devPostgres+" (the Temporal server "+devstack.TemporalServer().Version+" on PostgreSQL, set up as docker-compose.yml's auto-setup image does; "+
+		devPostgres+" (the Temporal server "+devservices.TemporalServer().Version+" on PostgreSQL, set up as docker-compose.yml's auto-setup image does; "+
 		"no UI; installs the server on first use, and PostgreSQL with apt-get when root); the cluster keeps its state in <state-dir>/temporal-postgres")
 	fs.IntVar(&f.temporalPort, "temporal-port", 7233, "Temporal frontend (gRPC) port")
 	fs.IntVar(&f.uiPort, "ui-port", 8233, "Temporal UI port (sqlite only)")
@@ -82,7 +82,7 @@ type devStack struct {
 	logger *slog.Logger
 	stops  []func()
 
-	temporal, postgres, mailpit *devstack.Process // postgres is nil on the dev server
+	temporal, postgres, mailpit *devservices.Process // postgres is nil on the dev server
 	azure                       *devAzure
 	sensor                      *devSensor
 	client                      client.Client
@@ -113,7 +113,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if err := os.MkdirAll(f.stateDir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	unlock, err := devstack.Lock(f.stateDir)
+	unlock, err := devservices.Lock(f.stateDir)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (d *devStack) close() {
 }
 
 // stopProcess is the stop step of a started process.
-func (d *devStack) stopProcess(name string, p *devstack.Process, timeout time.Duration) func() {
+func (d *devStack) stopProcess(name string, p *devservices.Process, timeout time.Duration) func() {
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/devstack"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/devservices"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/worker"
 	"github.com/interlock-soar/interlock/workflows"
@@ -20,41 +20,41 @@ import (
 
 // devBinaries are the installed servers the dev stack runs.
 type devBinaries struct {
-	temporal string                   // the CLI, for the dev server
-	cluster  devstack.ClusterBinaries // the server and its SQL tool, for --persistence postgres
+	temporal string                      // the CLI, for the dev server
+	cluster  devservices.ClusterBinaries // the server and its SQL tool, for --persistence postgres
 	mailpit  string
 }
 
 // installDev installs what is missing before anything starts, so a first run's minutes of building
 // come first.
 func installDev(ctx context.Context, persistence string, e env) (devBinaries, error) {
-	tools, err := devstack.ToolsDir()
+	tools, err := devservices.ToolsDir()
 	if err != nil {
 		return devBinaries{}, err
 	}
 	var b devBinaries
 	if persistence == devSQLite {
-		b.temporal, err = devstack.Ensure(ctx, tools, devstack.Temporal(), e.stdout)
+		b.temporal, err = devservices.Ensure(ctx, tools, devservices.Temporal(), e.stdout)
 	} else {
-		b.cluster, err = devstack.EnsureCluster(ctx, tools, e.stdout)
+		b.cluster, err = devservices.EnsureCluster(ctx, tools, e.stdout)
 	}
 	if err != nil {
 		return devBinaries{}, err
 	}
-	b.mailpit, err = devstack.Ensure(ctx, tools, devstack.Mailpit(), e.stdout)
+	b.mailpit, err = devservices.Ensure(ctx, tools, devservices.Mailpit(), e.stdout)
 	return b, err
 }
 
 // startTemporal starts the dev server, or the cluster on PostgreSQL, and points the config at it.
 func (d *devStack) startTemporal(ctx context.Context, bins devBinaries) error {
-	var attrs []devstack.SearchAttribute
+	var attrs []devservices.SearchAttribute
 	for _, sa := range workflows.SearchAttributes() {
-		attrs = append(attrs, devstack.SearchAttribute{Name: sa.Name, Type: sa.Type})
+		attrs = append(attrs, devservices.SearchAttribute{Name: sa.Name, Type: sa.Type})
 	}
 	f := d.flags
 	if f.persistence == devSQLite {
 		d.say("starting Temporal dev server…")
-		tp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		tp, err := devservices.StartTemporal(ctx, devservices.TemporalOptions{
 			Bin: bins.temporal, DBFile: filepath.Join(f.stateDir, "temporal.db"), Port: f.temporalPort, UIPort: f.uiPort,
 			Namespace: d.cfg.Temporal.Namespace, SearchAttributes: attrs, LogFile: filepath.Join(f.stateDir, "temporal.log"), Logger: d.logger,
 		})
@@ -64,11 +64,11 @@ func (d *devStack) startTemporal(ctx context.Context, bins devBinaries) error {
 		d.stops = append(d.stops, d.stopProcess("temporal", tp, 20*time.Second))
 		d.temporal = tp
 	} else {
-		if err := devstack.AllowPostgresThrough(f.stateDir); err != nil {
+		if err := devservices.AllowPostgresThrough(f.stateDir); err != nil {
 			return err
 		}
 		// The cluster prints its own steps (initdb and schemas on the first run, each server's start).
-		cluster, err := devstack.StartCluster(ctx, devstack.ClusterOptions{
+		cluster, err := devservices.StartCluster(ctx, devservices.ClusterOptions{
 			Binaries: bins.cluster, Dir: filepath.Join(f.stateDir, "temporal-postgres"), Port: f.temporalPort,
 			Namespace: d.cfg.Temporal.Namespace, SearchAttributes: attrs, Progress: d.e.stdout, Logger: d.logger,
 		})
@@ -92,7 +92,7 @@ func (d *devStack) startTemporal(ctx context.Context, bins devBinaries) error {
 func (d *devStack) startMailpit(ctx context.Context, bin string) error {
 	d.say("starting Mailpit…")
 	f := d.flags
-	mp, err := devstack.StartMailpit(ctx, devstack.MailpitOptions{
+	mp, err := devservices.StartMailpit(ctx, devservices.MailpitOptions{
 		Bin: bin, SMTPPort: f.smtpPort, UIPort: f.mailPort,
 		DBFile: filepath.Join(f.stateDir, "mailpit.db"), LogFile: filepath.Join(f.stateDir, "mailpit.log"), Logger: d.logger,
 	})
@@ -163,7 +163,7 @@ func (d *devStack) startServiceNow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stub, err := snowstub.Open(snowstub.Options{Username: "interlock", Password: password, File: filepath.Join(dir, "servicenow.json")})
+	stub, err := snowstandin.Open(snowstandin.Options{Username: "interlock", Password: password, File: filepath.Join(dir, "servicenow.json")})
 	if err != nil {
 		return fmt.Errorf("servicenow stand-in: %w", err)
 	}
@@ -252,7 +252,7 @@ func (d *devStack) banner() {
 	} else {
 		d.say("  Temporal UI     none: the Temporal server has no UI of its own (--persistence sqlite has one; or run the temporalio/ui image against %s)", tp.Addr())
 		d.say("  Temporal gRPC   %s   (Temporal server %s on PostgreSQL %s, user %s; namespace %s, task queue %s)",
-			tp.Addr(), devstack.TemporalServer().Version, d.postgres.Addr(), devstack.PostgresUser, cfg.Temporal.Namespace, workflows.TaskQueue)
+			tp.Addr(), devservices.TemporalServer().Version, d.postgres.Addr(), devservices.PostgresUser, cfg.Temporal.Namespace, workflows.TaskQueue)
 	}
 	d.say("  Mailpit         http://127.0.0.1:%d   (emails to control engineers land here; SMTP 127.0.0.1:%d)", f.mailPort, f.smtpPort)
 	d.say("  ServiceNow      %s", d.notes.snow)

@@ -7,7 +7,7 @@ import (
 	"net"
 
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 )
 
 // runStandin serves the local ServiceNow stand-in on its own, for docker compose or a test rig;
@@ -27,7 +27,7 @@ func runStandin(ctx context.Context, e env, args []string) error {
 		return errors.New("the stand-in needs servicenow.username and a password (INTERLOCK_SERVICENOW_PASSWORD) to check clients against")
 	}
 	logger := newLogger(cfg.Log, e.stderr)
-	stub, err := snowstub.Open(snowstub.Options{
+	stub, err := snowstandin.Open(snowstandin.Options{
 		Username: cfg.ServiceNow.Username, Password: cfg.ServiceNow.Password.Value(), File: *file, Logger: logger,
 	})
 	if err != nil {

@@ -30,7 +30,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 )
 
 // ErrChecksFailed is wrapped by Run's error when the bench ran but the stack failed a correctness
@@ -178,7 +178,7 @@ func (r *runner) run(ctx context.Context) error {
 	rep.Failures = failures(*rep)
 	rep.Notes = append(rep.Notes, notes(*rep)...)
 	if r.snow.coarse.Load() {
-		rep.Notes = append(rep.Notes, "ServiceNow records carry no "+snowstub.CreatedAtField+" (a real instance, or a stand-in older than the bench): ticket times have whole-second resolution, so 202→ticket latencies are off by up to a second, either way.")
+		rep.Notes = append(rep.Notes, "ServiceNow records carry no "+snowstandin.CreatedAtField+" (a real instance, or a stand-in older than the bench): ticket times have whole-second resolution, so 202→ticket latencies are off by up to a second, either way.")
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/interlock-soar/interlock/internal/intake"
 	"github.com/interlock-soar/interlock/internal/safetext"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 )
 
 // errRetryable marks an intake answer the sender should retry: 503 and 429 (the intake's own
@@ -207,12 +207,12 @@ func (c *snowClient) check(ctx context.Context) error {
 // ticket's description names the incident that created it), from offset on. Records come in creation
 // order, so a poller resumes at the count it has already seen.
 //
-// The stand-in stamps snowstub.CreatedAtField with the exact creation time; a real instance lacks it,
+// The stand-in stamps snowstandin.CreatedAtField with the exact creation time; a real instance lacks it,
 // and the bench falls back to sys_created_on (whole seconds, UTC).
 func (c *snowClient) tickets(ctx context.Context, marker string, offset int) ([]ticket, error) {
 	q := url.Values{
 		"sysparm_query":  {"descriptionLIKE" + marker},
-		"sysparm_fields": {"sys_id,correlation_id,sys_created_on," + snowstub.CreatedAtField},
+		"sysparm_fields": {"sys_id,correlation_id,sys_created_on," + snowstandin.CreatedAtField},
 		"sysparm_offset": {strconv.Itoa(offset)},
 		"sysparm_limit":  {"10000"},
 	}
@@ -238,7 +238,7 @@ func (c *snowClient) tickets(ctx context.Context, marker string, offset int) ([]
 	}
 	list := make([]ticket, 0, len(out.Result))
 	for _, r := range out.Result {
-		t, err := time.Parse(time.RFC3339Nano, r[snowstub.CreatedAtField])
+		t, err := time.Parse(time.RFC3339Nano, r[snowstandin.CreatedAtField])
 		if err != nil {
 			c.coarse.Store(true)
 			t, err = time.Parse("2006-01-02 15:04:05", r["sys_created_on"])

@@ -16,9 +16,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/worker"
@@ -46,7 +46,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	tp, mp := env.Temporal(t), env.Mailpit(t)
 	logger := slog.New(slog.DiscardHandler)
 
-	stub := snowstub.New(snowstub.Options{Username: "interlock", Password: "stand-in-password"})
+	stub := snowstandin.New(snowstandin.Options{Username: "interlock", Password: "stand-in-password"})
 	snowURL := serve(t, stub)
 	intakeLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -61,7 +61,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	cfg.Intake.PublicURL = "http://" + intakeLn.Addr().String()
 	cfg.Workbook.Database = filepath.Join(t.TempDir(), "workbook.db") // not the package's folder
 	cfg.Intake.AllowUnauthenticated = true
-	az := testenv.NewAzure(t, azurestub.Options{})
+	az := testenv.NewAzure(t, azurestandin.Options{})
 	az.Configure(&cfg)
 
 	app, err := worker.Build(cfg, logger)

@@ -29,10 +29,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/interlock-soar/interlock/activities"
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
@@ -92,7 +92,7 @@ type stackOptions struct {
 	// onCreate is called by the stand-in after each record is created, before it answers.
 	onCreate func(table string, rec map[string]string)
 	// wrapSnow wraps the stand-in's handler (to inject faults at chosen requests, or its own).
-	wrapSnow func(stub *snowstub.Server) http.Handler
+	wrapSnow func(stub *snowstandin.Server) http.Handler
 	// tweak changes the config before anything is built.
 	tweak func(*config.Config)
 }
@@ -101,7 +101,7 @@ type stackOptions struct {
 type fstack struct {
 	tp        *testenv.Server
 	mp        *testenv.MailpitServer
-	stub      *snowstub.Server
+	stub      *snowstandin.Server
 	azure     *testenv.Azure
 	cfg       config.Config
 	intakeURL string
@@ -135,11 +135,11 @@ func newStack(t *testing.T, opts stackOptions) *fstack {
 	}
 	s.logger = slog.New(h)
 
-	stubOpts := snowstub.Options{Username: snowUser, Password: snowPassword}
+	stubOpts := snowstandin.Options{Username: snowUser, Password: snowPassword}
 	if opts.onCreate != nil {
 		stubOpts.OnCreate = func(table string, rec map[string]string, _ time.Time) { opts.onCreate(table, rec) }
 	}
-	s.stub = snowstub.New(stubOpts)
+	s.stub = snowstandin.New(stubOpts)
 	var snow http.Handler = s.stub
 	if opts.wrapSnow != nil {
 		snow = opts.wrapSnow(s.stub)
@@ -159,7 +159,7 @@ func newStack(t *testing.T, opts stackOptions) *fstack {
 	cfg.Workbook.Database = filepath.Join(t.TempDir(), "workbook.db") // not the package's folder
 	cfg.Intake.PublicURL = "http://" + intakeLn.Addr().String()
 	cfg.Intake.AllowUnauthenticated = true
-	s.azure = testenv.NewAzure(t, azurestub.Options{Logger: s.logger})
+	s.azure = testenv.NewAzure(t, azurestandin.Options{Logger: s.logger})
 	s.azure.Configure(&cfg)
 	// Short tries, so a hung write-back is given up on and retried within the test's time.
 	cfg.Azure.TryTimeout, cfg.Azure.RetryDelay, cfg.Azure.MaxRetryDelay = 3*time.Second, 200*time.Millisecond, 2*time.Second
@@ -270,7 +270,7 @@ func (s *fstack) startWorkerProcess(t *testing.T, name string) *workerProc {
 	started := make(chan error, 1)
 	go func() {
 		// The parent-death signal follows the thread that forked the child: keep it alive until the
-		// child is reaped (see internal/devstack).
+		// child is reaped (see internal/devservices).
 		runtime.LockOSThread()
 		if err := w.cmd.Start(); err != nil {
 			started <- err

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/workflows"
@@ -45,12 +45,12 @@ func (s *fstack) requireComments(t *testing.T, incs []incidentRef, want func(inc
 		require.True(t, ok, in.tag)
 		require.Len(t, inc.Comments, want(in), "%s: %v", in.tag, commentNames(inc))
 		for _, c := range inc.Comments {
-			require.Empty(t, azurestub.CommentMarkupProblems(c.Message), in.tag)
+			require.Empty(t, azurestandin.CommentMarkupProblems(c.Message), in.tag)
 		}
 	}
 }
 
-func commentNames(inc azurestub.Incident) []string {
+func commentNames(inc azurestandin.Incident) []string {
 	var out []string
 	for _, c := range inc.Comments {
 		out = append(out, c.Name+": "+c.Message[:min(60, len(c.Message))])
@@ -70,7 +70,7 @@ func TestSentinelWriteBackUnderFaults(t *testing.T) {
 	incs := makeIncidents(t, "wf", 3, 2)
 	nes, plc := split(incs)
 
-	s.azure.Stub.InjectFaults(azurestub.Faults{Match: isCommentPut, Hang: 1, HangFor: 10 * time.Second})
+	s.azure.Stub.InjectFaults(azurestandin.Faults{Match: isCommentPut, Hang: 1, HangFor: 10 * time.Second})
 	requireStatus(t, nes, s.postAll(nes), "started")
 	s.requireTicketsDone(t, nes, 90*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -82,7 +82,7 @@ func TestSentinelWriteBackUnderFaults(t *testing.T) {
 	}
 	s.requireComments(t, nes, func(incidentRef) int { return 1 })
 
-	s.azure.Stub.InjectFaults(azurestub.Faults{Match: isCommentPut, TooManyRequests: 6, RetryAfter: time.Second})
+	s.azure.Stub.InjectFaults(azurestandin.Faults{Match: isCommentPut, TooManyRequests: 6, RetryAfter: time.Second})
 	requireStatus(t, plc, s.postAll(plc), "started")
 	s.waitPLCWaiting(t, plc, 90*time.Second, "with comment writes throttled")
 	require.Eventually(t, func() bool { // the notice comment is written after the email, while the run waits
@@ -94,7 +94,7 @@ func TestSentinelWriteBackUnderFaults(t *testing.T) {
 		return true
 	}, 60*time.Second, 50*time.Millisecond)
 
-	s.azure.Stub.InjectFaults(azurestub.Faults{Match: isIncidentPut, ConcurrentEdit: 1})
+	s.azure.Stub.InjectFaults(azurestandin.Faults{Match: isIncidentPut, ConcurrentEdit: 1})
 	for _, in := range plc {
 		s.answer(t, ctx, in, workflows.DecisionNotPlanned)
 		var res playbooks.PLCReprogrammingResult
@@ -103,12 +103,12 @@ func TestSentinelWriteBackUnderFaults(t *testing.T) {
 		inc, _ := s.azure.Stub.Incident(armIDOf(incidentName(in)))
 		require.Equal(t, "High", inc.Properties.Severity, in.tag)
 		require.Equal(t, "Active", inc.Properties.Status, in.tag)
-		require.Equal(t, []azurestub.Label{{LabelName: "PLC change not planned", LabelType: "User"}}, inc.Properties.Labels, in.tag)
+		require.Equal(t, []azurestandin.Label{{LabelName: "PLC change not planned", LabelType: "User"}}, inc.Properties.Labels, in.tag)
 	}
 	s.requireComments(t, plc, func(incidentRef) int { return 2 }) // the notice, the answer
 
 	// The status sync under the same weather: its alert PATCH and its comment are throttled, then hang.
-	s.azure.Stub.InjectFaults(azurestub.Faults{
+	s.azure.Stub.InjectFaults(azurestandin.Faults{
 		Match:           func(r *http.Request) bool { return r.Method == http.MethodPatch || isCommentPut(r) },
 		TooManyRequests: 2, RetryAfter: time.Second, Hang: 1, HangFor: 10 * time.Second,
 	})
@@ -155,7 +155,7 @@ func TestSentinelWriteBackWorkerSIGKILL(t *testing.T) {
 	interlockBinary(t)
 	incs := makeIncidents(t, "wk", 4, 0)
 	var commentPuts atomic.Int32
-	s.azure.Stub.InjectFaults(azurestub.Faults{
+	s.azure.Stub.InjectFaults(azurestandin.Faults{
 		Match: func(r *http.Request) bool {
 			if !isCommentPut(r) {
 				return false

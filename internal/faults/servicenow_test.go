@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 )
 
 const (
@@ -32,8 +32,8 @@ const (
 func TestServiceNowBurstsAndHangs(t *testing.T) {
 	t.Parallel()
 	const n = 30
-	hang := snowstub.Faults{Hang: 1, HangFor: snowHang}
-	faults := &scheduledFaults{schedule: map[int]snowstub.Faults{
+	hang := snowstandin.Faults{Hang: 1, HangFor: snowHang}
+	faults := &scheduledFaults{schedule: map[int]snowstandin.Faults{
 		// The n-th create to arrive (retries included) injects these before the stand-in takes it:
 		// a hang goes to that very create, a dropped answer to it (unless another request arriving at the
 		// same instant takes the hang), a burst to it and the requests after it. An injection
@@ -43,7 +43,7 @@ func TestServiceNowBurstsAndHangs(t *testing.T) {
 		19: {Unavailable: 4, TooManyRequests: 4, RetryAfter: time.Second}, 23: hang, 25: {DropResponse: 1},
 	}}
 	s := newStack(t, stackOptions{
-		wrapSnow: func(stub *snowstub.Server) http.Handler { faults.stub = stub; return faults },
+		wrapSnow: func(stub *snowstandin.Server) http.Handler { faults.stub = stub; return faults },
 		tweak: func(c *config.Config) {
 			c.ServiceNow.Timeout = snowTimeout
 			c.ServiceNow.CreateSettle = snowHang + time.Second // past the late commit
@@ -56,7 +56,7 @@ func TestServiceNowBurstsAndHangs(t *testing.T) {
 	})
 	s.startWorker(t)
 	// A first burst hits the lookups that come first.
-	s.stub.InjectFaults(snowstub.Faults{Unavailable: 6})
+	s.stub.InjectFaults(snowstandin.Faults{Unavailable: 6})
 	incs := makeIncidents(t, "sn", n, 0)
 	began := time.Now()
 	requireStatus(t, incs, s.postAll(incs), "started")
@@ -83,7 +83,7 @@ func TestServiceNowCreateCommittedAfterClientTimeout(t *testing.T) {
 	const n = 5
 	late := &lateCommit{first: n, delay: snowHang}
 	s := newStack(t, stackOptions{
-		wrapSnow: func(stub *snowstub.Server) http.Handler { late.next = stub; return late },
+		wrapSnow: func(stub *snowstandin.Server) http.Handler { late.next = stub; return late },
 		tweak: func(c *config.Config) {
 			c.ServiceNow.Timeout = snowTimeout
 			c.ServiceNow.CreateSettle = snowHang + time.Second // past the late commit
@@ -106,8 +106,8 @@ func TestServiceNowCreateCommittedAfterClientTimeout(t *testing.T) {
 // scheduledFaults injects stand-in faults when chosen creates arrive, and counts what the requests
 // got.
 type scheduledFaults struct {
-	stub     *snowstub.Server
-	schedule map[int]snowstub.Faults
+	stub     *snowstandin.Server
+	schedule map[int]snowstandin.Faults
 
 	mu          sync.Mutex
 	began       time.Time
@@ -137,7 +137,7 @@ func (f *scheduledFaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// same instant could take it, or the next injection replace it before anyone did.
 			hang, fs.Hang = fs.HangFor, 0
 		}
-		if ok && fs != (snowstub.Faults{}) {
+		if ok && fs != (snowstandin.Faults{}) {
 			f.stub.InjectFaults(fs)
 		}
 		f.mu.Unlock()

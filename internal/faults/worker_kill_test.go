@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 )
 
 // TestWorkerSIGKILLWhilePlaybooksRun runs the real `interlock worker` binary, posts a mix of
@@ -36,7 +36,7 @@ func TestWorkerSIGKILLWhilePlaybooksRun(t *testing.T) {
 	t.Parallel()
 	const nNES, nPLC, killAtEmails = 15, 15, 3
 	slow := &slowCreates{delay: createLatency}
-	s := newStack(t, stackOptions{wrapSnow: func(stub *snowstub.Server) http.Handler { slow.next = stub; return slow }})
+	s := newStack(t, stackOptions{wrapSnow: func(stub *snowstandin.Server) http.Handler { slow.next = stub; return slow }})
 	interlockBinary(t)
 	incs := makeIncidents(t, "k", nNES, nPLC)
 	nes, plc := split(incs)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sensorV2Alert is an alert exactly as internal/sensorstub serialises it for GET /external/v2/alerts
+// sensorV2Alert is an alert exactly as internal/sensorstandin serialises it for GET /external/v2/alerts
 // (alertJSON, in its field order), for an alert added with AddAlert(Alert{ID: 3, Time: …, Title:
 // "Unauthorized PLC Programming", Severity: "Major", Engine: "Policy Violation", …, Learned: true}).
 const sensorV2Alert = `{"id":3,"uuid":"3-1594808285000","time":1594808285000,"title":"Unauthorized PLC Programming",` +

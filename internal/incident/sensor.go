@@ -14,7 +14,7 @@ import (
 )
 
 // The OT sensor's own alert shape is what an on-premises management console's alert API returns
-// (GET /external/v1/alerts, /external/v2/alerts; internal/sensorstub serves the same): id, uuid, time
+// (GET /external/v1/alerts, /external/v2/alerts; internal/sensorstandin serves the same): id, uuid, time
 // (epoch milliseconds), title, message, severity (Warning, Minor, Major, Critical), engine ("Policy
 // Violation", ...), sourceDevice and destinationDevice (the appliance's numeric device IDs), handled,
 // additionalInformation {description, information[]}, and from v2 sourceDeviceAddress,

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/incident"
-	"github.com/interlock-soar/interlock/internal/sensorstub"
+	"github.com/interlock-soar/interlock/internal/sensorstandin"
 )
 
 // MirrorIncidents puts the incident of every posted payload into the stand-in before the intake runs
@@ -18,7 +18,7 @@ import (
 // update sets the status, severity and owner the payload shows (what an analyst did in the portal), and
 // each Defender for IoT alert with an acceptable AlertManagementUri exists. The dev stack and
 // the end-to-end tests use it; nothing else should.
-func MirrorIncidents(next http.Handler, stub *azurestub.Server, allowedHosts []string, maxBody int64) http.Handler {
+func MirrorIncidents(next http.Handler, stub *azurestandin.Server, allowedHosts []string, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && (r.URL.Path == "/v1/incidents" || strings.HasPrefix(r.URL.Path, "/v1/playbooks/")) {
 			body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -37,7 +37,7 @@ func MirrorIncidents(next http.Handler, stub *azurestub.Server, allowedHosts []s
 // sensor holds an alert before it forwards it, so the status sync finds it there. An alert the
 // stand-in already holds is left as it is (it may have been handled meanwhile). Only the dev stack and
 // the end-to-end tests use it.
-func MirrorSensorAlerts(next http.Handler, stub *sensorstub.Server, maxBody int64) http.Handler {
+func MirrorSensorAlerts(next http.Handler, stub *sensorstandin.Server, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/alerts" {
 			body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -57,7 +57,7 @@ func MirrorSensorAlerts(next http.Handler, stub *sensorstub.Server, maxBody int6
 	})
 }
 
-func mirrorSensorAlert(stub *sensorstub.Server, inc incident.Incident) {
+func mirrorSensorAlert(stub *sensorstandin.Server, inc incident.Incident) {
 	a := inc.Alerts[0]
 	if _, ok := stub.Alert(a.VendorOriginalID); ok {
 		return
@@ -68,7 +68,7 @@ func mirrorSensorAlert(stub *sensorstub.Server, inc incident.Incident) {
 	for _, d := range inc.Devices {
 		site, zone = cmp.Or(site, d.Site), cmp.Or(zone, d.Zone)
 	}
-	stub.AddAlert(sensorstub.Alert{
+	stub.AddAlert(sensorstandin.Alert{
 		UUID: a.VendorOriginalID, ID: id, Time: a.StartTime, Title: a.BareTitle(), Message: a.Description,
 		Severity: cmp.Or(sev, "Warning"), SourceDeviceAddress: a.SourceAddress, DestinationDeviceAddress: a.DestinationAddress,
 		SensorName: a.SensorID, SiteName: site, ZoneName: zone,

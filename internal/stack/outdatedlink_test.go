@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
@@ -82,7 +82,7 @@ func TestOutdatedLinkAfterEscalation(t *testing.T) {
 
 	// Hold the answer's write-back (Sentinel answers 503) so the run stays open and its validator, not
 	// the closed run, answers the clicks after the lead's.
-	h.azure.Stub.InjectFaults(azurestub.Faults{
+	h.azure.Stub.InjectFaults(azurestandin.Faults{
 		Match: func(r *http.Request) bool {
 			return strings.Contains(strings.ToLower(r.URL.Path), "/incidents/plc-"+tag)
 		},
@@ -104,7 +104,7 @@ func TestOutdatedLinkAfterEscalation(t *testing.T) {
 	require.Contains(t, again.body, "your answer is recorded")
 	h.requireOpen(ctx, t, wid, "the write-back was held while the clicks were checked")
 
-	h.azure.Stub.InjectFaults(azurestub.Faults{})
+	h.azure.Stub.InjectFaults(azurestandin.Faults{})
 	var out playbooks.PLCReprogrammingResult
 	waitRun(ctx, t, h, wid, &out)
 	require.Equal(t, playbooks.OutcomeAnsweredNotPlanned, out.Outcome)

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
@@ -148,13 +148,13 @@ func TestOwnerApprovalByEmail(t *testing.T) {
 				require.Equal(t, "Closed", p.Status)
 				require.Equal(t, "FalsePositive", p.Classification)
 				require.Equal(t, "InaccurateData", p.ClassificationReason)
-				require.Equal(t, []azurestub.Label{{LabelName: "AutoResolved", LabelType: "User"}}, p.Labels)
+				require.Equal(t, []azurestandin.Label{{LabelName: "AutoResolved", LabelType: "User"}}, p.Labels)
 			} else {
 				require.Equal(t, playbooks.OutcomeNotExpected, res.Outcome)
 				require.Equal(t, "High", p.Severity)
 				require.Equal(t, "Active", p.Status)
 				require.Equal(t, histOwner, p.Owner.Email)
-				require.Equal(t, []azurestub.Label{{LabelName: "True Positive - confirmed by user", LabelType: "User"}}, p.Labels)
+				require.Equal(t, []azurestandin.Label{{LabelName: "True Positive - confirmed by user", LabelType: "User"}}, p.Labels)
 			}
 			requireReplays(ctx, t, h, wid)
 		})
@@ -204,6 +204,6 @@ func TestCVEAutoWorkflowByHand(t *testing.T) {
 	require.Equal(t, 3, cves, "one comment per CVE")
 	require.Equal(t, "High", inc.Properties.Severity)
 	require.NotEqual(t, "Closed", inc.Properties.Status)
-	require.Equal(t, []azurestub.Label{{LabelName: "AutoTriageCVE", LabelType: "User"}}, inc.Properties.Labels)
+	require.Equal(t, []azurestandin.Label{{LabelName: "AutoTriageCVE", LabelType: "User"}}, inc.Properties.Labels)
 	requireReplays(ctx, t, h, run.GetID())
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
@@ -116,7 +116,7 @@ func TestAutoTriageOnSentinel(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "High", inc.Properties.Severity)
 	require.Equal(t, "Active", inc.Properties.Status)
-	require.Equal(t, []azurestub.Label{{LabelName: "High Importance Device Auto Update", LabelType: "User"}}, inc.Properties.Labels)
+	require.Equal(t, []azurestandin.Label{{LabelName: "High Importance Device Auto Update", LabelType: "User"}}, inc.Properties.Labels)
 	require.Len(t, inc.Comments, 1)
 	requireReadableComments(t, inc)
 	require.Contains(t, inc.Comments[0].Message, "HMI-L1-01")
@@ -142,7 +142,7 @@ func TestAutoTriageOnSentinel(t *testing.T) {
 
 	// An analyst closes it; a run started by hand from the stale payload neither reopens it nor adds
 	// a comment (the one it writes has the same ID).
-	h.azure.Stub.EditIncident(arm, func(p *azurestub.IncidentProperties) {
+	h.azure.Stub.EditIncident(arm, func(p *azurestandin.IncidentProperties) {
 		p.Status, p.Classification, p.ClassificationReason = "Closed", "TruePositive", "SuspiciousActivity"
 	})
 	var stale playbooks.AutoTriageResult

@@ -19,12 +19,12 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/interlock-soar/interlock/activities/mail/mailtest"
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 	"github.com/interlock-soar/interlock/internal/intake"
 	"github.com/interlock-soar/interlock/internal/otincident"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/workflows"
@@ -85,18 +85,18 @@ func TestRecordHistories(t *testing.T) {
 			bytes.Replace(nes("rec-skipped"), []byte(`"IsAuthorized": false`), []byte(`"IsAuthorized": true`), 1))
 	})
 	r.record("nes-ticket-failed", `no workstation could be ticketed`, func(ctx context.Context) string {
-		h.stub.InjectFaults(snowstub.Faults{Unavailable: 1 << 20})
-		t.Cleanup(func() { h.stub.InjectFaults(snowstub.Faults{}) })
+		h.stub.InjectFaults(snowstandin.Faults{Unavailable: 1 << 20})
+		t.Cleanup(func() { h.stub.InjectFaults(snowstandin.Faults{}) })
 		wid := r.start(nes("rec-failed"))
 		r.wait(ctx, wid)
-		h.stub.InjectFaults(snowstub.Faults{})
+		h.stub.InjectFaults(snowstandin.Faults{})
 		return wid
 	})
 	r.record("nes-ticket-after-outage", `"created":true`, func(ctx context.Context) string {
 		// ServiceNow is down for longer than the local budget: the call continues as a regular activity.
-		h.stub.InjectFaults(snowstub.Faults{Unavailable: 1 << 20})
-		t.Cleanup(func() { h.stub.InjectFaults(snowstub.Faults{}) })
-		time.AfterFunc(7*time.Second, func() { h.stub.InjectFaults(snowstub.Faults{}) })
+		h.stub.InjectFaults(snowstandin.Faults{Unavailable: 1 << 20})
+		t.Cleanup(func() { h.stub.InjectFaults(snowstandin.Faults{}) })
+		time.AfterFunc(7*time.Second, func() { h.stub.InjectFaults(snowstandin.Faults{}) })
 		return r.start(nes("rec-outage"))
 	})
 	r.record("plc-planned", `"outcome":"planned"`, func(ctx context.Context) string { return r.start(plc("rec-planned")) })
@@ -125,7 +125,7 @@ func TestRecordHistories(t *testing.T) {
 	r.record("alert-status-sync", `"alertStatus":"InProgress"`, func(ctx context.Context) string {
 		r.start(plc("rec-sync")) // the PLC run; the stand-in now holds the incident and its alert
 		// The analyst sets the incident Active in the portal; Sentinel's automation rule calls the webhook.
-		h.azure.Stub.EditIncident(incidentARMID("plc-rec-sync"), func(p *azurestub.IncidentProperties) { p.Status = "Active" })
+		h.azure.Stub.EditIncident(incidentARMID("plc-rec-sync"), func(p *azurestandin.IncidentProperties) { p.Status = "Active" })
 		var doc map[string]any
 		require.NoError(t, json.Unmarshal(plcFixture(t, "sentinel-incident-update-plc-programming.json", "rec-sync"), &doc))
 		doc["eventUniqueId"] = "rec-sync-active"

@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
-	"github.com/interlock-soar/interlock/internal/sensorstub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
+	"github.com/interlock-soar/interlock/internal/sensorstandin"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
 	"github.com/interlock-soar/interlock/workflows"
@@ -47,10 +47,10 @@ func waitRun(ctx context.Context, t *testing.T, h *harness, wid string, out any)
 	require.NoError(t, h.client.GetWorkflow(ctx, wid, "").Get(ctx, out))
 }
 
-func requireReadableComments(t *testing.T, inc azurestub.Incident) {
+func requireReadableComments(t *testing.T, inc azurestandin.Incident) {
 	t.Helper()
 	for _, c := range inc.Comments {
-		require.Empty(t, azurestub.CommentMarkupProblems(c.Message), "comment %s uses markup Sentinel does not show: %s", c.Name, c.Message)
+		require.Empty(t, azurestandin.CommentMarkupProblems(c.Message), "comment %s uses markup Sentinel does not show: %s", c.Name, c.Message)
 		require.Equal(t, 1, c.Writes, "comment %s was written once", c.Name)
 	}
 }
@@ -74,7 +74,7 @@ func TestNewWorkstationWriteBackOnSentinel(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 	inc, ok := h.azure.Stub.Incident(incidentARMID("nes-wb1"))
 	require.True(t, ok)
-	require.Equal(t, []azurestub.Label{{LabelName: "ot", LabelType: "User"}, {LabelName: "new-asset", LabelType: "User"}}, inc.Properties.Labels)
+	require.Equal(t, []azurestandin.Label{{LabelName: "ot", LabelType: "User"}, {LabelName: "new-asset", LabelType: "User"}}, inc.Properties.Labels)
 	require.Len(t, inc.Comments, 1)
 	require.Contains(t, inc.Comments[0].Message, res.Tickets[0].Number)
 	require.Contains(t, inc.Comments[0].Message, `<a href="`, "the ticket is a link")
@@ -90,7 +90,7 @@ func TestPLCWriteBackOnSentinel(t *testing.T) {
 	body := plcFixture(t, "sentinel-incident-unauthorized-plc-programming.json", "wb2")
 	h.azure.Seed(t, body)
 	armID := incidentARMID("plc-wb2")
-	h.azure.Stub.EditIncident(armID, func(p *azurestub.IncidentProperties) { p.Severity = "Medium" })
+	h.azure.Stub.EditIncident(armID, func(p *azurestandin.IncidentProperties) { p.Severity = "Medium" })
 	code, a := h.post(t, body)
 	require.Equal(t, http.StatusAccepted, code)
 	wid := a.Runs[0].WorkflowID
@@ -111,7 +111,7 @@ func TestPLCWriteBackOnSentinel(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "High", inc.Properties.Severity)
 	require.Equal(t, "Active", inc.Properties.Status)
-	require.Equal(t, []azurestub.Label{{LabelName: "PLC change not planned", LabelType: "User"}}, inc.Properties.Labels)
+	require.Equal(t, []azurestandin.Label{{LabelName: "PLC change not planned", LabelType: "User"}}, inc.Properties.Labels)
 	require.Equal(t, "(MDIoT) Unauthorized PLC Programming", inc.Properties.Title, "the update kept what it did not change")
 	require.Len(t, inc.Comments, 2)
 	require.Contains(t, inc.Comments[0].Message, "Unplanned change")
@@ -176,7 +176,7 @@ func TestAlertStatusFollowsTheIncident(t *testing.T) {
 		{"Closed", "Active", "sync1-closed", "Closed"},
 	} {
 		// What the analyst did in the portal; then Sentinel's automation rule calls the webhook.
-		h.azure.Stub.EditIncident(armID, func(p *azurestub.IncidentProperties) {
+		h.azure.Stub.EditIncident(armID, func(p *azurestandin.IncidentProperties) {
 			p.Status = step.status
 			if step.status == "Closed" {
 				p.Classification = "TruePositive"
@@ -301,7 +301,7 @@ func TestAlertStatusClosesOnTheSensor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const uuid = "3-1764660000123"
-	h.sensor.AddAlert(sensorstub.Alert{UUID: uuid, Title: "Unauthorized PLC Programming", Severity: "Critical", Engine: "Policy Violation"})
+	h.sensor.AddAlert(sensorstandin.Alert{UUID: uuid, Title: "Unauthorized PLC Programming", Severity: "Critical", Engine: "Policy Violation"})
 	for _, step := range []struct{ status, action string }{{"Active", "skipped"}, {"Closed", "updated"}} {
 		run, err := h.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "onprem-1/" + step.status, TaskQueue: workflows.TaskQueue},
 			playbooks.AlertStatusSyncName, json.RawMessage(`{"id":"onprem-1","number":77,"title":"Unauthorized PLC Programming","status":"`+step.status+

@@ -27,10 +27,10 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
-	"github.com/interlock-soar/interlock/internal/sensorstub"
-	"github.com/interlock-soar/interlock/internal/snowstub"
+	"github.com/interlock-soar/interlock/internal/sensorstandin"
+	"github.com/interlock-soar/interlock/internal/snowstandin"
 	"github.com/interlock-soar/interlock/internal/stack"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
@@ -48,9 +48,9 @@ func TestMain(m *testing.M) { env.Main(m) }
 
 type harness struct {
 	client    client.Client
-	stub      *snowstub.Server
+	stub      *snowstandin.Server
 	azure     *testenv.Azure
-	sensor    *sensorstub.Server
+	sensor    *sensorstandin.Server
 	logs      *syncBuffer
 	mail      *testenv.MailpitServer
 	intakeURL string
@@ -113,11 +113,11 @@ func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
 		out = io.MultiWriter(logs, os.Stderr)
 	}
 	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	az, err := testenv.StartAzure(azurestub.Options{})
+	az, err := testenv.StartAzure(azurestandin.Options{})
 	if err != nil {
 		return nil, err
 	}
-	stub := snowstub.New(snowstub.Options{Username: "interlock", Password: "stand-in-password"})
+	stub := snowstandin.New(snowstandin.Options{Username: "interlock", Password: "stand-in-password"})
 	snowLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func startStack(tp *testenv.Server, opts stackOptions) (*harness, error) {
 	cfg.Intake.AllowUnauthenticated = true
 	az.Configure(&cfg)
 	// An on-premises OT sensor, for alerts that never reached Azure.
-	sensor := sensorstub.New(sensorstub.Options{Token: "sensor-access-token-0123456789"})
+	sensor := sensorstandin.New(sensorstandin.Options{Token: "sensor-access-token-0123456789"})
 	sensorSrv := httptest.NewTLSServer(sensor)
 	sensorCA := filepath.Join(os.TempDir(), "interlock-stack-sensor-ca-"+strconv.Itoa(os.Getpid())+".pem")
 	if err := os.WriteFile(sensorCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sensorSrv.Certificate().Raw}), 0o600); err != nil {

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/interlock-soar/interlock/internal/azurestub"
+	"github.com/interlock-soar/interlock/internal/azurestandin"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/incident"
 )
@@ -28,7 +28,7 @@ const (
 // Azure is the Azure stand-in (Entra ID token endpoint, Sentinel, Defender for IoT alerts) served over
 // TLS on a free loopback port, with the credentials Interlock is configured with.
 type Azure struct {
-	Stub         *azurestub.Server
+	Stub         *azurestandin.Server
 	URL          string
 	CAFile       string
 	TenantID     string
@@ -40,7 +40,7 @@ type Azure struct {
 }
 
 // StartAzure serves a stand-in made from opts; empty tenant, client and secret take the defaults.
-func StartAzure(opts azurestub.Options) (*Azure, error) {
+func StartAzure(opts azurestandin.Options) (*Azure, error) {
 	if opts.TenantID == "" {
 		opts.TenantID = AzureTenantID
 	}
@@ -50,7 +50,7 @@ func StartAzure(opts azurestub.Options) (*Azure, error) {
 	if opts.ClientSecret == "" {
 		opts.ClientSecret = "stand-in-client-secret-0123456789abcdef"
 	}
-	stub := azurestub.New(opts)
+	stub := azurestandin.New(opts)
 	srv := httptest.NewTLSServer(stub)
 	dir, err := os.MkdirTemp("", "interlock-azure-ca-")
 	if err != nil {
@@ -66,7 +66,7 @@ func StartAzure(opts azurestub.Options) (*Azure, error) {
 }
 
 // NewAzure is StartAzure for one test, stopped when it ends.
-func NewAzure(t testing.TB, opts azurestub.Options) *Azure {
+func NewAzure(t testing.TB, opts azurestandin.Options) *Azure {
 	t.Helper()
 	a, err := StartAzure(opts)
 	if err != nil {

@@ -9,12 +9,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 )
 
-// Tool returns the path of a pinned tool (devstack.Temporal(), devstack.Mailpit()), installing it on
+// Tool returns the path of a pinned tool (devservices.Temporal(), devservices.Mailpit()), installing it on
 // first use, for tests that run the tools as processes of their own.
-func Tool(t testing.TB, tool devstack.Tool) string {
+func Tool(t testing.TB, tool devservices.Tool) string {
 	t.Helper()
 	skipIfDisabled(t)
 	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)

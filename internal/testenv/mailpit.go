@@ -17,7 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 )
 
 // MailpitServer is a running Mailpit accepting any SMTP credentials on 127.0.0.1, with helpers for its
@@ -27,7 +27,7 @@ type MailpitServer struct {
 	SMTPPort int
 	UIURL    string // the web UI, for a human debugging a test
 	APIURL   string // REST API base, e.g. http://127.0.0.1:PORT/api/v1
-	Process  *devstack.Process
+	Process  *devservices.Process
 	http     *http.Client
 	dir      string
 }
@@ -86,11 +86,11 @@ type Attachment struct {
 // StartMailpit installs the pinned Mailpit if needed and starts it on free loopback ports with its
 // store in a temporary folder. Stop removes it all.
 func StartMailpit(ctx context.Context) (*MailpitServer, error) {
-	bin, err := ensure(ctx, devstack.Mailpit())
+	bin, err := ensure(ctx, devservices.Mailpit())
 	if err != nil {
 		return nil, err
 	}
-	smtpPort, err := devstack.FreePort()
+	smtpPort, err := devservices.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func StartMailpit(ctx context.Context) (*MailpitServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mailpit test server: %w", err)
 	}
-	p, err := devstack.StartMailpit(ctx, devstack.MailpitOptions{
+	p, err := devservices.StartMailpit(ctx, devservices.MailpitOptions{
 		Bin:      bin,
 		SMTPPort: smtpPort,
 		// A file in our folder instead of Mailpit's own temporary one, which a killed Mailpit would

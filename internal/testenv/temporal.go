@@ -36,7 +36,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -76,14 +76,14 @@ type Server struct {
 	// Client is connected to the server and shared: don't Close it. It reconnects by itself after a
 	// Restart of Process.
 	Client  client.Client
-	Process *devstack.Process // the Temporal server, for fault tests: Kill, Restart
+	Process *devservices.Process // the Temporal server, for fault tests: Kill, Restart
 	// Postgres is a cluster's database, which a fault test may Kill or Restart too; nil on the dev server.
-	Postgres    *devstack.Process
+	Postgres    *devservices.Process
 	Persistence string // SQLite or Postgres
 	DBFile      string // the dev server's SQLite file; "" on a cluster
 	LogFile     string // the Temporal server's output
 	dir         string
-	cluster     *devstack.Cluster
+	cluster     *devservices.Cluster
 }
 
 // StartTemporal starts what PersistenceEnv asks for, on free loopback ports with fresh state in a
@@ -103,7 +103,7 @@ func StartTemporal(ctx context.Context) (*Server, error) {
 // StartDevServer installs the pinned Temporal CLI if needed and starts a dev server on free loopback
 // ports with a fresh SQLite file in a temporary folder.
 func StartDevServer(ctx context.Context) (*Server, error) {
-	bin, err := ensure(ctx, devstack.Temporal())
+	bin, err := ensure(ctx, devservices.Temporal())
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func StartDevServer(ctx context.Context) (*Server, error) {
 		LogFile:     filepath.Join(dir, "temporal.log"),
 		dir:         dir,
 	}
-	s.Process, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
+	s.Process, err = devservices.StartTemporal(ctx, devservices.TemporalOptions{
 		Bin:              bin,
 		DBFile:           s.DBFile,
 		LogFile:          s.LogFile,
@@ -140,16 +140,16 @@ func StartDevServer(ctx context.Context) (*Server, error) {
 // fsync, Temporal's databases and schemas, the server, the default namespace with Interlock's search
 // attributes.
 func StartCluster(ctx context.Context) (*Server, error) {
-	tools, err := devstack.ToolsDir()
+	tools, err := devservices.ToolsDir()
 	if err != nil {
 		return nil, err
 	}
 	// Progress goes to stderr, as for installs: go test shows it with -v or when the package fails.
-	bins, err := devstack.EnsureCluster(ctx, tools, os.Stderr)
+	bins, err := devservices.EnsureCluster(ctx, tools, os.Stderr)
 	if err != nil {
 		return nil, err
 	}
-	c, err := devstack.StartCluster(ctx, devstack.ClusterOptions{
+	c, err := devservices.StartCluster(ctx, devservices.ClusterOptions{
 		Binaries:         bins,
 		Namespace:        "default",
 		SearchAttributes: searchAttributes(),
@@ -173,11 +173,11 @@ func StartCluster(ctx context.Context) (*Server, error) {
 	return s, nil
 }
 
-func searchAttributes() []devstack.SearchAttribute {
+func searchAttributes() []devservices.SearchAttribute {
 	attrs := workflows.SearchAttributes()
-	sas := make([]devstack.SearchAttribute, len(attrs))
+	sas := make([]devservices.SearchAttribute, len(attrs))
 	for i, sa := range attrs {
-		sas[i] = devstack.SearchAttribute(sa)
+		sas[i] = devservices.SearchAttribute(sa)
 	}
 	return sas
 }
@@ -246,14 +246,14 @@ func NewTemporal(t testing.TB) *Server {
 	return s
 }
 
-func ensure(ctx context.Context, tool devstack.Tool) (string, error) {
-	dir, err := devstack.ToolsDir()
+func ensure(ctx context.Context, tool devservices.Tool) (string, error) {
+	dir, err := devservices.ToolsDir()
 	if err != nil {
 		return "", err
 	}
 	// The install note goes to stderr: go test shows it with -v or when the package fails, which is
 	// when a slow first run needs explaining.
-	return devstack.Ensure(ctx, dir, tool, os.Stderr)
+	return devservices.Ensure(ctx, dir, tool, os.Stderr)
 }
 
 func skipIfDisabled(t testing.TB) {

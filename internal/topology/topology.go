@@ -28,7 +28,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 	"github.com/interlock-soar/interlock/workflows"
 )
 
@@ -65,11 +65,11 @@ type Options struct {
 	Workers int
 	// Intakes is the number of intake processes of the split shape; zero means 1.
 	Intakes int
-	// Bin is the interlock binary; TemporalBin and MailpitBin the pinned tools (devstack.Ensure).
+	// Bin is the interlock binary; TemporalBin and MailpitBin the pinned tools (devservices.Ensure).
 	Bin, TemporalBin, MailpitBin string
 	// Cluster, when set, runs Temporal as the production shape does: the Temporal server on its own
-	// PostgreSQL (devstack.StartCluster) instead of the CLI's dev server on SQLite.
-	Cluster *devstack.ClusterBinaries
+	// PostgreSQL (devservices.StartCluster) instead of the CLI's dev server on SQLite.
+	Cluster *devservices.ClusterBinaries
 	// Dir holds the Temporal and Mailpit state and every process's log.
 	Dir string
 	// Env is added to every Interlock process's environment after the topology's own settings, so it
@@ -92,11 +92,11 @@ func (m Member) Name() string { return m.Role + "-" + strconv.Itoa(m.Index) }
 
 // Topology is the running deployment.
 type Topology struct {
-	Temporal *devstack.Process
+	Temporal *devservices.Process
 	// Cluster is the PostgreSQL-backed cluster Temporal belongs to (Options.Cluster), else nil.
-	Cluster *devstack.Cluster
-	Mailpit *devstack.Process
-	StandIn *devstack.Process
+	Cluster *devservices.Cluster
+	Mailpit *devservices.Process
+	StandIn *devservices.Process
 	// ServiceNowURL, ServiceNowUser and ServiceNowPassword reach the stand-in.
 	ServiceNowURL, ServiceNowUser, ServiceNowPassword string
 
@@ -114,7 +114,7 @@ type Topology struct {
 
 type member struct {
 	Member
-	proc *devstack.Process
+	proc *devservices.Process
 }
 
 // Start brings the deployment up and returns once every process is ready: Temporal, Mailpit, the
@@ -152,15 +152,15 @@ func (o *Options) check() error {
 
 func (t *Topology) start(ctx context.Context) error {
 	attrs := workflows.SearchAttributes()
-	sas := make([]devstack.SearchAttribute, len(attrs))
+	sas := make([]devservices.SearchAttribute, len(attrs))
 	for i, sa := range attrs {
-		sas[i] = devstack.SearchAttribute(sa)
+		sas[i] = devservices.SearchAttribute(sa)
 	}
 	var err error
 	if b := t.opts.Cluster; b != nil {
-		csas := make([]devstack.SearchAttribute, len(sas))
+		csas := make([]devservices.SearchAttribute, len(sas))
 		copy(csas, sas)
-		t.Cluster, err = devstack.StartCluster(ctx, devstack.ClusterOptions{
+		t.Cluster, err = devservices.StartCluster(ctx, devservices.ClusterOptions{
 			// Its own throwaway folder: PostgreSQL runs as another user when root, who cannot enter Dir.
 			Binaries: *b, SearchAttributes: csas, Logger: t.log,
 		})
@@ -168,7 +168,7 @@ func (t *Topology) start(ctx context.Context) error {
 			return fmt.Errorf("temporal cluster: %w", err)
 		}
 		t.Temporal = t.Cluster.Temporal
-	} else if t.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
+	} else if t.Temporal, err = devservices.StartTemporal(ctx, devservices.TemporalOptions{
 		Bin: t.opts.TemporalBin, DBFile: filepath.Join(t.opts.Dir, "temporal.db"), SearchAttributes: sas,
 		LogFile: filepath.Join(t.opts.Dir, "temporal.log"), Logger: t.log,
 	}); err != nil {
@@ -180,7 +180,7 @@ func (t *Topology) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("temporal dev server: %w", err)
 	}
-	t.Mailpit, err = devstack.StartMailpit(ctx, devstack.MailpitOptions{
+	t.Mailpit, err = devservices.StartMailpit(ctx, devservices.MailpitOptions{
 		Bin: t.opts.MailpitBin, DBFile: filepath.Join(t.opts.Dir, "mailpit.db"),
 		LogFile: filepath.Join(t.opts.Dir, "mailpit.log"), Logger: t.log,
 	})
@@ -245,7 +245,7 @@ func (t *Topology) startStandIn(ctx context.Context) error {
 		return err
 	}
 	t.ServiceNowURL, t.ServiceNowUser, t.ServiceNowPassword = "http://"+addr, "interlock", randomSecret()
-	t.StandIn, err = devstack.Start(ctx, devstack.Command{
+	t.StandIn, err = devservices.Start(ctx, devservices.Command{
 		Name: "servicenow stand-in", Bin: t.opts.Bin, Args: []string{"standin", "--listen", addr}, Addr: addr,
 		Env:     childEnv("INTERLOCK_SERVICENOW_USERNAME="+t.ServiceNowUser, "INTERLOCK_SERVICENOW_PASSWORD="+t.ServiceNowPassword),
 		LogFile: filepath.Join(t.opts.Dir, "servicenow.log"),
@@ -271,7 +271,7 @@ func (t *Topology) startMember(ctx context.Context, m Member) error {
 	return nil
 }
 
-func (t *Topology) launch(ctx context.Context, m Member) (*devstack.Process, error) {
+func (t *Topology) launch(ctx context.Context, m Member) (*devservices.Process, error) {
 	args := []string{m.Role}
 	if m.Role == RoleIntake {
 		args = []string{"serve"}
@@ -281,7 +281,7 @@ func (t *Topology) launch(ctx context.Context, m Member) (*devstack.Process, err
 	if addr != "" {
 		env = append(env, "INTERLOCK_INTAKE_LISTEN="+addr)
 	}
-	proc, err := devstack.Start(ctx, devstack.Command{
+	proc, err := devservices.Start(ctx, devservices.Command{
 		Name: "interlock " + m.Name(), Bin: t.opts.Bin, Args: args, Addr: addr,
 		Env:     childEnv(append(env, t.opts.Env...)...),
 		LogFile: filepath.Join(t.opts.Dir, m.Name()+".log"),
@@ -374,7 +374,7 @@ func (t *Topology) LogFile(i int) string {
 	return filepath.Join(t.opts.Dir, t.Members()[i].Name()+".log")
 }
 
-func (t *Topology) member(i int) (*devstack.Process, error) {
+func (t *Topology) member(i int) (*devservices.Process, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if i < 0 || i >= len(t.members) {
@@ -415,7 +415,7 @@ func (t *Topology) Stop(ctx context.Context) error {
 	members := slices.Clone(t.members)
 	t.mu.Unlock()
 	var errs []error
-	stop := func(p *devstack.Process) {
+	stop := func(p *devservices.Process) {
 		if p != nil {
 			errs = append(errs, p.Stop(ctx))
 		}
@@ -462,7 +462,7 @@ func httpReady(ctx context.Context, url string, wantOK bool) error {
 
 // freeAddr is a loopback address with a port that was free a moment ago.
 func freeAddr() (string, error) {
-	port, err := devstack.FreePort()
+	port, err := devservices.FreePort()
 	if err != nil {
 		return "", err
 	}

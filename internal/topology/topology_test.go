@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 	"github.com/interlock-soar/interlock/internal/testenv"
 	"github.com/interlock-soar/interlock/playbooks"
 )
@@ -25,7 +25,7 @@ import (
 // comes back as a new process that polls again, and the deployment still runs incidents.
 func TestShapesRunPlaybooks(t *testing.T) {
 	bin := testenv.BuildInterlock(t)
-	temporalBin, mailpitBin := testenv.Tool(t, devstack.Temporal()), testenv.Tool(t, devstack.Mailpit())
+	temporalBin, mailpitBin := testenv.Tool(t, devservices.Temporal()), testenv.Tool(t, devservices.Mailpit())
 	for _, tc := range []struct {
 		shape            Shape
 		workers, intakes int

@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/interlock-soar/interlock/internal/devstack"
+	"github.com/interlock-soar/interlock/internal/devservices"
 )
 
 // With INTERLOCK_TEST_PERSISTENCE=postgres (make test's second pass) the store's tests run on a real
 // PostgreSQL server started here, the distribution's own binaries, as the Temporal cluster tests do.
 var testPG struct {
 	once sync.Once
-	proc *devstack.Process
+	proc *devservices.Process
 	dir  string
 	dsn  string
 	err  error
@@ -55,22 +55,22 @@ func testPostgresDSN(t testing.TB) string {
 func startTestPostgres() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	tools, err := devstack.ToolsDir()
+	tools, err := devservices.ToolsDir()
 	if err != nil {
 		return "", err
 	}
-	bin, err := devstack.EnsurePostgres(ctx, tools, os.Stderr)
+	bin, err := devservices.EnsurePostgres(ctx, tools, os.Stderr)
 	if err != nil {
 		return "", err
 	}
 	if testPG.dir, err = os.MkdirTemp("", "interlock-workbook-pg-"); err != nil {
 		return "", err
 	}
-	if err := devstack.AllowPostgresThrough(testPG.dir); err != nil {
+	if err := devservices.AllowPostgresThrough(testPG.dir); err != nil {
 		return "", err
 	}
 	data := filepath.Join(testPG.dir, "data")
-	if testPG.proc, err = devstack.StartPostgres(ctx, devstack.PostgresOptions{
+	if testPG.proc, err = devservices.StartPostgres(ctx, devservices.PostgresOptions{
 		BinDir: bin, DataDir: data, Throwaway: true, LogFile: data + ".log",
 	}); err != nil {
 		return "", err
@@ -80,5 +80,5 @@ func startTestPostgres() (string, error) {
 	if _, err := strconv.Atoi(port); err != nil {
 		return "", fmt.Errorf("postgresql address %q", addr)
 	}
-	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/postgres?sslmode=disable", devstack.PostgresUser, devstack.PostgresPassword, port), nil
+	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/postgres?sslmode=disable", devservices.PostgresUser, devservices.PostgresPassword, port), nil
 }
