@@ -65,27 +65,9 @@ persistence:
     visibilityStore: visibility
     datastores:
         default:
-            sql:
-                pluginName: {{q .Plugin}}
-                databaseName: {{q .DB}}
-                connectAddr: {{q .PostgresAddr}}
-                connectProtocol: "tcp"
-                user: {{q .User}}
-                password: {{q .Password}}
-                maxConns: 20
-                maxIdleConns: 20
-                maxConnLifetime: 1h
+{{template "sql" (store . .DB 20)}}
         visibility:
-            sql:
-                pluginName: {{q .Plugin}}
-                databaseName: {{q .VisibilityDB}}
-                connectAddr: {{q .PostgresAddr}}
-                connectProtocol: "tcp"
-                user: {{q .User}}
-                password: {{q .Password}}
-                maxConns: 10
-                maxIdleConns: 10
-                maxConnLifetime: 1h
+{{template "sql" (store . .VisibilityDB 10)}}
 
 global:
     membership:
@@ -96,26 +78,14 @@ global:
 
 services:
     frontend:
-        rpc:
-            grpcPort: {{.Ports.Frontend}}
-            membershipPort: {{.Ports.FrontendMembership}}
-            bindOnIP: "127.0.0.1"
+{{template "rpc" (rpc .Ports.Frontend .Ports.FrontendMembership)}}
             httpPort: {{.Ports.FrontendHTTP}}
     matching:
-        rpc:
-            grpcPort: {{.Ports.Matching}}
-            membershipPort: {{.Ports.MatchingMembership}}
-            bindOnIP: "127.0.0.1"
+{{template "rpc" (rpc .Ports.Matching .Ports.MatchingMembership)}}
     history:
-        rpc:
-            grpcPort: {{.Ports.History}}
-            membershipPort: {{.Ports.HistoryMembership}}
-            bindOnIP: "127.0.0.1"
+{{template "rpc" (rpc .Ports.History .Ports.HistoryMembership)}}
     worker:
-        rpc:
-            grpcPort: {{.Ports.Worker}}
-            membershipPort: {{.Ports.WorkerMembership}}
-            bindOnIP: "127.0.0.1"
+{{template "rpc" (rpc .Ports.Worker .Ports.WorkerMembership)}}
 
 clusterMetadata:
     enableGlobalNamespace: false
@@ -135,19 +105,9 @@ dcRedirectionPolicy:
 
 archival:
     history:
-        state: "enabled"
-        enableRead: true
-        provider:
-            filestore:
-                fileMode: "0666"
-                dirMode: "0766"
+{{template "archival"}}
     visibility:
-        state: "enabled"
-        enableRead: true
-        provider:
-            filestore:
-                fileMode: "0666"
-                dirMode: "0766"
+{{template "archival"}}
 
 namespaceDefaults:
     archival:
@@ -161,7 +121,24 @@ namespaceDefaults:
 dynamicConfigClient:
     filepath: {{q .DynamicConfig}}
     pollInterval: "60s"
-`
+{{define "sql"}}            sql:
+                pluginName: {{q .Plugin}}
+                databaseName: {{q .DB}}
+                connectAddr: {{q .PostgresAddr}}
+                connectProtocol: "tcp"
+                user: {{q .User}}
+                password: {{q .Password}}
+                maxConns: {{.Conns}}
+                maxIdleConns: {{.Conns}}
+                maxConnLifetime: 1h{{end}}{{define "rpc"}}        rpc:
+            grpcPort: {{.GRPC}}
+            membershipPort: {{.Membership}}
+            bindOnIP: "127.0.0.1"{{end}}{{define "archival"}}        state: "enabled"
+        enableRead: true
+        provider:
+            filestore:
+                fileMode: "0666"
+                dirMode: "0766"{{end}}`
 
 // dynamicConfig is the cluster's dynamic config file. The auto-setup image's
 // (config/dynamicconfig/docker.yaml) sets nothing; this sets what the devservices sets on the dev server
@@ -176,6 +153,16 @@ matching.numTaskqueueWritePartitions:
   - value: 1
 `
 
+// sqlStore is one datastore of the server config; DB hides serverConfig's.
+type sqlStore struct {
+	serverConfig
+	DB    string
+	Conns int
+}
+
+// rpcPorts are one service's ports in the server config.
+type rpcPorts struct{ GRPC, Membership int }
+
 // renderServerConfig renders the server config.
 func renderServerConfig(c serverConfig) (string, error) {
 	t, err := template.New("config").Funcs(template.FuncMap{
@@ -184,6 +171,11 @@ func renderServerConfig(c serverConfig) (string, error) {
 			b, err := json.Marshal(s)
 			return string(b), err
 		},
+		// One SQL datastore: the main store and the visibility store differ in database and pool size.
+		"store": func(c serverConfig, db string, conns int) sqlStore {
+			return sqlStore{serverConfig: c, DB: db, Conns: conns}
+		},
+		"rpc": func(grpc, membership int) rpcPorts { return rpcPorts{GRPC: grpc, Membership: membership} },
 	}).Option("missingkey=error").Parse(serverConfigTemplate)
 	if err != nil {
 		return "", err
