@@ -37,16 +37,12 @@ func runReplica(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("replica takes no arguments, got %q", fs.Args())
 	}
-	cfg, err := loadConfig(e, *cfgPath, *listen)
-	if err != nil {
-		return err
-	}
-	p, err := startWorkerProcess(ctx, e, cfg, *register)
+	p, err := startWorkerProcess(ctx, e, *cfgPath, *listen, *register)
 	if err != nil {
 		return err
 	}
 	defer p.client.Close()
-	w, logger := p.worker, p.logger
+	cfg, w, logger := p.cfg, p.worker, p.logger
 	in, err := startIntake(ctx, cfg, p.client, p.metrics, logger)
 	if err != nil {
 		return errors.Join(err, w.Stop())

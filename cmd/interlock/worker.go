@@ -19,16 +19,12 @@ func runWorker(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(e, *cfgPath, "")
-	if err != nil {
-		return err
-	}
-	p, err := startWorkerProcess(ctx, e, cfg, *register)
+	p, err := startWorkerProcess(ctx, e, *cfgPath, "", *register)
 	if err != nil {
 		return err
 	}
 	defer p.client.Close()
-	w, pm, logger := p.worker, p.metrics, p.logger
+	cfg, w, pm, logger := p.cfg, p.worker, p.metrics, p.logger
 	mctx, stopMetrics := context.WithCancel(ctx)
 	defer stopMetrics()
 	_, merr, err := serveWorkerMetrics(mctx, cfg.Worker.MetricsListen, pm, logger)
@@ -46,17 +42,22 @@ func runWorker(ctx context.Context, e env, args []string) error {
 
 // workerProcess is what a process running the worker holds; the caller closes client.
 type workerProcess struct {
+	cfg     config.Config
 	logger  *slog.Logger
 	metrics *processMetrics
 	client  client.Client
 	worker  *backgroundWorker
 }
 
-// startWorkerProcess connects to Temporal with the process's SDK metrics, registers Interlock's
-// search attributes first when register is set (the --register-search-attributes flag), and starts
-// the worker.
-func startWorkerProcess(ctx context.Context, e env, cfg config.Config, register bool) (*workerProcess, error) {
-	p := &workerProcess{logger: newLogger(cfg.Log, e.stderr)}
+// startWorkerProcess loads the configuration (listen overriding intake.listen when set), connects to
+// Temporal with the process's SDK metrics, registers Interlock's search attributes first when
+// register is set (the --register-search-attributes flag), and starts the worker.
+func startWorkerProcess(ctx context.Context, e env, cfgPath, listen string, register bool) (*workerProcess, error) {
+	cfg, err := loadConfig(e, cfgPath, listen)
+	if err != nil {
+		return nil, err
+	}
+	p := &workerProcess{cfg: cfg, logger: newLogger(cfg.Log, e.stderr)}
 	p.metrics = newProcessMetrics(p.logger)
 	c, err := worker.DialWith(ctx, cfg.Temporal, sdkLogger(cfg.Log, e.stderr), p.metrics.sdk)
 	if err != nil {
