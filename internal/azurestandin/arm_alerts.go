@@ -87,7 +87,7 @@ func (s *Server) patchAlert(w http.ResponseWriter, rt armRoute, body map[string]
 	a.Properties.LastModified = now
 	a.ModifiedBy, a.ModifiedByType = who.Name, "Application"
 	out := alertJSON(a)
-	s.save()
+	s.file.Save()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 }

@@ -92,7 +92,7 @@ func (s *Server) putComment(w http.ResponseWriter, rt armRoute, body map[string]
 	c.Writes++
 	c.Etag = newEtag()
 	out := commentJSON(inc, c)
-	s.save()
+	s.file.Save()
 	s.mu.Unlock()
 	w.Header().Set("ETag", out.Etag)
 	writeJSON(w, status, out)

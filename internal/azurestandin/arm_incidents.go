@@ -188,7 +188,7 @@ func (s *Server) putIncident(w http.ResponseWriter, r *http.Request, rt armRoute
 		// An analyst saved the incident in the portal a moment before this request arrived.
 		inc.Etag = newEtag()
 		inc.Properties.LastModifiedTimeUtc = now
-		s.save()
+		s.file.Save()
 	}
 	if problem != "" {
 		s.mu.Unlock()
@@ -233,7 +233,7 @@ func (s *Server) putIncident(w http.ResponseWriter, r *http.Request, rt armRoute
 	inc.Properties = p
 	inc.Etag = newEtag()
 	out := incidentJSON(inc)
-	s.save()
+	s.file.Save()
 	s.mu.Unlock()
 	w.Header().Set("ETag", out.Etag)
 	writeJSON(w, status, out)

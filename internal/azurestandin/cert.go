@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/interlock-soar/interlock/internal/standin"
 )
 
 const (
@@ -105,10 +107,10 @@ func makeCertificate(certFile, keyFile string, hosts []string) (tls.Certificate,
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	// The key first: a crash in between leaves a certificate that does not match, which the next call
 	// notices and replaces.
-	if err := writeFileAtomic(keyFile, keyPEM, 0o600); err != nil {
+	if err := standin.WriteFileAtomic(keyFile, keyPEM, 0o600); err != nil {
 		return tls.Certificate{}, fmt.Errorf("azurestandin: write %s: %w", keyFile, err)
 	}
-	if err := writeFileAtomic(certFile, certPEM, 0o600); err != nil {
+	if err := standin.WriteFileAtomic(certFile, certPEM, 0o600); err != nil {
 		return tls.Certificate{}, fmt.Errorf("azurestandin: write %s: %w", certFile, err)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)

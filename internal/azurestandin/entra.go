@@ -271,7 +271,7 @@ func (s *Server) issue(p principal) (string, time.Time) {
 	defer s.mu.Unlock()
 	s.st.addToken(tokenRecord{Hash: hashToken(tok), Audience: s.opts.Audience, Expires: exp.UTC(), Principal: p}, now)
 	s.issued = append(s.issued, tok)
-	s.save()
+	s.file.Save()
 	return tok, exp
 }
 

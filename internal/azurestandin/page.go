@@ -2,38 +2,19 @@ package azurestandin
 
 import (
 	"cmp"
-	"crypto/subtle"
 	"html/template"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/interlock-soar/interlock/internal/standin"
 )
 
 // The page shows a developer what the stand-in holds and what reached it. Every value comes from a
 // client (and so, in Interlock, from an alert): html/template escapes each one for its context,
 // comments go through renderComment's allow-list, and the Content-Security-Policy forbids scripts.
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="1">
-<title>Microsoft Sentinel / Defender for IoT stand-in (not Azure)</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;line-height:1.4}
-.banner{background:#b3261e;color:#fff;padding:.7em 1em;font-weight:600}
-main{padding:.5em 1em;max-width:70em}
-.card{border:1px solid #ccc;border-radius:6px;padding:.6em .8em;margin:.6em 0}
-.card h3{margin:.1em 0 .4em;font-size:1.05em}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em .8em;margin:0}
-dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
-.comment{border-left:3px solid #0078d4;padding:.2em .6em;margin:.5em 0;overflow-wrap:anywhere}
-.muted{color:#666;font-size:.9em}
-.scroll{overflow-x:auto}
-table{border-collapse:collapse;font-size:.9em}
-td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
-th{background:#f2f2f2}
-</style></head><body>
-<div class="banner">Microsoft Sentinel / Defender for IoT stand-in (not Azure). Nothing here exists in Azure; it lives only on this machine ({{.Storage}}).</div>
+var pageTmpl = standin.PageTemplate(`{{template "head" .Head}}
 <main>
 <h1>Microsoft Sentinel / Defender for IoT stand-in (not Azure)</h1>
 <h2>Sentinel incidents <span class="muted">({{len .Incidents}})</span></h2>
@@ -69,7 +50,7 @@ th{background:#f2f2f2}
 {{range .Requests}}<tr><td>{{.At}}</td><td>{{.Method}}</td><td>{{.Path}}</td><td>{{.Status}}</td><td>{{.Fault}}</td></tr>
 {{else}}<tr><td colspan="5" class="muted">None yet.</td></tr>{{end}}</table></div>
 </main></body></html>
-`))
+`)
 
 type pageComment struct {
 	Name, Created, Author string
@@ -94,8 +75,20 @@ type pageRequest struct {
 	Status                  int
 }
 
+// pageCSS is the page's own style, after the stand-ins' shared rules.
+const pageCSS = `main{padding:.5em 1em;max-width:70em}
+.card{border:1px solid #ccc;border-radius:6px;padding:.6em .8em;margin:.6em 0}
+.card h3{margin:.1em 0 .4em;font-size:1.05em}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em .8em;margin:0}
+dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
+.comment{border-left:3px solid #0078d4;padding:.2em .6em;margin:.5em 0;overflow-wrap:anywhere}
+td,th{padding:.2em .5em}
+.muted{font-size:.9em}`
+
+const pageTitle = "Microsoft Sentinel / Defender for IoT stand-in (not Azure)"
+
 type pageData struct {
-	Storage   string
+	Head      standin.Head
 	Incidents []pageIncident
 	Alerts    []pageAlert
 	Requests  []pageRequest
@@ -111,38 +104,17 @@ func pageTime(t time.Time) string {
 }
 
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !standin.PageAllowed(w, r, s.opts.PageUser, s.opts.PagePassword, "Azure stand-in (not Azure)") {
 		return
 	}
-	if s.opts.PageUser != "" || s.opts.PagePassword != "" {
-		u, p, ok := r.BasicAuth()
-		good := ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.opts.PageUser))&
-			subtle.ConstantTimeCompare([]byte(p), []byte(s.opts.PagePassword)) == 1
-		if !good {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Azure stand-in (not Azure)"`)
-			http.Error(w, "authentication required", http.StatusUnauthorized)
-			return
-		}
-	}
-	data := s.pageData()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
-	if err := pageTmpl.Execute(w, data); err != nil {
-		s.log.Error("azurestandin: render page", "err", err)
-	}
+	standin.WritePage(w, pageTmpl, s.pageData(), s.log, "azurestandin")
 }
 
 func (s *Server) pageData() pageData {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	data := pageData{Storage: "in memory"}
-	if s.persist {
-		data.Storage = "saved in " + s.opts.File
-	}
+	data := pageData{Head: standin.Head{Title: pageTitle, Refresh: true, CSS: pageCSS,
+		Banner: pageTitle + ". Nothing here exists in Azure; it lives only on this machine (" + s.file.Storage() + ")."}}
 	for i := len(s.st.Incidents) - 1; i >= 0; i-- { // newest first
 		inc := s.st.Incidents[i]
 		p := inc.Properties

@@ -34,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/interlock-soar/interlock/internal/standin"
 )
 
 // Options configures a Server.
@@ -100,20 +102,17 @@ const maxRequests = 10000
 
 // Server is the stand-in; it is an http.Handler.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	persist bool
-	done    chan struct{} // closed by Close: pending hangs end
-	once    sync.Once
+	opts Options
+	log  *slog.Logger
+	file *standin.StateFile
+	done chan struct{} // closed by Close: pending hangs end
+	once sync.Once
 
-	mu          sync.Mutex
-	st          *state
-	issued      []string
-	requests    []Request
-	faults      Faults
-	savePending bool
-	saveTimer   *time.Timer
-	writeMu     sync.Mutex // orders file writes, which happen outside mu
+	mu       sync.Mutex
+	st       *state
+	issued   []string
+	requests []Request
+	faults   Faults
 }
 
 // Open makes a Server, loading Options.File when it exists.
@@ -128,15 +127,10 @@ func Open(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, log: opts.Logger, st: newState(), done: make(chan struct{})}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if opts.File != "" {
-		if err := s.load(); err != nil {
-			return nil, err
-		}
-		s.persist = true
+	s := &Server{opts: opts, log: standin.Logger(opts.Logger), st: newState(), done: make(chan struct{})}
+	s.file = standin.NewStateFile(opts.File, "azurestandin", s.log, s.snapshot)
+	if err := s.load(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -144,14 +138,12 @@ func Open(opts Options) (*Server, error) {
 // New is Open for callers that want a server in any case: if the file cannot be loaded, the error is
 // logged and the server keeps its state in memory only, leaving the file untouched.
 func New(opts Options) *Server {
-	s, err := Open(opts)
-	if err == nil {
-		return s
-	}
-	opts.File = ""
-	s, _ = Open(opts) // cannot fail without a file
-	s.log.Error("azurestandin: state file not loaded; keeping state in memory only", "err", err)
-	return s
+	return standin.OpenOrMemory(opts, Open, Options.inMemory, opts.Logger, "azurestandin")
+}
+
+func (o Options) inMemory() Options {
+	o.File = ""
+	return o
 }
 
 // InjectFaults sets the faults the next requests show.
@@ -177,13 +169,13 @@ func (s *Server) IssuedTokens() []string {
 
 // ServeHTTP serves the token endpoints, Resource Manager under /subscriptions/ and the page at /.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := standin.NewStatusRecorder(w)
 	route := parseARMPath(r.URL.Path)
 	isARM := len(r.URL.Path) >= len("/subscriptions/") && strings.EqualFold(r.URL.Path[:len("/subscriptions/")], "/subscriptions/")
 	fault := s.takeFault(r, isARM, r.Method == http.MethodPut && route.kind == routeIncident)
 	defer func() {
-		s.record(r, rec.status, fault.name())
-		s.log.Debug("azurestandin request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "fault", fault.name())
+		s.record(r, rec.Status, fault.name())
+		s.log.Debug("azurestandin request", "method", r.Method, "path", r.URL.Path, "status", rec.Status, "fault", fault.name())
 	}()
 
 	switch fault.kind {
@@ -225,16 +217,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeARMError(rec, http.StatusNotFound, "NotFound", "The stand-in serves /{tenant}/oauth2/v2.0/token, /msi/token, /subscriptions/… and the page at /.")
 	}
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 type faultKind int
@@ -335,12 +317,7 @@ func redactQuery(raw string) string {
 // answering; Close is for the end of its life.
 func (s *Server) Close() error {
 	s.once.Do(func() { close(s.done) })
-	s.mu.Lock()
-	if s.saveTimer != nil {
-		s.saveTimer.Stop()
-	}
-	s.mu.Unlock()
-	return s.flush()
+	return s.file.Close()
 }
 
 const maxBodyBytes = 4 << 20 // Resource Manager's request size limit

@@ -3,11 +3,6 @@ package azurestandin
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -226,7 +221,7 @@ func (s *Server) PutIncident(armID string, p IncidentProperties) Incident {
 	}
 	inc.Properties = p
 	inc.Etag = newEtag()
-	s.save()
+	s.file.Save()
 	return inc.view()
 }
 
@@ -249,7 +244,7 @@ func (s *Server) EditIncident(armID string, edit func(*IncidentProperties)) (Inc
 	p.LastModifiedTimeUtc = now
 	inc.Properties = p
 	inc.Etag = newEtag()
-	s.save()
+	s.file.Save()
 	return inc.view(), true
 }
 
@@ -299,7 +294,7 @@ func (s *Server) PutAlert(path string, p AlertProperties) Alert {
 		s.st.alerts[strings.ToLower(a.ID)] = a
 	}
 	a.Properties, a.ModifiedBy, a.ModifiedByType = p, "Microsoft Defender for IoT", "Application"
-	s.save()
+	s.file.Save()
 	return a.view()
 }
 
@@ -326,16 +321,13 @@ func (s *Server) Alerts() []Alert {
 }
 
 func (s *Server) load() error {
-	data, err := os.ReadFile(s.opts.File)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("azurestandin: read %s: %w", s.opts.File, err)
+	data, err := s.file.Read()
+	if err != nil || data == nil {
+		return err
 	}
 	st := newState()
 	if err := json.Unmarshal(data, st); err != nil {
-		return fmt.Errorf("azurestandin: %s is not a stand-in state file: %w", s.opts.File, err)
+		return s.file.NotState(err)
 	}
 	if st.NextIncidentNumber < firstIncidentNumber {
 		st.NextIncidentNumber = firstIncidentNumber
@@ -350,52 +342,9 @@ func (s *Server) load() error {
 	return nil
 }
 
-// saveDelay batches writes of the state file: a dev stand-in can afford to lose the last second on a
-// crash, and rewriting the whole file on every request cannot keep up under load.
-const saveDelay = time.Second
-
-// save schedules a write of the state; called with s.mu held.
-func (s *Server) save() {
-	if !s.persist || s.savePending {
-		return
-	}
-	s.savePending = true
-	s.saveTimer = time.AfterFunc(saveDelay, func() { _ = s.flush() }) // flush logs its own errors
-}
-
-// flush writes the state atomically (temp file, then rename), if a write is pending.
-func (s *Server) flush() error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+// snapshot encodes the state for the state file.
+func (s *Server) snapshot() ([]byte, error) {
 	s.mu.Lock()
-	if !s.savePending {
-		s.mu.Unlock()
-		return nil
-	}
-	s.savePending = false
-	data, err := json.MarshalIndent(s.st, "", " ")
-	s.mu.Unlock()
-	if err == nil {
-		err = writeFileAtomic(s.opts.File, data, 0o600)
-	}
-	if err != nil {
-		err = fmt.Errorf("azurestandin: save state to %s: %w", s.opts.File, err)
-		s.log.Error("azurestandin: cannot save state", "err", err)
-	}
-	return err
-}
-
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
-		return err
-	}
-	tmp := name + ".tmp"
-	// A leftover temp file would keep its old mode through WriteFile: start afresh.
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	defer s.mu.Unlock()
+	return json.MarshalIndent(s.st, "", " ")
 }

@@ -1,31 +1,16 @@
 package sensorstandin
 
 import (
-	"crypto/subtle"
-	"html/template"
 	"net/http"
 	"slices"
+
+	"github.com/interlock-soar/interlock/internal/standin"
 )
 
 // The page shows a developer the alerts and whether Interlock handled them. Every value may come from
 // an alert: html/template escapes each one, and the Content-Security-Policy forbids scripts besides.
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="1">
-<title>Defender for IoT sensor stand-in (not a real appliance)</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;line-height:1.4}
-.banner{background:#b3261e;color:#fff;padding:.7em 1em;font-weight:600}
-main{padding:.5em 1em}
-.scroll{overflow-x:auto}
-table{border-collapse:collapse;font-size:.9em;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f2f2f2}
-.muted{color:#666}
-</style></head><body>
-<div class="banner">Defender for IoT sensor stand-in — not a real appliance. These alerts exist only on this machine, in memory.</div>
+var pageTmpl = standin.PageTemplate(`{{template "head" .Head}}
 <main>
 <h1>Alerts <span class="muted">({{len .Alerts}})</span></h1>
 <div class="scroll"><table><tr><th>ID</th><th>UUID</th><th>Time (UTC)</th><th>Title</th><th>Severity</th><th>Engine</th><th>Source → destination</th><th>Site / zone / sensor</th><th>State</th></tr>
@@ -36,7 +21,7 @@ th{background:#f2f2f2}
 {{range .Requests}}<tr><td>{{.At}}</td><td>{{.Method}}</td><td>{{.Path}}</td><td>{{.Action}}</td><td>{{.Status}}</td></tr>
 {{else}}<tr><td colspan="5" class="muted">None yet.</td></tr>{{end}}</table></div>
 </main></body></html>
-`))
+`)
 
 type pageAlert struct {
 	ID                                                                     int
@@ -53,23 +38,17 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !standin.PageAllowed(w, r, s.opts.PageUser, s.opts.PagePassword, "Defender for IoT sensor stand-in") {
 		return
 	}
-	if s.opts.PageUser != "" || s.opts.PagePassword != "" {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(s.opts.PageUser))&subtle.ConstantTimeCompare([]byte(p), []byte(s.opts.PagePassword)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Defender for IoT sensor stand-in"`)
-			http.Error(w, "authentication required", http.StatusUnauthorized)
-			return
-		}
-	}
 	var data struct {
+		Head     standin.Head
 		Alerts   []pageAlert
 		Requests []pageRequest
 	}
+	data.Head = standin.Head{Title: "Defender for IoT sensor stand-in (not a real appliance)", Refresh: true,
+		CSS:    "main{padding:.5em 1em}\ntable{margin:.5em 0 1.5em}",
+		Banner: "Defender for IoT sensor stand-in — not a real appliance. These alerts exist only on this machine, in memory."}
 	for _, a := range slices.Backward(s.Alerts()) { // newest first
 		state := "Unhandled"
 		switch {
@@ -90,11 +69,5 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Requests = append(data.Requests, pageRequest{At: q.At.Format("2006-01-02 15:04:05"), Method: q.Method, Path: q.Path, Action: q.Action, Status: q.Status})
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
-	if err := pageTmpl.Execute(w, data); err != nil {
-		s.log.Error("sensorstandin: render page", "err", err)
-	}
+	standin.WritePage(w, pageTmpl, data, s.log, "sensorstandin")
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/interlock-soar/interlock/internal/safetext"
+	"github.com/interlock-soar/interlock/internal/standin"
 )
 
 // Options configures a Server.
@@ -209,23 +210,13 @@ func (s *Server) InjectFaults(f Faults) {
 	s.faults = f
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
 // ServeHTTP serves the alert API under /external/ and the page at /.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := standin.NewStatusRecorder(w)
 	var action string
 	defer func() {
-		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: rec.status, Action: action})
-		s.log.Debug("sensorstandin request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "action", action)
+		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: rec.Status, Action: action})
+		s.log.Debug("sensorstandin request", "method", r.Method, "path", r.URL.Path, "status", rec.Status, "action", action)
 	}()
 	if !strings.HasPrefix(r.URL.Path, "/external/") {
 		s.servePage(rec, r)

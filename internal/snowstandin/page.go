@@ -1,31 +1,20 @@
 package snowstandin
 
 import (
-	"html/template"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/interlock-soar/interlock/internal/standin"
 )
 
 // The pages show what the stand-in holds to a person in a browser. Every value comes from a client
 // (and so, in Interlock, from an alert): html/template escapes each one for its context, and the
 // Content-Security-Policy forbids scripts besides.
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · Local ServiceNow stand-in</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b}
-.banner{background:#b3261e;color:#fff;padding:.7em 1em;font-weight:600}
-main{padding:1em}
-table{border-collapse:collapse;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
-th{background:#f2f2f2}
-pre{white-space:pre-wrap;margin:0;font-family:inherit}
-.muted{color:#666}
-</style></head><body>
-<div class="banner">Local ServiceNow stand-in — not a real instance. These records exist only on this machine ({{.Storage}}).</div>
+var pageTmpl = standin.PageTemplate(`{{template "head" .Head}}
 <main>
 {{if .Record}}
 <p><a href="/tickets">All records</a></p>
@@ -43,7 +32,7 @@ pre{white-space:pre-wrap;margin:0;font-family:inherit}
 {{else}}<p class="muted">No records yet.</p>{{end}}
 {{end}}
 </main></body></html>
-`))
+`)
 
 type pageRow struct {
 	Fields map[string]string
@@ -61,7 +50,15 @@ type pageRecord struct {
 	Journal []journalEntry
 }
 
+// pageCSS is the pages' own style, after the stand-ins' shared rules.
+const pageCSS = `body{line-height:normal}
+main{padding:1em}
+table{font-size:1em;margin:.5em 0 1.5em}
+td,th{padding:.3em .6em}
+pre{white-space:pre-wrap;margin:0;font-family:inherit}`
+
 type pageData struct {
+	Head    standin.Head
 	Title   string
 	Storage string
 	Tables  []pageTable
@@ -76,9 +73,7 @@ func recordLink(tableName, sysID string) string {
 }
 
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !standin.PageAllowed(w, r, "", "", "") {
 		return
 	}
 	if _, ok := s.authenticate(r); !ok {
@@ -86,10 +81,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
 	}
-	data := pageData{Title: "Records", Storage: "in memory"}
-	if s.persist {
-		data.Storage = "saved in " + s.opts.File
-	}
+	data := pageData{Title: "Records", Storage: s.file.Storage()}
 	switch p := r.URL.Path; {
 	case p == "/" || p == "/tickets":
 		data.Tables = s.pageTables()
@@ -113,12 +105,9 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if err := pageTmpl.Execute(w, data); err != nil {
-		s.log.Error("snowstandin: render page", "err", err)
-	}
+	data.Head = standin.Head{Title: data.Title + " · Local ServiceNow stand-in", CSS: pageCSS,
+		Banner: "Local ServiceNow stand-in — not a real instance. These records exist only on this machine (" + data.Storage + ")."}
+	standin.WritePage(w, pageTmpl, data, s.log, "snowstandin")
 }
 
 func (s *Server) pageTables() []pageTable {

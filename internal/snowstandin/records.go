@@ -143,7 +143,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, tableName, user 
 	setDefault(rec.Fields, "active", "true")
 	closeIfResolved(tableName, rec.Fields)
 	t.Records = append(t.Records, rec)
-	s.save()
+	s.file.Save()
 	out := rec.view(fields, false)
 	copied := rec.view(nil, false)
 	s.mu.Unlock()
@@ -211,7 +211,7 @@ func (s *Server) update(w http.ResponseWriter, tableName, sysID, user string, bo
 	rec.Fields["sys_mod_count"] = strconv.Itoa(n + 1)
 	rec.Fields["sys_updated_on"] = now.Format(timeLayout)
 	rec.Fields["sys_updated_by"] = user
-	s.save()
+	s.file.Save()
 	out := rec.view(fields, false)
 	s.mu.Unlock()
 	writeResult(w, http.StatusOK, out)
@@ -223,7 +223,7 @@ func (s *Server) delete(w http.ResponseWriter, tableName, sysID string) {
 	rec := t.find(sysID)
 	if rec != nil {
 		t.Records = slices.DeleteFunc(t.Records, func(r *record) bool { return r == rec })
-		s.save()
+		s.file.Save()
 	}
 	s.mu.Unlock()
 	if rec == nil {

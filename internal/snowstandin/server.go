@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/interlock-soar/interlock/internal/standin"
 )
 
 // CreatedAtField is a stand-in-only field set on every record at creation: the exact creation time,
@@ -69,17 +71,14 @@ type Faults struct {
 
 // Server is the stand-in; it is an http.Handler.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	persist bool
+	opts Options
+	log  *slog.Logger
+	file *standin.StateFile
 
-	mu          sync.Mutex
-	tables      map[string]*table
-	savePending bool
-	saveTimer   *time.Timer
-	writeMu     sync.Mutex // orders file writes, which happen outside mu
-	faults      Faults
-	requests    int
+	mu       sync.Mutex
+	tables   map[string]*table
+	faults   Faults
+	requests int
 }
 
 var (
@@ -89,18 +88,13 @@ var (
 
 // Open makes a Server, loading Options.File when it exists.
 func Open(opts Options) (*Server, error) {
-	s := &Server{opts: opts, log: opts.Logger, tables: map[string]*table{}}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s := &Server{opts: opts, log: standin.Logger(opts.Logger), tables: map[string]*table{}}
 	if s.opts.Now == nil {
 		s.opts.Now = time.Now
 	}
-	if opts.File != "" {
-		if err := s.load(); err != nil {
-			return nil, err
-		}
-		s.persist = true
+	s.file = standin.NewStateFile(opts.File, "snowstandin", s.log, s.snapshot)
+	if err := s.load(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -108,14 +102,12 @@ func Open(opts Options) (*Server, error) {
 // New is Open for callers that want a server in any case: if the file cannot be loaded, the error is
 // logged and the server keeps its records in memory only, leaving the file untouched.
 func New(opts Options) *Server {
-	s, err := Open(opts)
-	if err == nil {
-		return s
-	}
-	opts.File = ""
-	s, _ = Open(opts)
-	s.log.Error("snowstandin: state file not loaded; keeping records in memory only", "err", err)
-	return s
+	return standin.OpenOrMemory(opts, Open, Options.inMemory, opts.Logger, "snowstandin")
+}
+
+func (o Options) inMemory() Options {
+	o.File = ""
+	return o
 }
 
 // InjectFaults sets the faults the next requests show.
@@ -192,9 +184,9 @@ func (s *Server) Journal(tableName, sysID, field string) []string {
 
 // ServeHTTP serves the Table API under /api/now/table (also /api/now/v1 and /v2) and the web pages.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := standin.NewStatusRecorder(w)
 	defer func() {
-		s.log.Debug("snowstandin request", "method", r.Method, "path", r.URL.Path, "status", rec.status)
+		s.log.Debug("snowstandin request", "method", r.Method, "path", r.URL.Path, "status", rec.Status)
 	}()
 	if tableName, sysID, ok := apiPath(r.URL.Path); ok {
 		s.serveAPI(rec, r, tableName, sysID)
@@ -205,16 +197,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.servePage(rec, r)
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // apiPath splits /api/now[/vN]/table/{table}[/{sys_id}].

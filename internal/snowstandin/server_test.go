@@ -440,7 +440,7 @@ func TestOpenRejectsCorruptFile(t *testing.T) {
 	_, err := Open(Options{File: file})
 	require.ErrorContains(t, err, "not a stand-in state file")
 	s := New(Options{File: file})
-	require.False(t, s.persist, "a file that did not load is never overwritten")
+	require.Equal(t, "in memory", s.file.Storage(), "a file that did not load is never overwritten")
 }
 
 func TestCreatedAtField(t *testing.T) {

@@ -4,12 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -141,16 +137,13 @@ func (r *record) journalText(field string) string {
 }
 
 func (s *Server) load() error {
-	data, err := os.ReadFile(s.opts.File)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("snowstandin: read %s: %w", s.opts.File, err)
+	data, err := s.file.Read()
+	if err != nil || data == nil {
+		return err
 	}
 	var snap snapshot
 	if err := json.Unmarshal(data, &snap); err != nil {
-		return fmt.Errorf("snowstandin: %s is not a stand-in state file: %w", s.opts.File, err)
+		return s.file.NotState(err)
 	}
 	if snap.Tables != nil {
 		s.tables = snap.Tables
@@ -158,52 +151,15 @@ func (s *Server) load() error {
 	return nil
 }
 
-// saveDelay batches writes of the state file: rewriting the whole file on every create cost a third of
-// the dev stack's CPU under load, and a dev stand-in can afford to lose the last moment on a crash.
-const saveDelay = time.Second
-
-// save schedules a write of the state; called with s.mu held.
-func (s *Server) save() {
-	if !s.persist || s.savePending {
-		return
-	}
-	s.savePending = true
-	s.saveTimer = time.AfterFunc(saveDelay, func() { s.flush() })
-}
-
-// flush writes the state atomically (temp file, then rename), if a write is pending.
-func (s *Server) flush() {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+// snapshot encodes the records for the state file.
+func (s *Server) snapshot() ([]byte, error) {
 	s.mu.Lock()
-	if !s.savePending {
-		s.mu.Unlock()
-		return
-	}
-	s.savePending = false
-	data, err := json.Marshal(snapshot{Tables: s.tables})
-	s.mu.Unlock()
-	if err == nil {
-		tmp := s.opts.File + ".tmp"
-		if err = os.MkdirAll(filepath.Dir(s.opts.File), 0o700); err == nil {
-			if err = os.WriteFile(tmp, data, 0o600); err == nil {
-				err = os.Rename(tmp, s.opts.File)
-			}
-		}
-	}
-	if err != nil {
-		s.log.Error("snowstandin: cannot save state", "file", s.opts.File, "err", err)
-	}
+	defer s.mu.Unlock()
+	return json.Marshal(snapshot{Tables: s.tables})
 }
 
 // Close writes any pending change to the state file. The server keeps answering; Close is for the end
 // of its life.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.saveTimer != nil {
-		s.saveTimer.Stop()
-	}
-	s.mu.Unlock()
-	s.flush()
-	return nil
+	return s.file.Close()
 }
