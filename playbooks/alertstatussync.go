@@ -65,12 +65,7 @@ func (s SyncSettings) normalized() SyncSettings {
 	if len(out.AllowedHosts) == 0 {
 		out.AllowedHosts = def.AllowedHosts
 	}
-	if out.AttemptTimeout <= 0 {
-		out.AttemptTimeout = def.AttemptTimeout
-	}
-	if out.RetryFor < out.AttemptTimeout {
-		out.RetryFor = max(def.RetryFor, out.AttemptTimeout)
-	}
+	out.AttemptTimeout, out.RetryFor = retryBudget(out.AttemptTimeout, out.RetryFor, def.AttemptTimeout, def.RetryFor)
 	return out
 }
 
@@ -82,17 +77,6 @@ type AlertStatusSync struct {
 // NewAlertStatusSync makes the playbook from the validated config section.
 func NewAlertStatusSync(cfg config.AlertStatusSync) *AlertStatusSync {
 	return &AlertStatusSync{Settings: SyncSettingsFrom(cfg)}
-}
-
-// Playbook describes the playbook for the registry. It runs once per event: each status change is
-// carried over by its own run.
-func (p *AlertStatusSync) Playbook() Playbook {
-	return Playbook{
-		Name:     AlertStatusSyncName,
-		Summary:  "Incident status changed: set every Defender for IoT alert of the incident to match (New, InProgress, Closed), in Azure or on the OT sensor.",
-		PerEvent: true,
-		Workflow: p.Run,
-	}
 }
 
 // AlertStatusSyncResult lists every alert of the incident with what was done to it, or why nothing was.

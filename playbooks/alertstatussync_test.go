@@ -316,7 +316,8 @@ func TestAlertStatusSyncEscapesAlertText(t *testing.T) {
 
 func TestAlertStatusSyncPlaybookMetadata(t *testing.T) {
 	t.Parallel()
-	meta := NewAlertStatusSync(config.Default().Playbooks.AlertStatusSync).Playbook()
+	meta, ok := Shipped(config.Default().Playbooks).Lookup(AlertStatusSyncName)
+	require.True(t, ok)
 	require.Equal(t, "AlertStatusSync", meta.Name)
 	require.True(t, meta.PerEvent, "each status change is its own run")
 	require.Equal(t, "AlertStatusSync/inc-9/ev-2", WorkflowID(meta, "inc-9", "ev-2"))

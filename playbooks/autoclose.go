@@ -64,16 +64,6 @@ func NewAutoClose(cfg config.AutoClose) *AutoClose {
 	return &AutoClose{Settings: CloseSettingsFrom(cfg)}
 }
 
-// Playbook describes the playbook for the registry.
-func (p *AutoClose) Playbook() Playbook {
-	return Playbook{
-		Name:     AutoCloseName,
-		Summary:  "Incident raised inside a planned maintenance window or approved change for all its devices: close it as BenignPositive, naming the window (never for high-severity safety assets).",
-		PerEvent: false,
-		Workflow: p.Run,
-	}
-}
-
 // AutoCloseResult records what a run did.
 type AutoCloseResult struct {
 	Incident string `json:"incident"`

@@ -70,16 +70,6 @@ func NewAutoTriage(cfg config.AutoTriage) *AutoTriage {
 	return &AutoTriage{Settings: TriageSettingsFrom(cfg)}
 }
 
-// Playbook describes the playbook for the registry.
-func (p *AutoTriage) Playbook() Playbook {
-	return Playbook{
-		Name:     AutoTriageName,
-		Summary:  "High-importance or safety-relevant device in the incident: raise it to High and Active, tag it and say which devices and why.",
-		PerEvent: true,
-		Workflow: p.Run,
-	}
-}
-
 // AutoTriageResult records what a run did.
 type AutoTriageResult struct {
 	Incident string `json:"incident"`

@@ -88,15 +88,6 @@ func NewCVEAutoWorkflow(cfg config.CVEAutoWorkflow) *CVEAutoWorkflow {
 	return &CVEAutoWorkflow{Settings: CVESettingsFrom(cfg)}
 }
 
-// Playbook describes the playbook for the registry.
-func (p *CVEAutoWorkflow) Playbook() Playbook {
-	return Playbook{
-		Name:     CVEAutoWorkflowName,
-		Summary:  "Comment the involved devices' CVEs from the vulnerability feed; on a critical one raise severity, tag and ask the device owner.",
-		Workflow: p.Run,
-	}
-}
-
 // DeviceCVEs are one device's CVEs.
 type DeviceCVEs struct {
 	Device   string           `json:"device"`

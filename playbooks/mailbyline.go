@@ -54,7 +54,7 @@ func (s MailLineSettings) normalized() MailLineSettings {
 	return s
 }
 
-// MailByLine is the playbook.
+// MailByLine mails the lines an incident touches; Settings are read once per run.
 type MailByLine struct {
 	Settings MailLineSettings
 }
@@ -62,16 +62,6 @@ type MailByLine struct {
 // NewMailByLine makes the playbook from the validated config section.
 func NewMailByLine(cfg config.MailByLine) *MailByLine {
 	return &MailByLine{Settings: MailLineSettingsFrom(cfg)}
-}
-
-// Playbook describes the playbook for the registry.
-func (p *MailByLine) Playbook() Playbook {
-	return Playbook{
-		Name:     MailByLineName,
-		Summary:  "Mail each production line's mailbox (from the asset directory) one message listing the incident's devices on that line.",
-		PerEvent: false,
-		Workflow: p.Run,
-	}
 }
 
 // MailByLineResult records what a run did.

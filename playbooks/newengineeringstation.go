@@ -96,16 +96,11 @@ func (s NewEngineeringStationSettings) normalized() NewEngineeringStationSetting
 	if out.Table == "" {
 		out.Table = def.Table
 	}
-	if out.AttemptTimeout <= 0 {
-		out.AttemptTimeout = def.AttemptTimeout
-	}
-	if out.RetryFor < out.AttemptTimeout {
-		out.RetryFor = max(def.RetryFor, out.AttemptTimeout)
-	}
+	out.AttemptTimeout, out.RetryFor = retryBudget(out.AttemptTimeout, out.RetryFor, def.AttemptTimeout, def.RetryFor)
 	return out
 }
 
-// NewEngineeringStation is the playbook.
+// NewEngineeringStation opens the ServiceNow tickets for new workstations; Settings are read once per run.
 type NewEngineeringStation struct {
 	Settings NewEngineeringStationSettings
 }
@@ -113,16 +108,6 @@ type NewEngineeringStation struct {
 // NewEngineeringStationPlaybook makes the playbook from the validated config section.
 func NewEngineeringStationPlaybook(cfg config.NewEngineeringStation) *NewEngineeringStation {
 	return &NewEngineeringStation{Settings: NewEngineeringStationSettingsFrom(cfg)}
-}
-
-// Playbook describes the playbook for the registry.
-func (p *NewEngineeringStation) Playbook() Playbook {
-	return Playbook{
-		Name:     NewEngineeringStationName,
-		Summary:  "New unauthorized engineering workstation: make sure one open ServiceNow ticket covers it, and list the tickets on the incident.",
-		PerEvent: false,
-		Workflow: p.Run,
-	}
 }
 
 // NewEngineeringStationResult records what a run did, device by device.

@@ -454,7 +454,8 @@ func TestNewEngineeringStationConfigValidation(t *testing.T) {
 func TestNewEngineeringStationPlaybook(t *testing.T) {
 	t.Parallel()
 	p := NewEngineeringStationPlaybook(config.Default().Playbooks.NewEngineeringStation)
-	meta := p.Playbook()
+	meta, ok := Shipped(config.Default().Playbooks).Lookup(NewEngineeringStationName)
+	require.True(t, ok)
 	require.Equal(t, NewEngineeringStationName, meta.Name)
 	require.Equal(t, "NewEngineeringStationTicket", meta.Name)
 	require.False(t, meta.PerEvent)

@@ -63,16 +63,6 @@ func NewOwnerApproval(cfg config.OwnerApproval) *OwnerApproval {
 	return &OwnerApproval{Settings: OwnerApprovalSettingsFrom(cfg)}
 }
 
-// Playbook describes the playbook for the registry.
-func (p *OwnerApproval) Playbook() Playbook {
-	return Playbook{
-		Name:     OwnerApprovalName,
-		Summary:  "Ask the IoT device owners whether the incident is expected; close it as a false positive or escalate it.",
-		Workflow: p.Run,
-		Priority: PriorityUrgent,
-	}
-}
-
 // OwnerApprovalResult records whom the run asked and what they answered.
 type OwnerApprovalResult struct {
 	Incident string `json:"incident"`

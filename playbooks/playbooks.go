@@ -3,6 +3,7 @@ package playbooks
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -100,4 +101,17 @@ func readSettings[S any](ctx workflow.Context, settings func() S) (S, error) {
 		return s, fmt.Errorf("read settings: %w", err)
 	}
 	return s, nil
+}
+
+// retryBudget fills in a side effect's attempt timeout and retry span from the defaults where the
+// settings (from an older history, or built by hand) leave them unusable: the retries span at least
+// one attempt.
+func retryBudget(attempt, retryFor, defAttempt, defRetryFor time.Duration) (time.Duration, time.Duration) {
+	if attempt <= 0 {
+		attempt = defAttempt
+	}
+	if retryFor < attempt {
+		retryFor = max(defRetryFor, attempt)
+	}
+	return attempt, retryFor
 }

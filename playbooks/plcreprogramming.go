@@ -70,17 +70,6 @@ func NewPLCReprogramming(cfg config.PLCReprogramming) *PLCReprogramming {
 	return &PLCReprogramming{Settings: PLCSettingsFrom(cfg), comments: newPLCComments()}
 }
 
-// Playbook describes the playbook for the registry.
-func (p *PLCReprogramming) Playbook() Playbook {
-	return Playbook{
-		Name:     PLCReprogrammingName,
-		Summary:  "Unplanned PLC reprogramming: email the control engineers responsible, wait for their answer, escalate, write the outcome back.",
-		PerEvent: false,
-		Workflow: p.Run,
-		Priority: PriorityUrgent,
-	}
-}
-
 // PLCReprogrammingResult records what a run found, whom it told, and who answered what and when.
 type PLCReprogrammingResult struct {
 	Incident string `json:"incident"`

@@ -1055,8 +1055,8 @@ func TestPLCReprogrammingZeroSettingsUseDefaults(t *testing.T) {
 	require.False(t, def.CloseOnPlanned)
 	require.Equal(t, "PLC change not planned", def.NotPlannedTag)
 
-	p := NewPLCReprogramming(config.Default().Playbooks.PLCReprogramming)
-	pb := p.Playbook()
+	pb, ok := Shipped(config.Default().Playbooks).Lookup(PLCReprogrammingName)
+	require.True(t, ok)
 	require.Equal(t, PLCReprogrammingName, pb.Name)
 	require.False(t, pb.PerEvent)
 	require.NotNil(t, pb.Workflow)

@@ -16,9 +16,14 @@ func TestShipped(t *testing.T) {
 		NewEngineeringStationName, PLCReprogrammingName, AlertStatusSyncName, AutoTriageName,
 		AutoCloseName, MailByLineName, OwnerApprovalName, CVEAutoWorkflowName,
 	}, r.Names())
-	pb, ok := r.Lookup(PLCReprogrammingName)
-	require.True(t, ok)
-	require.Equal(t, PriorityUrgent, pb.Priority)
+	perEvent := map[string]bool{AlertStatusSyncName: true, AutoTriageName: true}
+	urgent := map[string]bool{PLCReprogrammingName: true, OwnerApprovalName: true}
+	for _, pb := range r.All() {
+		require.NotNil(t, pb.Workflow, pb.Name)
+		require.NotEmpty(t, pb.Summary, pb.Name)
+		require.Equal(t, perEvent[pb.Name], pb.PerEvent, "%s: per event", pb.Name)
+		require.Equal(t, urgent[pb.Name], pb.Priority == PriorityUrgent, "%s: urgent", pb.Name)
+	}
 	require.Equal(t, NewEngineeringStationSettingsFrom(cfg.NewEngineeringStation).DeviceTypes, WorkstationTypes(cfg))
 	require.NotEmpty(t, WorkstationTypes(cfg))
 }

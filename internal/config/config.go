@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -142,5 +143,16 @@ func (c *Config) validate(errs *Errors) {
 func (c *Config) resolveSecrets(getenv func(string) string, errs *Errors) {
 	for _, s := range c.secrets() {
 		s.secret.resolve(s.key, getenv, errs)
+	}
+}
+
+// checkRetryBudget is the rule for a playbook's side-effect budget: each attempt has a positive
+// timeout, and the retries may run at least one attempt's length.
+func checkRetryBudget(errs *Errors, key string, attempt, retryFor time.Duration) {
+	if attempt <= 0 {
+		errs.add(key+"attemptTimeout", "must be positive")
+	}
+	if retryFor < attempt {
+		errs.add(key+"retryFor", "must be at least attemptTimeout")
 	}
 }

@@ -50,10 +50,5 @@ func (n *NewEngineeringStation) validate(errs *Errors) {
 			errs.add(key+"shortDescriptionTemplate", "%v", err)
 		}
 	}
-	if n.AttemptTimeout <= 0 {
-		errs.add(key+"attemptTimeout", "must be positive")
-	}
-	if n.RetryFor < n.AttemptTimeout {
-		errs.add(key+"retryFor", "must be at least attemptTimeout")
-	}
+	checkRetryBudget(errs, key, n.AttemptTimeout, n.RetryFor)
 }

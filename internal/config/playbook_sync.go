@@ -42,10 +42,5 @@ func (a *AlertStatusSync) validate(errs *Errors) {
 	if !apiVersionRe.MatchString(a.AlertAPIVersion) {
 		errs.add(key+"alertAPIVersion", "must look like 2021-07-01-preview, not %q", a.AlertAPIVersion)
 	}
-	if a.AttemptTimeout <= 0 {
-		errs.add(key+"attemptTimeout", "must be positive")
-	}
-	if a.RetryFor < a.AttemptTimeout {
-		errs.add(key+"retryFor", "must be at least attemptTimeout")
-	}
+	checkRetryBudget(errs, key, a.AttemptTimeout, a.RetryFor)
 }
