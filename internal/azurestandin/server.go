@@ -86,6 +86,13 @@ type Faults struct {
 	ConcurrentEdit int
 }
 
+// InjectFaults sets the faults the next requests show.
+func (s *Server) InjectFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
 // Request is one request served, as Requests reports it: never a header value or a body.
 type Request struct {
 	Method string
@@ -138,19 +145,7 @@ func Open(opts Options) (*Server, error) {
 // New is Open for callers that want a server in any case: if the file cannot be loaded, the error is
 // logged and the server keeps its state in memory only, leaving the file untouched.
 func New(opts Options) *Server {
-	return standin.OpenOrMemory(opts, Open, Options.inMemory, opts.Logger, "azurestandin")
-}
-
-func (o Options) inMemory() Options {
-	o.File = ""
-	return o
-}
-
-// InjectFaults sets the faults the next requests show.
-func (s *Server) InjectFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
+	return standin.OpenOrMemory(opts, Open, func(o Options) Options { o.File = ""; return o }, opts.Logger, "azurestandin")
 }
 
 // Requests returns the requests served, in the order they were answered (the last 10,000).

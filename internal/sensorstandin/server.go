@@ -82,6 +82,13 @@ type Faults struct {
 	Unavailable int
 }
 
+// InjectFaults sets the faults the next API requests show.
+func (s *Server) InjectFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
 const maxRequests = 10000 // bounds the request log of a long-running dev stack
 
 // Server is the stand-in; it is an http.Handler.
@@ -201,13 +208,6 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
-}
-
-// InjectFaults sets the faults the next API requests show.
-func (s *Server) InjectFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
 }
 
 // ServeHTTP serves the alert API under /external/ and the page at /.

@@ -69,6 +69,13 @@ type Faults struct {
 	DropResponse int
 }
 
+// InjectFaults sets the faults the next requests show.
+func (s *Server) InjectFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
 // Server is the stand-in; it is an http.Handler.
 type Server struct {
 	opts Options
@@ -102,19 +109,7 @@ func Open(opts Options) (*Server, error) {
 // New is Open for callers that want a server in any case: if the file cannot be loaded, the error is
 // logged and the server keeps its records in memory only, leaving the file untouched.
 func New(opts Options) *Server {
-	return standin.OpenOrMemory(opts, Open, Options.inMemory, opts.Logger, "snowstandin")
-}
-
-func (o Options) inMemory() Options {
-	o.File = ""
-	return o
-}
-
-// InjectFaults sets the faults the next requests show.
-func (s *Server) InjectFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
+	return standin.OpenOrMemory(opts, Open, func(o Options) Options { o.File = ""; return o }, opts.Logger, "snowstandin")
 }
 
 // Requests counts the API requests received, faulted ones included.
