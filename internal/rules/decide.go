@@ -178,10 +178,7 @@ func (e *Engine) decide(inc *incident.Incident, trace incTracer) (d IncidentDeci
 			trace.note(r, outcomeTitleNotMatched, "")
 			continue
 		}
-		if o, msg := st.condition(r.program, st.aboxed); o != outcomeMatched {
-			if o == outcomeError {
-				d.Errors = append(d.Errors, fmt.Sprintf("rule %q: %s", r.name, msg))
-			}
+		if o, msg := st.condition(r.name, r.program, st.aboxed, &d.Errors); o != outcomeMatched {
 			trace.note(r, o, msg)
 			continue
 		}

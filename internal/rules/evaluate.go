@@ -72,10 +72,7 @@ func (e *Engine) evaluate(ev *incident.Event, now time.Time, trace tracer) (res 
 			trace.note(r, outcomeExpired, "")
 			continue
 		}
-		if o, msg := st.condition(r.program, st.boxed); o != outcomeMatched {
-			if o == outcomeError {
-				res.Errors = append(res.Errors, fmt.Sprintf("rule %q: %s", r.name, msg))
-			}
+		if o, msg := st.condition(r.name, r.program, st.boxed, &res.Errors); o != outcomeMatched {
 			trace.note(r, o, msg)
 			continue
 		}
@@ -102,15 +99,18 @@ func triggerOf(t incident.EventType) (Trigger, bool) {
 	return "", false
 }
 
-// condition runs a rule's condition (nil: none, which matches) against env: outcomeMatched,
-// outcomeNotMatched, or outcomeError with the error on one line.
-func (st *evaluator) condition(program *vm.Program, env any) (outcome, string) {
+// condition runs rule name's condition (nil: none, which matches) against env: outcomeMatched,
+// outcomeNotMatched, or outcomeError with the error on one line, which is also added to errs (a
+// condition that fails at run time counts as not matching, and the result says why).
+func (st *evaluator) condition(name string, program *vm.Program, env any, errs *[]string) (outcome, string) {
 	if program == nil {
 		return outcomeMatched, ""
 	}
 	out, err := st.vm.Run(program, env)
 	if err != nil {
-		return outcomeError, oneLine(err)
+		msg := oneLine(err)
+		*errs = append(*errs, fmt.Sprintf("rule %q: %s", name, msg))
+		return outcomeError, msg
 	}
 	if matched, _ := out.(bool); !matched {
 		return outcomeNotMatched, ""
