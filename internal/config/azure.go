@@ -72,18 +72,7 @@ func (a *Azure) validate(errs *Errors) {
 			errs.add("azure.caFile", "%v", err)
 		}
 	}
-	if a.TryTimeout <= 0 {
-		errs.add("azure.tryTimeout", "must be positive")
-	}
-	if a.RetryMax < 0 || a.RetryMax > 10 {
-		errs.add("azure.retryMax", "must be between 0 and 10")
-	}
-	if a.RetryDelay <= 0 {
-		errs.add("azure.retryDelay", "must be positive")
-	}
-	if a.MaxRetryDelay < a.RetryDelay {
-		errs.add("azure.maxRetryDelay", "must be at least retryDelay")
-	}
+	clientRetries{a.TryTimeout, a.RetryMax, a.RetryDelay, a.MaxRetryDelay}.check(errs, "azure.", "tryTimeout", "retryMax", "retryDelay", "maxRetryDelay")
 }
 
 // RootCAs loads CAFile; nil (the system roots) when it is empty.

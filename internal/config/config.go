@@ -156,3 +156,27 @@ func checkRetryBudget(errs *Errors, key string, attempt, retryFor time.Duration)
 		errs.add(key+"retryFor", "must be at least attemptTimeout")
 	}
 }
+
+// clientRetries is an HTTP client's attempt timeout and retry policy: one rule for every client
+// section, whatever its keys are called.
+type clientRetries struct {
+	timeout          time.Duration
+	max              int
+	waitMin, waitMax time.Duration
+}
+
+// check adds an error for each value out of range, under section+ the key check was given for it.
+func (c clientRetries) check(errs *Errors, section, timeoutKey, maxKey, waitMinKey, waitMaxKey string) {
+	if c.timeout <= 0 {
+		errs.add(section+timeoutKey, "must be positive")
+	}
+	if c.max < 0 || c.max > 10 {
+		errs.add(section+maxKey, "must be between 0 and 10")
+	}
+	if c.waitMin <= 0 {
+		errs.add(section+waitMinKey, "must be positive")
+	}
+	if c.waitMax < c.waitMin {
+		errs.add(section+waitMaxKey, "must be at least %s", waitMinKey)
+	}
+}

@@ -36,16 +36,5 @@ func (s *ServiceNow) validate(errs *Errors) {
 	if s.CreateSettle < 0 {
 		errs.add("servicenow.createSettle", "must not be negative")
 	}
-	if s.Timeout <= 0 {
-		errs.add("servicenow.timeout", "must be positive")
-	}
-	if s.RetryMax < 0 || s.RetryMax > 10 {
-		errs.add("servicenow.retryMax", "must be between 0 and 10")
-	}
-	if s.RetryWaitMin <= 0 {
-		errs.add("servicenow.retryWaitMin", "must be positive")
-	}
-	if s.RetryWaitMax < s.RetryWaitMin {
-		errs.add("servicenow.retryWaitMax", "must be at least retryWaitMin")
-	}
+	clientRetries{s.Timeout, s.RetryMax, s.RetryWaitMin, s.RetryWaitMax}.check(errs, "servicenow.", "timeout", "retryMax", "retryWaitMin", "retryWaitMax")
 }
