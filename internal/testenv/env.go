@@ -93,22 +93,35 @@ func (e *Env) run(m *testing.M) int {
 // or close its Client; use NewTemporal for that.
 func (e *Env) Temporal(t testing.TB) *Server {
 	t.Helper()
-	skipIfDisabled(t)
-	e.requireMain(t)
-	s, err := e.temporal.get(StartTemporal)
-	require.NoError(t, err, "start shared temporal server")
-	return s
+	return shared(e, t, &e.temporal, StartTemporal, "temporal server")
 }
 
 // Mailpit returns the shared Mailpit, starting it on first use. Tests share its mailbox: tell messages
 // apart by recipient or subject rather than deleting them all.
 func (e *Env) Mailpit(t testing.TB) *MailpitServer {
 	t.Helper()
+	return shared(e, t, &e.mailpit, StartMailpit, "mailpit")
+}
+
+// shared returns the shared server s, starting it with start on the first call.
+func shared[T any](e *Env, t testing.TB, s *started[T], start func(context.Context) (T, error), what string) T {
+	t.Helper()
 	skipIfDisabled(t)
 	e.requireMain(t)
-	s, err := e.mailpit.get(StartMailpit)
-	require.NoError(t, err, "start shared mailpit")
-	return s
+	srv, err := s.get(start)
+	require.NoError(t, err, "start shared "+what)
+	return srv
+}
+
+// ownServer starts a server for one test alone (NewTemporal, NewMailpit), within StartTimeout.
+func ownServer[T any](t testing.TB, start func(context.Context) (T, error)) T {
+	t.Helper()
+	skipIfDisabled(t)
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	srv, err := start(ctx)
+	require.NoError(t, err)
+	return srv
 }
 
 // requireMain refuses to start a shared server nothing would stop.

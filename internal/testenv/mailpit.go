@@ -134,11 +134,7 @@ func (m *MailpitServer) Stop(ctx context.Context) error {
 // needs an empty mailbox of its own or stops the server.
 func NewMailpit(t testing.TB) *MailpitServer {
 	t.Helper()
-	skipIfDisabled(t)
-	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
-	defer cancel()
-	m, err := StartMailpit(ctx)
-	require.NoError(t, err)
+	m := ownServer(t, StartMailpit)
 	t.Cleanup(func() { require.NoError(t, m.Stop(context.Background())) })
 	return m
 }

@@ -232,11 +232,7 @@ func (s *Server) Logs() string {
 // the server.
 func NewTemporal(t testing.TB) *Server {
 	t.Helper()
-	skipIfDisabled(t)
-	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
-	defer cancel()
-	s, err := StartTemporal(ctx)
-	require.NoError(t, err)
+	s := ownServer(t, StartTemporal)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(s.Logs())
