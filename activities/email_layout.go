@@ -3,6 +3,7 @@ package activities
 import (
 	htmltemplate "html/template"
 	"strconv"
+	"strings"
 	texttemplate "text/template"
 )
 
@@ -78,4 +79,21 @@ func textLayout(name string) *texttemplate.Template {
 
 func htmlLayout(name string) *htmltemplate.Template {
 	return htmltemplate.Must(htmltemplate.New(name).Parse(htmlParts))
+}
+
+// renderParts executes an email's text and HTML templates on v. The templates are fixed and the
+// views hold only strings, so execution fails only on a programming error, which the tests catch; a
+// failure still yields a usable text (fallback) and no HTML part rather than no email.
+func renderParts(text *texttemplate.Template, html *htmltemplate.Template, v any, fallback string) (string, string) {
+	var tb, hb strings.Builder
+	tb.Grow(4 << 10)
+	hb.Grow(12 << 10)
+	if err := text.Execute(&tb, v); err != nil {
+		tb.Reset()
+		tb.WriteString(fallback)
+	}
+	if err := html.Execute(&hb, v); err != nil {
+		hb.Reset()
+	}
+	return tb.String(), hb.String()
 }

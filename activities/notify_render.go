@@ -32,19 +32,9 @@ const (
 // plain https URLs; anything else is shown as text. links are Interlock's own answer URLs.
 func RenderPLCNotification(n PLCNotification, links AnswerLinks) (subject, text, html string) {
 	v := plcView(n, links)
-	var tb, hb strings.Builder
-	tb.Grow(4 << 10)
-	hb.Grow(12 << 10)
-	// The templates are fixed and the view holds only strings, so execution cannot fail short of a
-	// programming error, which the tests catch; a failure still yields the subject and a usable text.
-	if err := plcText.Execute(&tb, v); err != nil {
-		tb.Reset()
-		tb.WriteString(v.Subject + "\n\nYes, this change was planned: " + v.Planned + "\nNo, this change was NOT planned: " + v.NotPlanned + "\n")
-	}
-	if err := plcHTML.Execute(&hb, v); err != nil {
-		hb.Reset()
-	}
-	return v.Subject, tb.String(), hb.String()
+	text, html = renderParts(plcText, plcHTML, v,
+		v.Subject+"\n\nYes, this change was planned: "+v.Planned+"\nNo, this change was NOT planned: "+v.NotPlanned+"\n")
+	return v.Subject, text, html
 }
 
 type noticeView struct {

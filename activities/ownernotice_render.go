@@ -3,7 +3,6 @@ package activities
 import (
 	htmltemplate "html/template"
 	"strconv"
-	"strings"
 	texttemplate "text/template"
 
 	"github.com/interlock-soar/interlock/internal/safetext"
@@ -39,15 +38,9 @@ type cveView struct {
 // is hostile and cleaned as in RenderPLCNotification; links are Interlock's own answer URLs.
 func RenderOwnerNotification(n OwnerNotification, links AnswerLinks) (subject, text, html string) {
 	v := ownerViewOf(n, links)
-	var tb, hb strings.Builder
-	if err := ownerText.Execute(&tb, v); err != nil {
-		tb.Reset()
-		tb.WriteString(v.Subject + "\n\nYes, this is expected: " + v.Yes + "\nNo, this is NOT expected: " + v.No + "\n")
-	}
-	if err := ownerHTML.Execute(&hb, v); err != nil {
-		hb.Reset()
-	}
-	return v.Subject, tb.String(), hb.String()
+	text, html = renderParts(ownerText, ownerHTML, v,
+		v.Subject+"\n\nYes, this is expected: "+v.Yes+"\nNo, this is NOT expected: "+v.No+"\n")
+	return v.Subject, text, html
 }
 
 func ownerViewOf(n OwnerNotification, links AnswerLinks) ownerView {
