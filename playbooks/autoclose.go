@@ -5,21 +5,9 @@ package playbooks
 // with a comment naming the window or change request.
 //
 // It matches Microsoft's AD4IoT-AutoCloseIncidents, which closes any incident whose first alert's source
-// address is in an "ipaddresses" watchlist and whose creation hour (UTC) is between 01 and 22. Decisions:
+// address is in an "ipaddresses" watchlist and whose creation hour (UTC) is between 01 and 22.
 //
-//   - Windows: the PLC playbook's planned-change check (FindPlannedChange): the configured maintenance
-//     windows (by device name, IP or CIDR, zone and site; weekly hours in the plant's time zone or an
-//     absolute range), then approved ServiceNow change requests naming the device. Asked for every
-//     device of the incident (at most closeMaxDevices) at the time the activity began (first activity,
-//     else the first alert's start, else the incident's creation).
-//   - All or nothing: the incident is closed only when every device is covered. One device outside any
-//     window, a lookup that failed, or an incident without devices leaves it alone, and the result says why.
-//   - Safety (closeBlockedBySafety): never closed when a device is safety-relevant (safety: true in the
-//     asset directory, or a Defender for IoT sub-type containing "safety", such as "Safety PLC") and
-//     either the incident's severity is High or the asset's criticality is high. When the directory
-//     lookup fails, safety cannot be ruled out, so nothing is closed.
-//   - Idempotent: an incident already Closed is left alone; the comment has an ID that is the same for
-//     every run on the incident, and is written before the close.
+// Its design decisions are in doc.go.
 
 import (
 	"fmt"

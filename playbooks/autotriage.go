@@ -5,19 +5,9 @@ package playbooks
 //
 // It matches Microsoft's AD4IoT-AutoTriageIncident, which looks for "Importance":"High" in the first
 // alert's entities through a Log Analytics query, updates the incident every time it runs and comments
-// again each time. Decisions:
+// again each time.
 //
-//   - Which devices: every device of the incident (enriched from the asset directory, which fills an
-//     empty importance from the asset's criticality) whose importance is High, or, with Settings.Safety,
-//     whose asset is marked safety: true in the directory.
-//   - Never lowers, never reopens: the update is RaiseOnly, judged on the incident as it is when written,
-//     so an analyst's later Closed or the severity someone set meanwhile stands. A run on a Closed
-//     incident does nothing. The owner is never touched.
-//   - Idempotent: the run asks only for what the incident lacks (severity, status, tag). The tag marks a
-//     triaged incident: the comment is written before the tag, under an ID that is the same for every
-//     run on the incident, and not at all when the incident already has the tag. The workflow ID is per
-//     event (PerEvent), so an update that brings a new high-importance device triages too, and a
-//     redelivered event is recognised.
+// Its design decisions are in doc.go.
 
 import (
 	"fmt"

@@ -126,4 +126,44 @@
 //   - Idempotent: an alert that already has the status is read, not written; a rerun changes nothing.
 //   - Each alert is synced independently, in parallel, retried for Settings.RetryFor; the run fails
 //     (AlertSyncFailed) only when every alert it tried failed, after the incident comment says so.
+//
+// # AutoCloseIncidents: decisions
+//
+//   - Windows: the PLC playbook's planned-change check (FindPlannedChange): the configured maintenance
+//     windows (by device name, IP or CIDR, zone and site; weekly hours in the plant's time zone or an
+//     absolute range), then approved ServiceNow change requests naming the device. Asked for every
+//     device of the incident (at most closeMaxDevices) at the time the activity began (first activity,
+//     else the first alert's start, else the incident's creation).
+//   - All or nothing: the incident is closed only when every device is covered. One device outside any
+//     window, a lookup that failed, or an incident without devices leaves it alone, and the result says why.
+//   - Safety (closeBlockedBySafety): never closed when a device is safety-relevant (safety: true in the
+//     asset directory, or a Defender for IoT sub-type containing "safety", such as "Safety PLC") and
+//     either the incident's severity is High or the asset's criticality is high. When the directory
+//     lookup fails, safety cannot be ruled out, so nothing is closed.
+//   - Idempotent: an incident already Closed is left alone; the comment has an ID that is the same for
+//     every run on the incident, and is written before the close.
+//
+// # MailByProductionLine: decisions
+//
+//   - Mapping: the asset directory (incidents.assetsFile), not a separate list. A device belongs to the
+//     line of its asset, else of its zone, else of its sensor or the alert's (assets.Directory.Place);
+//     the line's owners are its mailbox, the site's when the line has none.
+//   - One message per line (at most Settings.MaxLines), sent in parallel by SendLineNotification; its
+//     Message-ID comes from the incident and the line, so a retry or a re-run is the same message.
+//   - Result: the lines mailed (recipients, Message-ID, devices), the lines that could not be, and the
+//     devices without a line. The run fails (MailFailed) only when no line could be mailed.
+//
+// # AutoTriageIncident: decisions
+//
+//   - Which devices: every device of the incident (enriched from the asset directory, which fills an
+//     empty importance from the asset's criticality) whose importance is High, or, with Settings.Safety,
+//     whose asset is marked safety: true in the directory.
+//   - Never lowers, never reopens: the update is RaiseOnly, judged on the incident as it is when written,
+//     so an analyst's later Closed or the severity someone set meanwhile stands. A run on a Closed
+//     incident does nothing. The owner is never touched.
+//   - Idempotent: the run asks only for what the incident lacks (severity, status, tag). The tag marks a
+//     triaged incident: the comment is written before the tag, under an ID that is the same for every
+//     run on the incident, and not at all when the incident already has the tag. The workflow ID is per
+//     event (PerEvent), so an update that brings a new high-importance device triages too, and a
+//     redelivered event is recognised.
 package playbooks

@@ -4,15 +4,9 @@ package playbooks
 // line, in one message per line listing every device of the incident on that line.
 //
 // It matches Microsoft's AD4IoT-MailByProductionLine (MailBySensor.json), which looks the first alert's
-// SensorId up in a "MailsBySensor" watchlist and mails the first row's address. Decisions:
+// SensorId up in a "MailsBySensor" watchlist and mails the first row's address.
 //
-//   - Mapping: the asset directory (incidents.assetsFile), not a separate list. A device belongs to the
-//     line of its asset, else of its zone, else of its sensor or the alert's (assets.Directory.Place);
-//     the line's owners are its mailbox, the site's when the line has none.
-//   - One message per line (at most Settings.MaxLines), sent in parallel by SendLineNotification; its
-//     Message-ID comes from the incident and the line, so a retry or a re-run is the same message.
-//   - Result: the lines mailed (recipients, Message-ID, devices), the lines that could not be, and the
-//     devices without a line. The run fails (MailFailed) only when no line could be mailed.
+// Its design decisions are in doc.go.
 
 import (
 	"fmt"
