@@ -74,15 +74,14 @@ func Interceptors() []interceptor.WorkerInterceptor {
 
 // Run polls the task queue until ctx is done, then stops gracefully.
 func Run(ctx context.Context, c client.Client, cfg config.Temporal, pbs *playbooks.Registry, acts Activities) error {
-	return RunWith(ctx, c, cfg, pbs, acts, nil)
+	return RunWith(ctx, c, cfg, pbs, acts)
 }
 
-// RunWith is Run recording m (nil records nothing) through a worker interceptor.
-func RunWith(ctx context.Context, c client.Client, cfg config.Temporal, pbs *playbooks.Registry, acts Activities, m *Metrics) error {
+// RunWith is Run with more worker interceptors after Interceptors (Metrics.Interceptor, ReturnedRuns),
+// which observe and schedule no command.
+func RunWith(ctx context.Context, c client.Client, cfg config.Temporal, pbs *playbooks.Registry, acts Activities, more ...interceptor.WorkerInterceptor) error {
 	opts := Options(cfg)
-	if m != nil {
-		opts.Interceptors = append(opts.Interceptors, m.Interceptor())
-	}
+	opts.Interceptors = append(opts.Interceptors, more...)
 	w := sdkworker.New(c, workflows.TaskQueue, opts)
 	if err := Register(w, pbs, acts); err != nil {
 		return fmt.Errorf("worker: %w", err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/stack"
@@ -37,17 +38,20 @@ func startWorker(ctx context.Context, c client.Client, cfg config.Config, pm *pr
 		return nil, err
 	}
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	w := &backgroundWorker{stop: stop, done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		w.err = worker.RunWith(wctx, c, cfg.Temporal, app.Playbooks, app.Activities, m)
-	}()
+	interceptors := []interceptor.WorkerInterceptor{m.Interceptor()}
 	if cfg.Workbook.Enabled {
-		if err := startProjector(wctx, c, cfg, logger); err != nil {
+		p, err := startProjector(wctx, c, cfg, logger)
+		if err != nil {
 			stop()
 			return nil, err
 		}
+		interceptors = append(interceptors, worker.ReturnedRuns(returnedToWorkbook(p)))
 	}
+	w := &backgroundWorker{stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.err = worker.RunWith(wctx, c, cfg.Temporal, app.Playbooks, app.Activities, interceptors...)
+	}()
 	logger.Info("worker polling", "taskQueue", workflows.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
 	return w, nil
 }
@@ -77,17 +81,28 @@ func startIntake(ctx context.Context, cfg config.Config, c client.Client, pm *pr
 
 // startProjector runs the workbook's projector until ctx ends: a rebuild when the store is new or
 // lost, then the changed runs every workbook.pollInterval. Several workers on one PostgreSQL store
-// write the same rows, so running one per worker is harmless.
-func startProjector(ctx context.Context, c client.Client, cfg config.Config, logger *slog.Logger) error {
+// write the same rows, and each skips the rows another wrote, so running one per worker is harmless.
+func startProjector(ctx context.Context, c client.Client, cfg config.Config, logger *slog.Logger) (*workbook.Projector, error) {
 	p, store, err := newProjector(ctx, c, cfg, logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	go func() {
 		defer func() { _ = store.Close() }()
 		_ = p.Run(ctx)
 	}()
-	return nil
+	return p, nil
+}
+
+// returnedToWorkbook hands the runs this worker completes to the projector, which writes them without
+// reading them back from Temporal.
+func returnedToWorkbook(p *workbook.Projector) func(worker.ReturnedRun) {
+	return func(r worker.ReturnedRun) {
+		p.Closed(workbook.ClosedRun{
+			WorkflowID: r.WorkflowID, RunID: r.RunID, Playbook: r.WorkflowType, Incident: r.IncidentID,
+			Started: r.Started, Closed: r.Returned, Result: r.Result,
+		})
+	}
 }
 
 func newProjector(ctx context.Context, c client.Client, cfg config.Config, logger *slog.Logger) (*workbook.Projector, *workbook.Store, error) {

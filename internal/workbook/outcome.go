@@ -73,13 +73,18 @@ func (p *Projector) outcome(ctx context.Context, r *Run) error {
 		r.Outcome = OutcomeDone
 		return nil
 	}
+	res.fill(r)
+	return nil
+}
+
+// fill sets a completed run's outcome, escalations and answer from its result.
+func (res runResult) fill(r *Run) {
 	r.Outcome, r.Escalations = res.outcome(), res.EscalationRounds
 	r.Asked = res.Answer != nil || res.EscalationRounds > 0 || res.Outcome == "no_answer" ||
 		strings.HasPrefix(res.Outcome, "answered")
 	if res.Answer != nil {
 		r.AnsweredAt = res.Answer.At
 	}
-	return nil
 }
 
 // waiting asks an open run whether it waits for an answer; a run that cannot answer yet (its first

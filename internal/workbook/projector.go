@@ -58,7 +58,10 @@ type Projector struct {
 	tc       Temporal
 	ns       string
 	types    []string
+	projects map[string]bool // the playbooks of types
 	asking   map[string]bool
+	// closed queues the runs the worker saw return (Closed) for writeClosed.
+	closed   chan ClosedRun
 	interval time.Duration
 	// statusAfter and statusEvery pace the status queries of open asking runs (see ProjectorOptions).
 	statusAfter, statusEvery, incidentEvery time.Duration
@@ -69,12 +72,26 @@ type Projector struct {
 	seen      map[string]seenRun      // run ID -> what was last projected
 	incidents map[string]seenIncident // incident workflow run ID -> what it was when last read
 	mark      time.Time               // start of the last complete pass
+	sweepMark time.Time               // start of the last complete sweep (see Sync)
 }
+
+// Each pass lists the runs closed since a little before the last pass began (visibility records are
+// written asynchronously, so a close can show up late), and every sweepEvery one pass, the sweep,
+// lists those closed since a minute before the last sweep began, for the closes that showed up later
+// still. Listing every close of the last minute on each pass was a tenth of the Temporal server's work
+// per incident at full load; now a closed run is listed about (interval+visibilityLag)/interval + 1
+// times.
+const (
+	visibilityLag = 10 * time.Second
+	sweepEvery    = 5 * time.Minute
+	sweepLag      = time.Minute
+)
 
 // NewProjector builds a projector reading tc into store.
 func NewProjector(store *Store, tc Temporal, opts ProjectorOptions) *Projector {
 	p := &Projector{
 		store: store, tc: tc, ns: opts.Namespace, types: opts.Playbooks, asking: map[string]bool{},
+		projects: map[string]bool{}, closed: make(chan ClosedRun, closedQueue),
 		interval: opts.Interval, log: opts.Logger, dc: converter.GetDefaultDataConverter(), seen: map[string]seenRun{},
 		incidents: map[string]seenIncident{},
 	}
@@ -93,6 +110,9 @@ func NewProjector(store *Store, tc Temporal, opts ProjectorOptions) *Projector {
 	for _, a := range opts.Asking {
 		p.asking[a] = true
 	}
+	for _, t := range opts.Playbooks {
+		p.projects[t] = true
+	}
 	return p
 }
 
@@ -108,7 +128,8 @@ func durationOr(d, def time.Duration) time.Duration {
 }
 
 // Run projects until ctx ends: everything Temporal holds first (a rebuild when the store is new or
-// lost), then what changed since the last pass, every interval. Errors are logged and retried.
+// lost), then what changed since the last pass, every interval; between passes, and before each, it
+// writes the runs Closed took, so a pass finds them written. Errors are logged and retried.
 func (p *Projector) Run(ctx context.Context) error {
 	if err := p.loadSeen(ctx); err != nil {
 		p.log.Warn("workbook projector could not read the store", "err", err)
@@ -116,13 +137,19 @@ func (p *Projector) Run(ctx context.Context) error {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
+		p.writeClosed(ctx)
 		if _, err := p.Sync(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("workbook projection failed; retrying", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
+		for due := false; !due; {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				due = true
+			case c := <-p.closed:
+				p.writeClosed(ctx, c)
+			}
 		}
 	}
 }
@@ -159,14 +186,18 @@ type seenRun struct {
 // returns how many rows it wrote.
 func (p *Projector) Sync(ctx context.Context) (int, error) {
 	p.mu.Lock()
-	mark := p.mark
+	mark, sweepMark := p.mark, p.sweepMark
 	p.mu.Unlock()
 	began := time.Now()
 	q := p.typeQuery()
+	sweep := mark.IsZero() || began.Sub(sweepMark) >= sweepEvery
 	if !mark.IsZero() {
-		// A minute of overlap covers visibility's lag; the upserts make the re-reads harmless.
-		since := mark.Add(-time.Minute).UTC().Format(time.RFC3339)
-		q += ` AND (ExecutionStatus = "Running" OR CloseTime >= "` + since + `")`
+		// The overlap covers visibility's lag; the known runs are skipped, so re-listing is cheap.
+		since := mark.Add(-visibilityLag)
+		if sweep {
+			since = sweepMark.Add(-sweepLag)
+		}
+		q += ` AND (ExecutionStatus = "Running" OR CloseTime >= "` + since.UTC().Format(time.RFC3339) + `")`
 	}
 	n, err := p.project(ctx, q, nil)
 	if err != nil {
@@ -174,6 +205,9 @@ func (p *Projector) Sync(ctx context.Context) (int, error) {
 	}
 	p.mu.Lock()
 	p.mark = began
+	if sweep {
+		p.sweepMark = began
+	}
 	p.mu.Unlock()
 	return n, nil
 }
@@ -184,7 +218,7 @@ func (p *Projector) Rebuild(ctx context.Context, progress func(done int)) (int, 
 		return 0, err
 	}
 	p.mu.Lock()
-	p.seen, p.incidents, p.mark = map[string]seenRun{}, map[string]seenIncident{}, time.Time{}
+	p.seen, p.incidents, p.mark, p.sweepMark = map[string]seenRun{}, map[string]seenIncident{}, time.Time{}, time.Time{}
 	p.mu.Unlock()
 	return p.project(ctx, p.typeQuery(), progress)
 }
@@ -250,9 +284,10 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 		return p.projectIncident(ctx, info)
 	}
 	status := runStatus(info.GetStatus())
-	p.mu.Lock()
-	prev, known := p.seen[ex.GetRunId()]
-	p.mu.Unlock()
+	prev, known, err := p.seenRun(ctx, ex.GetRunId())
+	if err != nil {
+		return false, err
+	}
 	r := Run{
 		WorkflowID: ex.GetWorkflowId(), RunID: ex.GetRunId(), Playbook: typ, Status: status,
 		Started: info.GetStartTime().AsTime(),
@@ -287,6 +322,31 @@ func (p *Projector) projectOne(ctx context.Context, info *workflowpb.WorkflowExe
 	p.seen[r.RunID] = seenRun{status: status, incident: r.Incident, asked: asked}
 	p.mu.Unlock()
 	return true, nil
+}
+
+// seenRun is what was last projected of a run: this projector's memory, else the store's row, which
+// this process's worker (Closed) or another worker's projector on the same store may have written since
+// the memory was loaded; reading it is far cheaper than reading the run back from Temporal.
+func (p *Projector) seenRun(ctx context.Context, runID string) (seenRun, bool, error) {
+	p.mu.Lock()
+	prev, known := p.seen[runID]
+	p.mu.Unlock()
+	if known {
+		return prev, true, nil
+	}
+	status, inc, ok, err := p.store.runState(ctx, runID)
+	if err != nil || !ok {
+		return seenRun{}, false, err
+	}
+	prev = seenRun{status: status, incident: inc}
+	p.mu.Lock()
+	if cur, raced := p.seen[runID]; raced {
+		prev = cur
+	} else {
+		p.seen[runID] = prev
+	}
+	p.mu.Unlock()
+	return prev, true, nil
 }
 
 // dueForStatus says whether an open asking run started at started, last asked at asked, is to be

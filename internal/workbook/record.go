@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -25,6 +26,21 @@ func (s *Store) HasIncident(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("workbook: look up incident %s: %w", id, err)
 	}
 	return n > 0, nil
+}
+
+// runState is the status and incident of a run the store holds; ok is false when it holds none.
+func (s *Store) runState(ctx context.Context, runID string) (status, incidentID string, ok bool, err error) {
+	st, err := s.prepared(ctx, `SELECT status, incident_id FROM runs WHERE run_id = $1`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, runID).Scan(&status, &incidentID)
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, fmt.Errorf("workbook: look up run %s: %w", runID, err)
+	}
+	return status, incidentID, true, nil
 }
 
 // Record writes an accepted incident (with its alerts and devices) to the store; the same incident
@@ -286,6 +302,27 @@ type Run struct {
 
 // UpsertRun writes one run; the same run twice leaves the same row.
 func (s *Store) UpsertRun(ctx context.Context, r Run) error {
+	return s.upsertRun(ctx, nil, r)
+}
+
+// UpsertRuns writes runs in one transaction (a commit per run is most of a write's cost on SQLite).
+func (s *Store) UpsertRuns(ctx context.Context, runs []Run) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("workbook: upsert runs: %w", err)
+	}
+	for _, r := range runs {
+		if err := s.upsertRun(ctx, tx, r); err != nil {
+			return errors.Join(err, tx.Rollback())
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("workbook: upsert runs: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) upsertRun(ctx context.Context, tx *sql.Tx, r Run) error {
 	var answerSecs any
 	if !r.AnsweredAt.IsZero() && !r.Started.IsZero() {
 		answerSecs = r.AnsweredAt.Sub(r.Started).Seconds()
@@ -294,7 +331,7 @@ func (s *Store) UpsertRun(ctx context.Context, r Run) error {
 	if r.Asked {
 		asked = 1
 	}
-	_, err := s.exec(ctx, nil, `INSERT INTO runs
+	_, err := s.exec(ctx, tx, `INSERT INTO runs
 		(run_id, workflow_id, playbook, incident_id, status, outcome, started, closed, asked, answered_at,
 		 answer_secs, escalations, round, waiting_since)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
