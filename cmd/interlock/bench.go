@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/interlock-soar/interlock/internal/affinity"
 	"github.com/interlock-soar/interlock/internal/bench"
 	"github.com/interlock-soar/interlock/internal/config"
 	"github.com/interlock-soar/interlock/internal/topology"
@@ -85,6 +86,8 @@ type benchArgs struct {
 	persistence                            string
 	chaosEvery                             time.Duration
 	memberEnv                              envFlag
+	profileDir                             string
+	temporalCPUs, stackCPUs                string
 }
 
 // benchFlags defines the bench's flags on fs, into bc and a.
@@ -134,6 +137,9 @@ func benchFlags(fs *flag.FlagSet, e env, bc *bench.Config, a *benchArgs) {
 	fs.StringVar(&a.persistence, "persistence", "sqlite", "with --topology: sqlite (the Temporal CLI's dev server) or postgres (the Temporal server on its own PostgreSQL, as in production)")
 	fs.DurationVar(&a.chaosEvery, "chaos-kill-every", 0, "with --topology: SIGKILL a random worker (or replica) this often during the whole bench, restarting it 1 s later; also kills one intake after 5 s and restarts the Temporal server once after 10 s (0: no chaos)")
 	fs.Var(&a.memberEnv, "member-env", "with --topology: INTERLOCK_KEY=VALUE for every Interlock process (repeatable)")
+	fs.StringVar(&a.temporalCPUs, "temporal-cpus", "", "with --topology and --stack-cpus: pin Temporal (and its PostgreSQL) to these CPUs (e.g. 0), as if on machines of its own")
+	fs.StringVar(&a.stackCPUs, "stack-cpus", "", "with --topology and --temporal-cpus: pin the bench, Interlock, Mailpit and the stand-in to these CPUs (e.g. 1)")
+	fs.StringVar(&a.profileDir, "member-cpuprofile", "", "with --topology: every Interlock process writes a CPU profile to DIR/<member>.pprof (go tool pprof)")
 }
 
 // benchRun is one `interlock bench`: its parsed flags and config, then what it started (a launched
@@ -200,12 +206,22 @@ func parseBench(e env, args []string) (*benchRun, error) {
 func (b *benchRun) start(ctx context.Context) error {
 	if b.layout != "" {
 		a := b.a
-		launched, err := startBenchTopology(ctx, b.layout, a.workers, a.intakes, a.persistence == "postgres", a.topologyDir, a.memberEnv, b.e.stderr, b.logger)
+		o := topology.Options{
+			Shape: b.layout, Workers: a.workers, Intakes: a.intakes, Env: a.memberEnv, ProfileDir: a.profileDir,
+			Dir: a.topologyDir, Logger: b.logger,
+		}
+		if err := a.pinCPUs(&o); err != nil {
+			return err
+		}
+		launched, err := startBenchTopology(ctx, o, a.persistence == "postgres", b.e.stderr)
 		if err != nil {
 			return err
 		}
 		b.launched = launched
 		launched.configure(&b.bc, b.layout, a.workers, a.intakes)
+		if a.temporalCPUs != "" {
+			b.bc.Topology += fmt.Sprintf("; Temporal pinned to CPUs %s, the bench and the rest of the stack to CPUs %s", a.temporalCPUs, a.stackCPUs)
+		}
 		b.tcfg.Address, b.tcfg.Namespace = b.bc.TemporalAddress, b.bc.Namespace
 	}
 	c, err := worker.Dial(ctx, b.tcfg, sdkLogger(b.cfg.Log, b.e.stderr))
@@ -324,5 +340,30 @@ func serviceNowFromConfig(bc *bench.Config, cfg config.Config, passwordFile stri
 		return fmt.Errorf("servicenow password: %w (is 'interlock dev --state-dir %s' running? or pass --servicenow-password-file)", err, bc.DevStateDir)
 	}
 	bc.ServiceNowPassword = strings.TrimSpace(string(b))
+	return nil
+}
+
+// pinCPUs splits the machine's CPUs between Temporal and the rest when --temporal-cpus and
+// --stack-cpus are given: this process (and so everything it starts) goes on the stack's CPUs, and
+// the topology moves Temporal to its own.
+func (a *benchArgs) pinCPUs(o *topology.Options) error {
+	if (a.temporalCPUs == "") != (a.stackCPUs == "") {
+		return errors.New("bench: --temporal-cpus and --stack-cpus go together")
+	}
+	if a.temporalCPUs == "" {
+		return nil
+	}
+	tset, err := affinity.Parse(a.temporalCPUs)
+	if err != nil {
+		return fmt.Errorf("--temporal-cpus: %w", err)
+	}
+	sset, err := affinity.Parse(a.stackCPUs)
+	if err != nil {
+		return fmt.Errorf("--stack-cpus: %w", err)
+	}
+	if err := affinity.Pin(0, sset); err != nil {
+		return err
+	}
+	o.TemporalCPUs = &tset
 	return nil
 }

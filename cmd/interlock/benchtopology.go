@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -21,9 +20,10 @@ type benchTopology struct {
 	keep bool
 }
 
-// startBenchTopology launches shape with workers (replicas) and intakes as processes of this binary
-// against a fresh Temporal dev server, in dir (a temporary folder when empty, removed by stop).
-func startBenchTopology(ctx context.Context, shape topology.Shape, workers, intakes int, postgres bool, dir string, env []string, progress io.Writer, logger *slog.Logger) (*benchTopology, error) {
+// startBenchTopology launches o's shape, workers (replicas) and intakes as processes of this binary
+// against a fresh Temporal server, in o.Dir (a temporary folder when empty, removed by stop); it fills
+// in the binaries and, with postgres, the cluster.
+func startBenchTopology(ctx context.Context, o topology.Options, postgres bool, progress io.Writer) (*benchTopology, error) {
 	bin, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("topology: find the interlock binary: %w", err)
@@ -48,6 +48,7 @@ func startBenchTopology(ctx context.Context, shape topology.Shape, workers, inta
 		}
 		cluster = &bins
 	}
+	dir := o.Dir
 	bt := &benchTopology{dir: dir, keep: dir != ""}
 	if dir == "" {
 		if bt.dir, err = os.MkdirTemp("", "interlock-bench-"); err != nil {
@@ -60,11 +61,9 @@ func startBenchTopology(ctx context.Context, shape topology.Shape, workers, inta
 	if postgres {
 		temporalKind = "Temporal server on PostgreSQL"
 	}
-	fmt.Fprintf(progress, "starting the %s topology (%s, Mailpit, ServiceNow stand-in, %s) in %s…\n", shape, temporalKind, members(shape, workers, intakes), bt.dir)
-	bt.top, err = topology.Start(ctx, topology.Options{
-		Shape: shape, Workers: workers, Intakes: intakes, Env: env,
-		Bin: bin, TemporalBin: temporalBin, MailpitBin: mailpitBin, Cluster: cluster, Dir: bt.dir, Logger: logger,
-	})
+	fmt.Fprintf(progress, "starting the %s topology (%s, Mailpit, ServiceNow stand-in, %s) in %s…\n", o.Shape, temporalKind, members(o.Shape, o.Workers, o.Intakes), bt.dir)
+	o.Bin, o.TemporalBin, o.MailpitBin, o.Cluster, o.Dir = bin, temporalBin, mailpitBin, cluster, bt.dir
+	bt.top, err = topology.Start(ctx, o)
 	if err != nil {
 		bt.removeDir()
 		return nil, err

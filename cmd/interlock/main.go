@@ -105,6 +105,18 @@ func newFlags(e env, name, synopsis string) (*flag.FlagSet, *string) {
 	return fs, cfg
 }
 
+// profileFlag adds --cpuprofile to a long-running command; the returned start begins the profile
+// when the flag was given and returns the function that ends it (a no-op otherwise).
+func profileFlag(fs *flag.FlagSet) (start func() (stop func(), err error)) {
+	path := fs.String("cpuprofile", "", "write a CPU profile of this process to this file until it stops (go tool pprof)")
+	return func() (func(), error) {
+		if *path == "" {
+			return func() {}, nil
+		}
+		return startCPUProfile(*path)
+	}
+}
+
 func runVersion(_ context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("interlock version", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)

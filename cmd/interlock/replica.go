@@ -30,9 +30,15 @@ func runReplica(ctx context.Context, e env, args []string) error {
 	fs, cfgPath := newFlags(e, "replica", replicaSynopsis)
 	listen := fs.String("listen", "", "address to listen on (overrides intake.listen)")
 	register := fs.Bool("register-search-attributes", false, "register Interlock's search attributes on the namespace first (needs operator rights)")
+	profile := profileFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stopProfile, err := profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return fmt.Errorf("replica takes no arguments, got %q", fs.Args())

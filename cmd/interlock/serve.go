@@ -13,9 +13,15 @@ import (
 func runServe(ctx context.Context, e env, args []string) error {
 	fs, cfgPath := newFlags(e, "serve", "serve [--config FILE] [--listen ADDR]")
 	listen := fs.String("listen", "", "address to listen on (overrides intake.listen)")
+	profile := profileFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stopProfile, err := profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	cfg, err := loadConfig(e, *cfgPath, *listen)
 	if err != nil {
 		return err

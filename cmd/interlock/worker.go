@@ -16,9 +16,15 @@ import (
 func runWorker(ctx context.Context, e env, args []string) error {
 	fs, cfgPath := newFlags(e, "worker", "worker [--config FILE] [--register-search-attributes]")
 	register := fs.Bool("register-search-attributes", false, "register Interlock's search attributes on the namespace first (needs operator rights)")
+	profile := profileFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stopProfile, err := profile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	p, err := startWorkerProcess(ctx, e, *cfgPath, "", *register)
 	if err != nil {
 		return err

@@ -27,7 +27,9 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	"golang.org/x/sys/unix"
 
+	"github.com/interlock-soar/interlock/internal/affinity"
 	"github.com/interlock-soar/interlock/internal/devservices"
 	"github.com/interlock-soar/interlock/workflows"
 )
@@ -74,8 +76,14 @@ type Options struct {
 	Dir string
 	// Env is added to every Interlock process's environment after the topology's own settings, so it
 	// can override them (INTERLOCK_INTAKE_MAX_BACKLOG=0, tuning).
-	Env    []string
-	Logger *slog.Logger
+	Env []string
+	// ProfileDir, when set, has every Interlock process write a CPU profile there (--cpuprofile
+	// ProfileDir/<member>.pprof), finished when it stops.
+	ProfileDir string
+	// TemporalCPUs, when set, pins Temporal (and its PostgreSQL) to these CPUs once started, as if it ran
+	// on machines of its own; the caller pins itself and so everything else it starts (affinity.Pin).
+	TemporalCPUs *unix.CPUSet
+	Logger       *slog.Logger
 }
 
 // Member is one Interlock process.
@@ -174,6 +182,9 @@ func (t *Topology) start(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("temporal dev server: %w", err)
 	}
+	if err := t.pinTemporal(); err != nil {
+		return err
+	}
 	t.client, err = client.DialContext(ctx, client.Options{
 		HostPort: t.Temporal.Addr(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
 	})
@@ -258,6 +269,23 @@ func (t *Topology) startStandIn(ctx context.Context) error {
 	return nil
 }
 
+// pinTemporal moves Temporal's processes to Options.TemporalCPUs, when set.
+func (t *Topology) pinTemporal() error {
+	if t.opts.TemporalCPUs == nil {
+		return nil
+	}
+	pids := []int{t.Temporal.PID()}
+	if t.Cluster != nil {
+		pids = append(pids, t.Cluster.Postgres.PID())
+	}
+	for _, pid := range pids {
+		if err := affinity.Pin(pid, *t.opts.TemporalCPUs); err != nil {
+			return fmt.Errorf("topology: %w", err)
+		}
+	}
+	return nil
+}
+
 // startMember starts one Interlock process and adds it to the members.
 func (t *Topology) startMember(ctx context.Context, m Member) error {
 	proc, err := t.launch(ctx, m)
@@ -275,6 +303,9 @@ func (t *Topology) launch(ctx context.Context, m Member) (*devservices.Process, 
 	args := []string{m.Role}
 	if m.Role == RoleIntake {
 		args = []string{"serve"}
+	}
+	if t.opts.ProfileDir != "" {
+		args = append(args, "--cpuprofile", filepath.Join(t.opts.ProfileDir, m.Name()+".pprof"))
 	}
 	env := t.baseEnv()
 	addr := strings.TrimPrefix(m.URL, "http://")
