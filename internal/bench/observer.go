@@ -226,16 +226,22 @@ func (o *observer) answerLoop(ctx context.Context) {
 	}
 }
 
+// answerRetryFor bounds how long a transient answer failure is retried. Under chaos a run's workflow
+// task can stay failed (timed out on a killed worker, retried) for tens of seconds, and Temporal
+// refuses Updates meanwhile ("Workflow Task in failed state"); an engineer would click again.
+const answerRetryFor = 2 * time.Minute
+
 // answer sends the "planned" answer and waits until the run has accepted it. Transient failures are
-// retried briefly; a rejected answer (already answered, no longer waiting) is final.
+// retried for answerRetryFor; a rejected answer (already answered, no longer waiting) is final.
 func (r *runner) answer(ctx context.Context, workflowID string) error {
 	var err error
-	for attempt := range 3 {
+	giveUp := time.Now().Add(answerRetryFor)
+	for attempt := 0; attempt == 0 || time.Now().Before(giveUp); attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			case <-time.After(min(time.Duration(attempt)*500*time.Millisecond, 3*time.Second)):
 			}
 		}
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
