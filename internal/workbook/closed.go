@@ -21,7 +21,7 @@ const closedQueue = 4096
 const closedBatch = 256
 
 // Closed takes a run the worker saw return, so that it is written without reading its close event
-// back from Temporal: that read was a fifth of the Temporal server's work per incident. Closed never
+// back from Temporal (measured with Temporal on its own core: its CPU per incident 20.3 → 19.2 ms). Closed never
 // blocks (the worker calls it on the workflow's goroutine); when the queue is full, or the projector
 // is not running, the run is read from Temporal by the next pass as before. A run of another
 // workflow type, or without an incident the store holds, is left to the pass too.
@@ -90,9 +90,7 @@ func (p *Projector) storeClosed(ctx context.Context, batch []ClosedRun) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range runs {
-		if prev, ok := p.seen[r.RunID]; !ok || prev.status != r.Status {
-			p.seen[r.RunID] = seenRun{status: r.Status, incident: r.Incident}
-		}
+		p.seen[r.RunID] = seenRun{status: r.Status, incident: r.Incident}
 	}
 	return nil
 }
